@@ -1,0 +1,9 @@
+//! Shared inputs for the criterion benches (so every bench measures the same cases).
+
+/// Task ids the task-ref bench parses: local, remote, and rejected.
+pub const TASK_REF_CASES: [(&str, &str); 4] = [
+    ("local", "3f2b9c1e-7a4d-4f0e-9b1a-2c3d4e5f6a7b"),
+    ("remote", "acme-gpu-2::3f2b9c1e-7a4d-4f0e-9b1a-2c3d4e5f6a7b"),
+    ("reject_hostile", "evil.example%23::x"),
+    ("reject_extra_sep", "ws1::a::b"),
+];

@@ -1,0 +1,12 @@
+//! napi-rs glue for the `inferwarden` npm package. It converts types and maps errors; every
+//! decision is made by the `inferwarden` crate. `///` docs here become the `.d.ts` docs.
+
+#![deny(clippy::all)]
+
+mod config;
+mod errors;
+mod task_ref;
+
+pub use config::PolicyConfig;
+pub use errors::{legacy_codes, list_all_errors};
+pub use task_ref::parse_task_ref;

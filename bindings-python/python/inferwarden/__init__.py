@@ -1,0 +1,30 @@
+"""inferwarden: the policy core for self-hosted image and video inference platforms.
+
+Every decision is made by the Rust crate ``inferwarden``; this package exposes it to
+Python. Errors are raised as subclasses of :class:`inferwarden.errors.InferwardenError`
+whose ``.code`` is the stable error code.
+"""
+
+from inferwarden import _native
+from inferwarden._native import PolicyConfig, TaskRef, parse_task_ref
+from inferwarden.errors import (
+    CLASS_BY_CODE,
+    InferwardenError,
+    error_class,
+    legacy_code_map,
+    list_all_errors,
+)
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "CLASS_BY_CODE",
+    "InferwardenError",
+    "PolicyConfig",
+    "TaskRef",
+    "__version__",
+    "error_class",
+    "legacy_code_map",
+    "list_all_errors",
+    "parse_task_ref",
+]

@@ -1,0 +1,23 @@
+//! PyO3 glue for the private module `inferwarden._native`. It converts types and maps
+//! errors; every decision is made by the `inferwarden` crate. The public API is the Python
+//! package in `python/inferwarden`.
+
+mod config;
+mod convert;
+mod errors;
+mod task_ref;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<task_ref::TaskRef>()?;
+    m.add_class::<config::PolicyConfig>()?;
+    m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
+    Ok(())
+}

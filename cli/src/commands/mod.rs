@@ -1,0 +1,95 @@
+//! Argument definitions and dispatch to one module per command.
+
+mod config;
+mod errors;
+mod task_ref;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a policy check failed.
+pub const EXIT_POLICY: u8 = 1;
+/// Exit code: usage or input error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// inferwarden: policy core for self-hosted image and video inference platforms.
+#[derive(Debug, Parser)]
+#[command(name = "inferwarden", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate or show the runtime policy configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Parse public task ids (`task_id` or `workspace::task_id`).
+    TaskRef {
+        /// Print one JSON object per id.
+        #[arg(long)]
+        json: bool,
+        /// The ids to parse.
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// List every error code with its HTTP status and family.
+    Errors {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Output format for `config show`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ShowFormat {
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Validate a configuration file (plus INFERWARDEN_* overrides); defaults when no file.
+    Validate {
+        /// TOML or JSON file; falls back to $INFERWARDEN_CONFIG.
+        file: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration after environment overrides, secrets redacted.
+    Show {
+        /// TOML or JSON file; falls back to $INFERWARDEN_CONFIG.
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "toml")]
+        format: ShowFormat,
+    },
+    /// Print per-lane worker settings (timeout, min/max containers, scaledown window) as JSON.
+    WorkerSettings {
+        /// TOML or JSON file; falls back to $INFERWARDEN_CONFIG.
+        file: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Config { action } => match action {
+            ConfigAction::Validate { file, json } => config::validate(file, json),
+            ConfigAction::Show { file, format } => {
+                config::show(file, matches!(format, ShowFormat::Json))
+            }
+            ConfigAction::WorkerSettings { file } => config::worker_settings(file),
+        },
+        Command::TaskRef { json, ids } => task_ref::run(&ids, json),
+        Command::Errors { json } => errors::run(json),
+    }
+}

@@ -1,0 +1,15 @@
+//! The `inferwarden` command line.
+//!
+//! Exit codes: 0 ok; 1 policy failure (an id rejected, a configuration invalid); 2 usage or
+//! input error (unreadable file, bad arguments).
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = commands::Cli::parse();
+    ExitCode::from(commands::run(cli))
+}

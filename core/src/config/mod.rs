@@ -1,0 +1,16 @@
+//! The one typed runtime policy configuration (REQUIREMENTS section 9).
+//!
+//! Every number the platform's policy uses lives here with its default. Load it with
+//! [`PolicyConfig::load`] (file + `INFERWARDEN_*` environment overrides, validated as a
+//! whole), build it in code with [`PolicyConfig::default`] and check it with
+//! [`PolicyConfig::validate`].
+
+mod load;
+mod sections;
+mod validate;
+mod worker_settings;
+
+pub use load::{to_toml_string, ConfigFormat, ENV_PREFIX, RESERVED_ENV_VARS};
+pub use sections::*;
+pub use validate::{ConfigIssue, ValidationReport};
+pub use worker_settings::WorkerSettings;

@@ -1,0 +1,446 @@
+//! The configuration's sections and their defaults. Field names are the file keys; nested
+//! environment overrides join them with `__` (e.g. `INFERWARDEN_STALE__VIDEO_PROCESSING_TTL_S`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::secret::Secret;
+
+/// Environment names in which anonymous access may be switched on.
+pub const DEV_ENVIRONMENTS: [&str; 4] = ["local", "dev", "development", "test"];
+
+/// The whole runtime policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Deployment environment name (`production`, `staging`, `dev`, `test`, ...).
+    pub environment: String,
+    /// Credentials and the admin boundary.
+    pub auth: AuthConfig,
+    /// Session lifetimes and cookie attributes.
+    pub sessions: SessionConfig,
+    /// Throttles for the auth and admin surfaces.
+    pub rate_limits: RateLimitConfig,
+    /// Cross-origin allowlist.
+    pub cors: CorsConfig,
+    /// Remote workspace proxy timeouts and retries.
+    pub proxy: ProxyConfig,
+    /// Stale task policy and the sweep.
+    pub stale: StaleConfig,
+    /// Worker lanes (serverless functions) and their capacity.
+    pub workers: WorkerConfig,
+    /// The degraded shared queue and lane health.
+    pub queue: QueueConfig,
+    /// GPU memory levels and budgets.
+    pub gpu: GpuConfig,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            environment: "production".to_owned(),
+            auth: AuthConfig::default(),
+            sessions: SessionConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+            cors: CorsConfig::default(),
+            proxy: ProxyConfig::default(),
+            stale: StaleConfig::default(),
+            workers: WorkerConfig::default(),
+            queue: QueueConfig::default(),
+            gpu: GpuConfig::default(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    /// Whether `environment` is one of [`DEV_ENVIRONMENTS`] (case-insensitive).
+    pub fn is_dev_environment(&self) -> bool {
+        DEV_ENVIRONMENTS
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(self.environment.trim()))
+    }
+}
+
+/// Credentials and the admin boundary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Accepted API keys (several during rotation). A comma-separated string is accepted.
+    #[serde(deserialize_with = "secrets_from_list_or_csv")]
+    pub api_keys: Vec<Secret>,
+    /// The admin bootstrap key (`x-admin-key`); at least 16 characters or admin fails closed.
+    pub admin_key: Option<Secret>,
+    /// The key that signs media URLs.
+    pub media_signing_key: Option<Secret>,
+    /// Whether the `api_key` query parameter is read at all.
+    pub allow_query_api_key: bool,
+    /// Allow requests without credentials; honoured only in a dev environment.
+    pub allow_anonymous_dev: bool,
+    /// Minimum admin key length.
+    pub admin_key_min_len: usize,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            api_keys: Vec::new(),
+            admin_key: None,
+            media_signing_key: None,
+            allow_query_api_key: true,
+            allow_anonymous_dev: false,
+            admin_key_min_len: 16,
+        }
+    }
+}
+
+/// `SameSite` cookie attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None` (requires `Secure`).
+    None,
+}
+
+/// Session lifetimes and cookie attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Generation session cookie name.
+    pub cookie_name: String,
+    /// Admin session cookie name.
+    pub admin_cookie_name: String,
+    /// Absolute lifetime of a generation session, seconds.
+    pub generation_lifetime_s: u64,
+    /// Admin idle timeout (slides on use), seconds.
+    pub admin_idle_timeout_s: u64,
+    /// Admin absolute maximum lifetime, seconds.
+    pub admin_absolute_lifetime_s: u64,
+    /// `SameSite` attribute.
+    pub same_site: SameSite,
+    /// `Secure` attribute.
+    pub secure: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            cookie_name: "gg_session".to_owned(),
+            admin_cookie_name: "gg_admin_session".to_owned(),
+            generation_lifetime_s: 24 * 3600,
+            admin_idle_timeout_s: 12 * 3600,
+            admin_absolute_lifetime_s: 24 * 3600,
+            same_site: SameSite::Lax,
+            secure: true,
+        }
+    }
+}
+
+/// "At most `limit` accepted requests in any window of `window_s` seconds".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub limit: u32,
+    /// Window length, seconds.
+    pub window_s: u64,
+}
+
+/// Throttles for the auth and admin surfaces (inference routes are never throttled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// `POST /auth/session`, keyed by client IP.
+    pub auth_session: RateLimit,
+    /// `POST /admin/session`, keyed by client IP.
+    pub admin_bootstrap: RateLimit,
+    /// Other `/admin/*` routes, keyed by admin session.
+    pub admin: RateLimit,
+    /// How many `X-Forwarded-For` hops (from the right) are trusted proxies.
+    pub trusted_proxy_hops: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            auth_session: RateLimit {
+                limit: 10,
+                window_s: 60,
+            },
+            admin_bootstrap: RateLimit {
+                limit: 30,
+                window_s: 60,
+            },
+            admin: RateLimit {
+                limit: 120,
+                window_s: 60,
+            },
+            trusted_proxy_hops: 0,
+        }
+    }
+}
+
+/// Cross-origin allowlist (also read from `FRONTEND_ORIGINS`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Allowed origins, exact `scheme://host[:port]`. A comma-separated string is accepted.
+    #[serde(deserialize_with = "strings_from_list_or_csv")]
+    pub frontend_origins: Vec<String>,
+}
+
+/// Connect and read timeouts for one proxied route.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTimeouts {
+    /// Connect timeout, seconds.
+    pub connect_s: f64,
+    /// Read timeout, seconds.
+    pub read_s: f64,
+}
+
+/// Remote workspace proxy policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// `GET /status/{id}`.
+    pub status: RouteTimeouts,
+    /// `GET /results/{id}`.
+    pub results: RouteTimeouts,
+    /// `GET /preview/{id}`.
+    pub preview: RouteTimeouts,
+    /// `POST /generate`.
+    pub generate: RouteTimeouts,
+    /// `GET /gallery` fan-out.
+    pub gallery: RouteTimeouts,
+    /// Attempts including the first.
+    pub max_attempts: u32,
+    /// Remote statuses that are retried.
+    pub retry_statuses: Vec<u16>,
+    /// First backoff delay, milliseconds (doubles per attempt).
+    pub backoff_base_ms: u64,
+    /// Allow plain `http` targets (loopback tests only).
+    pub allow_http: bool,
+    /// DNS suffixes a registered workspace host must end with.
+    pub allowed_host_suffixes: Vec<String>,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            status: RouteTimeouts {
+                connect_s: 5.0,
+                read_s: 20.0,
+            },
+            results: RouteTimeouts {
+                connect_s: 5.0,
+                read_s: 120.0,
+            },
+            preview: RouteTimeouts {
+                connect_s: 5.0,
+                read_s: 60.0,
+            },
+            generate: RouteTimeouts {
+                connect_s: 4.0,
+                read_s: 60.0,
+            },
+            gallery: RouteTimeouts {
+                connect_s: 5.0,
+                read_s: 20.0,
+            },
+            max_attempts: 3,
+            retry_statuses: vec![429, 500, 502, 503, 504],
+            backoff_base_ms: 200,
+            allow_http: false,
+            allowed_host_suffixes: Vec::new(),
+        }
+    }
+}
+
+/// Stale task policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StaleConfig {
+    /// `processing` TTL per task type, seconds, measured from `started_at`.
+    pub processing_ttl_s: BTreeMap<String, u64>,
+    /// A `pending` task not claimed within this many seconds fails as a worker-start timeout.
+    pub pending_start_timeout_s: u64,
+    /// How often the sweep runs, seconds.
+    pub sweep_interval_s: u64,
+    /// Tasks failed per sweep transaction.
+    pub sweep_batch_size: u32,
+}
+
+impl Default for StaleConfig {
+    fn default() -> Self {
+        StaleConfig {
+            processing_ttl_s: BTreeMap::from([
+                ("image".to_owned(), 600),
+                ("video".to_owned(), 1800),
+            ]),
+            pending_start_timeout_s: 120,
+            sweep_interval_s: 60,
+            sweep_batch_size: 500,
+        }
+    }
+}
+
+impl StaleConfig {
+    /// The TTL for a task type; unknown types get the strictest (shortest) configured TTL.
+    pub fn ttl_for(&self, task_type: &str) -> u64 {
+        self.processing_ttl_s
+            .get(task_type)
+            .copied()
+            .unwrap_or_else(|| self.processing_ttl_s.values().copied().min().unwrap_or(0))
+    }
+}
+
+/// One serverless worker lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaneConfig {
+    /// The task type the lane runs (`image`, `video`).
+    pub task_type: String,
+    /// Whether this is a dedicated warm lane (else the degraded shared lane).
+    pub dedicated: bool,
+    /// Function timeout, seconds.
+    pub timeout_s: u64,
+    /// Warm containers kept.
+    pub min_containers: u32,
+    /// Container cap.
+    pub max_containers: u32,
+    /// Idle seconds before a container scales down.
+    pub scaledown_window_s: u64,
+    /// Concurrent inputs per container.
+    pub concurrency: u32,
+}
+
+/// Worker lanes keyed by lane name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// The lanes.
+    pub lanes: BTreeMap<String, LaneConfig>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let lane = |task_type: &str,
+                    dedicated,
+                    timeout_s,
+                    min_containers,
+                    max_containers,
+                    scaledown_window_s| LaneConfig {
+            task_type: task_type.to_owned(),
+            dedicated,
+            timeout_s,
+            min_containers,
+            max_containers,
+            scaledown_window_s,
+            concurrency: 1,
+        };
+        WorkerConfig {
+            lanes: BTreeMap::from([
+                ("image".to_owned(), lane("image", true, 300, 1, 10, 300)),
+                (
+                    "video_dedicated".to_owned(),
+                    lane("video", true, 900, 1, 4, 600),
+                ),
+                (
+                    "video_degraded".to_owned(),
+                    lane("video", false, 900, 0, 2, 120),
+                ),
+            ]),
+        }
+    }
+}
+
+/// The degraded shared queue and dedicated lane health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Maximum degraded queue depth.
+    pub degraded_max_depth: u32,
+    /// Maximum wait in the degraded queue, seconds.
+    pub degraded_max_wait_s: u64,
+    /// A dedicated lane whose health check failed for longer than this is unavailable.
+    pub lane_health_grace_s: u64,
+    /// A dedicated lane not assigned within this many seconds of admission is unavailable.
+    pub warm_assign_timeout_s: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            degraded_max_depth: 25,
+            degraded_max_wait_s: 30,
+            lane_health_grace_s: 60,
+            warm_assign_timeout_s: 30,
+        }
+    }
+}
+
+/// GPU memory levels and budgets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GpuConfig {
+    /// Free VRAM at or above this many MiB is green.
+    pub green_min_mib: u64,
+    /// ... yellow.
+    pub yellow_min_mib: u64,
+    /// ... orange; below is red.
+    pub orange_min_mib: u64,
+    /// VRAM budget per GPU kind, GB.
+    pub budget_gb: BTreeMap<String, u32>,
+    /// Budget for GPU kinds not listed, GB.
+    pub default_budget_gb: u32,
+}
+
+impl Default for GpuConfig {
+    fn default() -> Self {
+        GpuConfig {
+            green_min_mib: 12288,
+            yellow_min_mib: 8192,
+            orange_min_mib: 4096,
+            budget_gb: BTreeMap::from([
+                ("A10G".to_owned(), 24),
+                ("L4".to_owned(), 24),
+                ("T4".to_owned(), 16),
+            ]),
+            default_budget_gb: 24,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrCsv {
+    List(Vec<String>),
+    Csv(String),
+}
+
+impl ListOrCsv {
+    fn into_items(self) -> Vec<String> {
+        match self {
+            ListOrCsv::List(items) => items,
+            ListOrCsv::Csv(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+fn strings_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    ListOrCsv::deserialize(d).map(ListOrCsv::into_items)
+}
+
+fn secrets_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
+    ListOrCsv::deserialize(d).map(|l| l.into_items().into_iter().map(Secret::new).collect())
+}

@@ -1,0 +1,29 @@
+//! # inferwarden
+//!
+//! The policy core for self-hosted image and video inference platforms: who may call, where
+//! a task may be routed, when a task is dead, whether the catalogue mirrors agree, and which
+//! GPU lane a job may run on. This crate owns every decision; the Python and Node bindings
+//! only convert types and map errors.
+//!
+//! Modules:
+//! - [`error`]: the one error contract (stable codes, HTTP status, user action);
+//! - [`legacy`]: migration map from an existing backend's codes;
+//! - [`config`]: the one typed runtime policy configuration;
+//! - [`clock`]: injected time;
+//! - [`secret`]: secrets that cannot be printed;
+//! - [`audit`]: audit events and sinks;
+//! - [`task_ref`]: public task id parsing (`workspace::task_id`).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod legacy;
+pub mod secret;
+pub mod task_ref;
+
+pub use error::{list_all_errors, Error, ErrorCode, ErrorFamily, ErrorSpec, Result};
+pub use task_ref::{parse_task_ref, TaskRef};

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates .venv (if missing) with the pinned build/test tools, builds the Python wheel with
+# maturin (sharing the workspace target/ directory) and installs it into .venv.
+# Usage: scripts/setup-python.sh [--release]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+profile_args=()
+if [[ "${1:-}" == "--release" ]]; then profile_args=(--release); fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-dev.txt
+
+rm -rf target/wheels
+.venv/bin/maturin build --quiet "${profile_args[@]}" -m bindings-python/Cargo.toml --interpreter .venv/bin/python --out target/wheels
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps target/wheels/inferwarden-*.whl

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The one test command: installs what it needs, builds every surface once (sharing target/),
+# runs every check, and exits non-zero on any failure.
+#
+#   scripts/test.sh
+#
+# Steps: rustfmt check, clippy -D warnings, cargo test (core, cuda, cli, cross-surface),
+# Python wheel via maturin + pytest, Node addon via @napi-rs/cli + node:test, and the
+# generated index.js / index.d.ts drift check.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export CARGO_INCREMENTAL=0
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+cargo --version; rustc --version; python3 --version; node --version; npm --version
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
+cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node
+
+step "python: venv, maturin wheel, install"
+scripts/setup-python.sh
+
+step "pytest"
+set +e
+.venv/bin/python -m pytest -q tests/python
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+  echo "pytest failed (exit $rc; 5 means no tests ran, which is a failure too)" >&2
+  exit 1
+fi
+
+step "node: npm ci, napi build, generated file drift"
+(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)
+(cd bindings-node && npx napi build --platform)
+if ! git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts; then
+  echo "bindings-node/index.js or index.d.ts is stale: run 'cd bindings-node && npx napi build --platform' and commit" >&2
+  exit 1
+fi
+
+step "node --test"
+node --test tests/node/
+
+step "all checks passed"
