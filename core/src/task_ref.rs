@@ -125,21 +125,63 @@ fn reject(rule: TaskRefRule, position: Option<usize>) -> Error {
     }
 }
 
+/// Byte classes: bit 0 = allowed in a workspace, bit 1 = allowed in a task id.
+const WORKSPACE_BIT: u8 = 1;
+const TASK_BIT: u8 = 2;
+
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let lower_or_digit = c.is_ascii_lowercase() || c.is_ascii_digit();
+        let mut class = 0;
+        if lower_or_digit || c == b'-' {
+            class |= WORKSPACE_BIT;
+        }
+        if lower_or_digit || c.is_ascii_uppercase() || matches!(c, b'-' | b'.' | b'_' | b'~') {
+            class |= TASK_BIT;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
 #[inline]
 fn is_workspace_byte(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
+    BYTE_CLASS[b as usize] & WORKSPACE_BIT != 0
 }
 
 #[inline]
 fn is_task_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    BYTE_CLASS[b as usize] & TASK_BIT != 0
 }
 
+/// The AND of the classes of every byte: branch-free, so the common (valid) case is one pass.
+#[inline]
+fn class_and(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(WORKSPACE_BIT | TASK_BIT, |acc, &b| {
+        acc & BYTE_CLASS[b as usize]
+    })
+}
+
+/// Index of the first `::`, found by scanning for `:` and checking the next byte.
+#[inline]
 fn find_separator(bytes: &[u8]) -> Option<usize> {
-    bytes.windows(2).position(|w| w == b"::")
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b':') {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b':') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
-fn check_task_part(part: &str, offset: usize) -> Result<(), Error> {
+/// Checks a task part; `bytes_valid` is the caller's `class_and(part) & TASK_BIT != 0`.
+fn check_task_part(part: &str, offset: usize, bytes_valid: bool) -> Result<(), Error> {
     let bytes = part.as_bytes();
     if bytes.is_empty() {
         return Err(reject(TaskRefRule::TaskIdEmpty, None));
@@ -147,7 +189,8 @@ fn check_task_part(part: &str, offset: usize) -> Result<(), Error> {
     if bytes.len() > TASK_ID_MAX_LEN {
         return Err(reject(TaskRefRule::TaskIdLength, None));
     }
-    if let Some(i) = bytes.iter().position(|&b| !is_task_byte(b)) {
+    if !bytes_valid {
+        let i = bytes.iter().position(|&b| !is_task_byte(b)).unwrap_or(0);
         return Err(reject(TaskRefRule::TaskIdCharacter, Some(offset + i)));
     }
     if part == "." || part == ".." {
@@ -163,24 +206,37 @@ pub fn parse_task_ref(input: &str) -> Result<TaskRef<'_>, Error> {
     if bytes.is_empty() {
         return Err(reject(TaskRefRule::Empty, None));
     }
+    // Fast path: no `:` at all (`:` is in neither class) and every byte valid -> local id.
+    if bytes.len() <= TASK_ID_MAX_LEN && class_and(bytes) & TASK_BIT != 0 {
+        if input == "." || input == ".." {
+            return Err(reject(TaskRefRule::TaskIdDotSegment, None));
+        }
+        return Ok(TaskRef::Local { task_id: input });
+    }
     let Some(sep) = find_separator(bytes) else {
-        check_task_part(input, 0)?;
+        check_task_part(input, 0, false)?;
         return Ok(TaskRef::Local { task_id: input });
     };
     let workspace = &input[..sep];
     let rest_start = sep + SEPARATOR.len();
     let rest = &input[rest_start..];
-    if rest.as_bytes().first() == Some(&b':') || find_separator(rest.as_bytes()).is_some() {
+    // `:` is not a task byte, so a further separator can only be there when the class check
+    // fails; look for it only then (keeps the valid path to one pass over the task part).
+    let rest_valid_bytes = class_and(rest.as_bytes()) & TASK_BIT != 0;
+    if !rest_valid_bytes
+        && (rest.as_bytes().first() == Some(&b':') || find_separator(rest.as_bytes()).is_some())
+    {
         return Err(reject(TaskRefRule::ExtraSeparator, None));
     }
     let ws = workspace.as_bytes();
-    if let Some(i) = ws.iter().position(|&b| !is_workspace_byte(b)) {
+    if class_and(ws) & WORKSPACE_BIT == 0 {
+        let i = ws.iter().position(|&b| !is_workspace_byte(b)).unwrap_or(0);
         return Err(reject(TaskRefRule::WorkspaceCharacter, Some(i)));
     }
     if ws.len() < WORKSPACE_MIN_LEN || ws.len() > WORKSPACE_MAX_LEN {
         return Err(reject(TaskRefRule::WorkspaceLength, None));
     }
-    check_task_part(rest, rest_start)?;
+    check_task_part(rest, rest_start, rest_valid_bytes)?;
     Ok(TaskRef::Remote {
         workspace,
         task_id: rest,

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Reruns the benchmarks recorded in BENCHMARKS.md: criterion (Rust), then the Python and
+# Node call costs against release builds. Prints results; copy them into BENCHMARKS.md with
+# the machine and date.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo bench -p inferwarden-benches --bench task_ref -- --noplot
+scripts/setup-python.sh --release
+.venv/bin/python benches/python/bench_task_ref.py
+(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release)
+node benches/node/bench_task_ref.mjs
