@@ -9,6 +9,68 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The gate's answer for one request. */
+export declare class Decision {
+  /** Whether the handler may run. */
+  get allowed(): boolean
+  /** Whether this answers a CORS preflight (respond 204 with `headers`). */
+  get preflight(): boolean
+  /** The HTTP status the gate implies (200 allow, 204 preflight, else the error's). */
+  get status(): number
+  /** Headers to set on the response, as `[name, value]` pairs. */
+  get headers(): Array<Array<string>>
+  /** The principal (`{ kind, ... }`) when allowed, else `null`. */
+  get principal(): any | null
+  /** The route class when allowed (`generation`, `media`, `admin`, ...). */
+  get route(): string | null
+  /** The stable error code of a rejection, else `null`. */
+  get code(): string | null
+  /** The error envelope `{ code, detail, user_action, metadata? }` of a rejection, else `null`. */
+  body(): any | null
+}
+
+/** The request gate: CORS, throttle, credentials, sessions, admin boundary. */
+export declare class Gate {
+  /**
+   * A gate over `config`. `sessionStore`: `memory` (default), `sqlite:PATH`,
+   * `postgres://...`; `rateLimiter`: `memory` (default), `redis://...`, `allow-all`;
+   * `clock`: a `ManualClock` for tests. Audit events go to an in-memory log (`auditEvents()`).
+   */
+  constructor(config: PolicyConfig, sessionStore?: string | undefined | null, rateLimiter?: string | undefined | null, clock?: ManualClock | undefined | null)
+  /** Decides one request; a rejection is returned (not thrown) with `code` and `body()`. */
+  decide(request: GateRequest): Decision
+  /**
+   * Issues a session (`generation` or `admin`) for an allowed decision of
+   * `POST /auth/session` or `POST /admin/session`.
+   */
+  issueSession(decision: Decision, kind: string, correlationId?: string | undefined | null): IssuedSession
+  /** Revokes the session of `token`; returns whether one was revoked. */
+  revokeSession(token: string, actor?: string | undefined | null): boolean
+  /** Revokes every session of `kind` (all kinds when omitted); returns the count. */
+  revokeAllSessions(kind?: string | undefined | null, actor?: string | undefined | null): number
+  /**
+   * A signed query string (`exp=...&sig=...`) for `GET /results/{taskId}` or, with
+   * `preview`, `GET /preview/{taskId}`.
+   */
+  signMediaUrl(taskId: string, preview?: boolean | undefined | null, ttlS?: number | undefined | null): string
+  /** The route class of a request (`generation`, `media`, `session_issue`, ...). */
+  classify(method: string, path: string): string
+  /** Every audit event recorded so far, oldest first. */
+  auditEvents(): any
+}
+
+/** A clock that moves only when told to (tests). */
+export declare class ManualClock {
+  /** A clock reading `startMs` (ms since the epoch). */
+  constructor(startMs: number)
+  /** Sets the time. */
+  setMs(nowMs: number): void
+  /** Moves the time by `deltaMs`. */
+  advanceMs(deltaMs: number): void
+  /** The current time, ms since the epoch. */
+  nowMs(): number
+}
+
 /** The validated runtime policy configuration (secrets never leave it). */
 export declare class PolicyConfig {
   /** The defaults. */
@@ -47,6 +109,34 @@ export interface ErrorSpec {
   defaultDetail: string
   /** What the user should do next. */
   userAction: string
+}
+
+/** A request for the gate. `headers` and `query` are `[name, value]` pairs in order. */
+export interface GateRequest {
+  /** HTTP method. */
+  method: string
+  /** Raw path (percent-encoded as received, no query). */
+  path: string
+  /** Header lines as `[name, value]`. */
+  headers?: Array<Array<string>>
+  /** Query parameters as `[name, value]`, decoded. */
+  query?: Array<Array<string>>
+  /** The socket peer IP. */
+  peer?: string
+}
+
+/** A newly issued session. */
+export interface IssuedSession {
+  /** The token (secret): send it only in the cookie. */
+  token: string
+  /** The `Set-Cookie` header value (contains the token: never log it). */
+  setCookie: string
+  /** The session id (hash of the token). */
+  sessionId: string
+  /** `generation` or `admin`. */
+  kind: string
+  /** Absolute expiry, ms since the epoch. */
+  expiresMs: number
 }
 
 /** A legacy code and the stable code replacing it. */

@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Decision = nativeBinding.Decision
+module.exports.Gate = nativeBinding.Gate
+module.exports.ManualClock = nativeBinding.ManualClock
 module.exports.PolicyConfig = nativeBinding.PolicyConfig
 module.exports.legacyCodes = nativeBinding.legacyCodes
 module.exports.listAllErrors = nativeBinding.listAllErrors

@@ -4,7 +4,8 @@
 #
 #   scripts/test.sh
 #
-# Steps: rustfmt check, clippy -D warnings, cargo test (core, cuda, cli, cross-surface),
+# Steps: rustfmt check, clippy -D warnings, PostgreSQL + Redis started on loopback,
+# cargo test (core, cuda, cli, cross-surface),
 # Python wheel via maturin + pytest, Node addon via @napi-rs/cli + node:test, and the
 # generated index.js / index.d.ts drift check.
 set -euo pipefail
@@ -23,6 +24,11 @@ cargo fmt --all -- --check
 
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "services: PostgreSQL and Redis on loopback (stopped on exit)"
+trap 'scripts/services.sh stop' EXIT
+eval "$(scripts/services.sh start)"
+export INFERWARDEN_REQUIRE_SERVICES=1
 
 step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
 cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node

@@ -21,6 +21,13 @@ pub struct PolicyConfig {
     inner: core_config::PolicyConfig,
 }
 
+impl PolicyConfig {
+    /// The core configuration.
+    pub fn inner(&self) -> &core_config::PolicyConfig {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl PolicyConfig {
     /// The defaults.

@@ -5,6 +5,7 @@
 mod config;
 mod convert;
 mod errors;
+mod gate;
 mod task_ref;
 
 use pyo3::prelude::*;
@@ -15,6 +16,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<task_ref::TaskRef>()?;
     m.add_class::<config::PolicyConfig>()?;
+    m.add_class::<gate::Gate>()?;
+    m.add_class::<gate::Decision>()?;
+    m.add_class::<gate::IssuedSession>()?;
+    m.add_class::<gate::ManualClock>()?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;

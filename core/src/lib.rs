@@ -12,7 +12,10 @@
 //! - [`clock`]: injected time;
 //! - [`secret`]: secrets that cannot be printed;
 //! - [`audit`]: audit events and sinks;
-//! - [`task_ref`]: public task id parsing (`workspace::task_id`).
+//! - [`task_ref`]: public task id parsing (`workspace::task_id`);
+//! - [`gate`]: the request gate (credentials, sessions, admin boundary, CORS, throttle);
+//! - [`session`]: sessions and their stores;
+//! - [`ratelimit`]: exact sliding-window rate limiting.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,8 +24,11 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod gate;
 pub mod legacy;
+pub mod ratelimit;
 pub mod secret;
+pub mod session;
 pub mod task_ref;
 
 pub use error::{list_all_errors, Error, ErrorCode, ErrorFamily, ErrorSpec, Result};

@@ -6,7 +6,15 @@ whose ``.code`` is the stable error code.
 """
 
 from inferwarden import _native
-from inferwarden._native import PolicyConfig, TaskRef, parse_task_ref
+from inferwarden._native import (
+    Decision,
+    Gate,
+    IssuedSession,
+    ManualClock,
+    PolicyConfig,
+    TaskRef,
+    parse_task_ref,
+)
 from inferwarden.errors import (
     CLASS_BY_CODE,
     InferwardenError,
@@ -19,6 +27,10 @@ __version__: str = _native.__version__
 
 __all__ = [
     "CLASS_BY_CODE",
+    "Decision",
+    "Gate",
+    "IssuedSession",
+    "ManualClock",
     "InferwardenError",
     "PolicyConfig",
     "TaskRef",

@@ -34,6 +34,8 @@ pub struct PolicyConfig {
     pub queue: QueueConfig,
     /// GPU memory levels and budgets.
     pub gpu: GpuConfig,
+    /// Request gate: route classes, session issuance, CORS preflight, signed media URLs.
+    pub gate: GateConfig,
 }
 
 impl Default for PolicyConfig {
@@ -49,6 +51,7 @@ impl Default for PolicyConfig {
             workers: WorkerConfig::default(),
             queue: QueueConfig::default(),
             gpu: GpuConfig::default(),
+            gate: GateConfig::default(),
         }
     }
 }
@@ -443,4 +446,90 @@ fn strings_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Strin
 
 fn secrets_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
     ListOrCsv::deserialize(d).map(|l| l.into_items().into_iter().map(Secret::new).collect())
+}
+
+/// What a route is, for the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteClass {
+    /// Generation and gallery routes: API key header, then query, then session cookie.
+    Generation,
+    /// Result/preview media routes: as generation, plus signed media URLs.
+    Media,
+    /// `POST /auth/session`: issues a generation session (throttled per client IP).
+    SessionIssue,
+    /// Other `/auth/session` routes (check, revoke): need the session cookie.
+    Session,
+    /// `POST /admin/session`: the only route that reads `x-admin-key` (throttled per IP).
+    AdminBootstrap,
+    /// Every other admin route: admin session cookie only (throttled per admin session).
+    Admin,
+    /// No credential needed (CORS still applies).
+    Public,
+}
+
+/// One route rule: `"METHOD /path"` where a `{name}` segment matches one segment, a final
+/// `**` matches any rest, and the method `*` matches any method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    /// E.g. `"GET /status/{id}"`.
+    pub pattern: String,
+    /// The class of matching requests.
+    pub class: RouteClass,
+}
+
+/// Request gate settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GateConfig {
+    /// Route rules, first match wins.
+    pub routes: Vec<RouteRule>,
+    /// The class of requests no rule matches.
+    pub default_class: RouteClass,
+    /// Whether `POST /auth/session` needs a valid API key to issue a session.
+    pub session_issue_requires_api_key: bool,
+    /// `Access-Control-Allow-Methods` for preflights.
+    pub cors_allow_methods: Vec<String>,
+    /// `Access-Control-Allow-Headers` for preflights.
+    pub cors_allow_headers: Vec<String>,
+    /// `Access-Control-Max-Age` for preflights, seconds.
+    pub cors_max_age_s: u64,
+    /// Longest lifetime a signed media URL may have, seconds.
+    pub media_url_max_ttl_s: u64,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        let rule = |pattern: &str, class| RouteRule {
+            pattern: pattern.to_owned(),
+            class,
+        };
+        GateConfig {
+            routes: vec![
+                rule("POST /generate", RouteClass::Generation),
+                rule("GET /status/{id}", RouteClass::Generation),
+                rule("GET /results/{id}", RouteClass::Media),
+                rule("GET /preview/{id}", RouteClass::Media),
+                rule("GET /gallery", RouteClass::Generation),
+                rule("DELETE /gallery/{id}", RouteClass::Generation),
+                rule("POST /auth/session", RouteClass::SessionIssue),
+                rule("* /auth/session", RouteClass::Session),
+                rule("POST /admin/session", RouteClass::AdminBootstrap),
+                rule("* /admin/**", RouteClass::Admin),
+                rule("* /admin", RouteClass::Admin),
+                rule("GET /health", RouteClass::Public),
+            ],
+            default_class: RouteClass::Public,
+            session_issue_requires_api_key: true,
+            cors_allow_methods: ["GET", "POST", "DELETE", "OPTIONS"]
+                .map(str::to_owned)
+                .to_vec(),
+            cors_allow_headers: ["Content-Type", "X-API-Key", "X-Request-Id"]
+                .map(str::to_owned)
+                .to_vec(),
+            cors_max_age_s: 600,
+            media_url_max_ttl_s: 3600,
+        }
+    }
 }

@@ -44,11 +44,17 @@ fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
 
 /// The client key from the peer address and every `X-Forwarded-For` header line (in order).
 pub fn client_key(peer: Option<IpAddr>, forwarded_for: &[&str], trusted_hops: u32) -> String {
-    let peer_key = || peer.map(client_key_from_ip).unwrap_or_else(|| "unknown-peer".to_owned());
+    let peer_key = || {
+        peer.map(client_key_from_ip)
+            .unwrap_or_else(|| "unknown-peer".to_owned())
+    };
     if trusted_hops == 0 {
         return peer_key();
     }
-    let entries: Vec<&str> = forwarded_for.iter().flat_map(|line| line.split(',')).collect();
+    let entries: Vec<&str> = forwarded_for
+        .iter()
+        .flat_map(|line| line.split(','))
+        .collect();
     let hops = trusted_hops as usize;
     if entries.len() < hops {
         return peer_key();

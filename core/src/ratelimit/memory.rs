@@ -29,7 +29,8 @@ struct Shard {
 impl Shard {
     /// Drops keys whose newest accepted request has left its window.
     fn evict_idle(&mut self, now_ms: i64) {
-        self.entries.retain(|_, e| e.times.back().is_some_and(|t| t + e.window_ms > now_ms));
+        self.entries
+            .retain(|_, e| e.times.back().is_some_and(|t| t + e.window_ms > now_ms));
     }
 
     /// Drops the least recently accepted keys until at most `cap` remain.
@@ -37,8 +38,11 @@ impl Shard {
         if self.entries.len() <= cap {
             return;
         }
-        let mut newest: Vec<(i64, Box<str>)> =
-            self.entries.iter().map(|(k, e)| (e.times.back().copied().unwrap_or(i64::MIN), k.clone())).collect();
+        let mut newest: Vec<(i64, Box<str>)> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (e.times.back().copied().unwrap_or(i64::MIN), k.clone()))
+            .collect();
         newest.sort_unstable();
         let excess = self.entries.len() - cap;
         for (_, k) in newest.into_iter().take(excess) {
@@ -71,7 +75,10 @@ impl MemoryRateLimiter {
 
     /// Number of keys currently held.
     pub fn key_count(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().map(|s| s.entries.len()).unwrap_or(0)).sum()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|s| s.entries.len()).unwrap_or(0))
+            .sum()
     }
 
     fn shard(&self, key: &str) -> &Mutex<Shard> {
@@ -85,19 +92,28 @@ impl RateLimiter for MemoryRateLimiter {
     fn check(&self, key: &str, limit: RateLimit, now_ms: i64) -> Result<RateDecision, Error> {
         let window_ms = i64::try_from(limit.window_s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let cap = limit.limit as usize;
-        let mut shard = self
-            .shard(key)
-            .lock()
-            .map_err(|_| Error::with_detail(ErrorCode::DependencyUnavailable, "rate limiter state poisoned"))?;
+        let mut shard = self.shard(key).lock().map_err(|_| {
+            Error::with_detail(
+                ErrorCode::DependencyUnavailable,
+                "rate limiter state poisoned",
+            )
+        })?;
         if !shard.entries.contains_key(key) && shard.entries.len() >= self.max_keys_per_shard {
             shard.evict_idle(now_ms);
-            let keep = self.max_keys_per_shard.saturating_sub(1);
-            shard.evict_oldest(keep);
+            // Still full of live keys: drop the least recently used eighth at once, so the
+            // cost of eviction is amortised over many insertions.
+            if shard.entries.len() >= self.max_keys_per_shard {
+                let keep = self.max_keys_per_shard - self.max_keys_per_shard.div_ceil(8);
+                shard.evict_oldest(keep);
+            }
         }
         let entry = shard
             .entries
             .entry(Box::from(key))
-            .or_insert_with(|| Entry { times: VecDeque::with_capacity(cap.min(16)), window_ms });
+            .or_insert_with(|| Entry {
+                times: VecDeque::with_capacity(cap.min(16)),
+                window_ms,
+            });
         entry.window_ms = window_ms;
         // A request at time t is counted while t + window > now.
         while entry.times.front().is_some_and(|t| t + window_ms <= now_ms) {

@@ -11,11 +11,13 @@
 
 mod client_key;
 mod memory;
+mod open;
 #[cfg(feature = "redis")]
 mod redis_backend;
 
 pub use client_key::{client_key, client_key_from_ip};
 pub use memory::MemoryRateLimiter;
+pub use open::open_rate_limiter;
 #[cfg(feature = "redis")]
 pub use redis_backend::{RedisRateLimiter, RedisTime};
 
@@ -56,11 +58,24 @@ impl RateDecision {
     pub fn headers(&self, policy_name: &str) -> Vec<(String, String)> {
         let window_s = self.window_ms.div_ceil(1000);
         let mut h = vec![
-            ("RateLimit-Policy".to_owned(), format!("\"{policy_name}\";q={};w={window_s}", self.limit)),
-            ("RateLimit".to_owned(), format!("\"{policy_name}\";r={};t={}", self.remaining, self.reset_ms.div_ceil(1000))),
+            (
+                "RateLimit-Policy".to_owned(),
+                format!("\"{policy_name}\";q={};w={window_s}", self.limit),
+            ),
+            (
+                "RateLimit".to_owned(),
+                format!(
+                    "\"{policy_name}\";r={};t={}",
+                    self.remaining,
+                    self.reset_ms.div_ceil(1000)
+                ),
+            ),
         ];
         if !self.allowed {
-            h.push(("Retry-After".to_owned(), self.retry_after_seconds().to_string()));
+            h.push((
+                "Retry-After".to_owned(),
+                self.retry_after_seconds().to_string(),
+            ));
         }
         h
     }

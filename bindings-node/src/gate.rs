@@ -1,0 +1,343 @@
+//! The request gate, sessions and the manual test clock as JS classes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
+use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
+use inferwarden::ratelimit::open_rate_limiter;
+use inferwarden::session::{open_session_store, SessionKind};
+use inferwarden::{Error, ErrorCode};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::config::PolicyConfig;
+use crate::errors::guard;
+
+/// A clock that moves only when told to (tests).
+#[napi]
+pub struct ManualClock {
+    inner: CoreManualClock,
+}
+
+#[napi]
+impl ManualClock {
+    /// A clock reading `startMs` (ms since the epoch).
+    #[napi(constructor)]
+    pub fn new(start_ms: i64) -> Self {
+        ManualClock {
+            inner: CoreManualClock::new(start_ms),
+        }
+    }
+
+    /// Sets the time.
+    #[napi]
+    pub fn set_ms(&self, now_ms: i64) {
+        self.inner.set_ms(now_ms);
+    }
+
+    /// Moves the time by `deltaMs`.
+    #[napi]
+    pub fn advance_ms(&self, delta_ms: i64) {
+        self.inner.advance_ms(delta_ms);
+    }
+
+    /// The current time, ms since the epoch.
+    #[napi]
+    pub fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+}
+
+/// A request for the gate. `headers` and `query` are `[name, value]` pairs in order.
+#[napi(object)]
+pub struct GateRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Raw path (percent-encoded as received, no query).
+    pub path: String,
+    /// Header lines as `[name, value]`.
+    pub headers: Option<Vec<Vec<String>>>,
+    /// Query parameters as `[name, value]`, decoded.
+    pub query: Option<Vec<Vec<String>>>,
+    /// The socket peer IP.
+    pub peer: Option<String>,
+}
+
+/// A newly issued session.
+#[napi(object)]
+pub struct IssuedSession {
+    /// The token (secret): send it only in the cookie.
+    pub token: String,
+    /// The `Set-Cookie` header value (contains the token: never log it).
+    pub set_cookie: String,
+    /// The session id (hash of the token).
+    pub session_id: String,
+    /// `generation` or `admin`.
+    pub kind: String,
+    /// Absolute expiry, ms since the epoch.
+    pub expires_ms: i64,
+}
+
+/// The gate's answer for one request.
+#[napi]
+pub struct Decision {
+    inner: CoreDecision,
+}
+
+#[napi]
+impl Decision {
+    /// Whether the handler may run.
+    #[napi(getter)]
+    pub fn allowed(&self) -> bool {
+        self.inner.is_allowed()
+    }
+
+    /// Whether this answers a CORS preflight (respond 204 with `headers`).
+    #[napi(getter)]
+    pub fn preflight(&self) -> bool {
+        matches!(self.inner, CoreDecision::Preflight { .. })
+    }
+
+    /// The HTTP status the gate implies (200 allow, 204 preflight, else the error's).
+    #[napi(getter)]
+    pub fn status(&self) -> u32 {
+        u32::from(self.inner.http_status())
+    }
+
+    /// Headers to set on the response, as `[name, value]` pairs.
+    #[napi(getter)]
+    pub fn headers(&self) -> Vec<Vec<String>> {
+        self.inner
+            .set_headers()
+            .iter()
+            .map(|(k, v)| vec![k.clone(), v.clone()])
+            .collect()
+    }
+
+    /// The principal (`{ kind, ... }`) when allowed, else `null`.
+    #[napi(getter)]
+    pub fn principal(&self) -> Option<serde_json::Value> {
+        match &self.inner {
+            CoreDecision::Allow { principal, .. } => serde_json::to_value(principal).ok(),
+            _ => None,
+        }
+    }
+
+    /// The route class when allowed (`generation`, `media`, `admin`, ...).
+    #[napi(getter)]
+    pub fn route(&self) -> Option<String> {
+        match &self.inner {
+            CoreDecision::Allow { route, .. } => serde_json::to_value(route)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            _ => None,
+        }
+    }
+
+    /// The stable error code of a rejection, else `null`.
+    #[napi(getter)]
+    pub fn code(&self) -> Option<String> {
+        self.inner.error().map(|e| e.code_str().to_owned())
+    }
+
+    /// The error envelope `{ code, detail, user_action, metadata? }` of a rejection, else `null`.
+    #[napi]
+    pub fn body(&self) -> Option<serde_json::Value> {
+        self.inner.error().map(Error::to_json)
+    }
+}
+
+/// The request gate: CORS, throttle, credentials, sessions, admin boundary.
+#[napi]
+pub struct Gate {
+    inner: Arc<CoreGate>,
+    audit: Arc<MemoryAuditSink>,
+}
+
+fn kind_from(name: &str) -> std::result::Result<SessionKind, Error> {
+    SessionKind::from_name(name).ok_or_else(|| {
+        Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            "session kind must be 'generation' or 'admin'",
+        )
+    })
+}
+
+fn pairs(
+    v: Option<Vec<Vec<String>>>,
+    what: &str,
+) -> std::result::Result<Vec<(String, String)>, Error> {
+    v.unwrap_or_default()
+        .into_iter()
+        .map(|p| match <[String; 2]>::try_from(p) {
+            Ok([k, v]) => Ok((k, v)),
+            Err(_) => Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                format!("{what} entries must be [name, value] pairs"),
+            )),
+        })
+        .collect()
+}
+
+#[napi]
+impl Gate {
+    /// A gate over `config`. `sessionStore`: `memory` (default), `sqlite:PATH`,
+    /// `postgres://...`; `rateLimiter`: `memory` (default), `redis://...`, `allow-all`;
+    /// `clock`: a `ManualClock` for tests. Audit events go to an in-memory log (`auditEvents()`).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        config: &PolicyConfig,
+        session_store: Option<String>,
+        rate_limiter: Option<String>,
+        clock: Option<&ManualClock>,
+    ) -> napi::Result<Self> {
+        let audit = Arc::new(MemoryAuditSink::new());
+        let clock: Arc<dyn Clock> = match clock {
+            Some(c) => Arc::new(c.inner.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let gate = guard(&env, || {
+            CoreGate::builder(config.inner().clone())
+                .session_store(open_session_store(
+                    session_store.as_deref().unwrap_or("memory"),
+                )?)
+                .rate_limiter(open_rate_limiter(
+                    rate_limiter.as_deref().unwrap_or("memory"),
+                )?)
+                .audit_sink(audit.clone())
+                .clock(clock)
+                .build()
+        })?;
+        Ok(Gate {
+            inner: Arc::new(gate),
+            audit,
+        })
+    }
+
+    /// Decides one request; a rejection is returned (not thrown) with `code` and `body()`.
+    #[napi]
+    pub fn decide(&self, env: Env, request: GateRequest) -> napi::Result<Decision> {
+        let req = guard(&env, || {
+            let peer = match request.peer.as_deref() {
+                None => None,
+                Some(p) => Some(p.trim().parse::<IpAddr>().map_err(|_| {
+                    Error::with_detail(ErrorCode::ValidationError, "peer is not an IP address")
+                })?),
+            };
+            Ok(RequestView {
+                method: request.method,
+                path: request.path,
+                headers: pairs(request.headers, "headers")?,
+                query: pairs(request.query, "query")?,
+                peer,
+            })
+        })?;
+        Ok(Decision {
+            inner: self.inner.decide(&req),
+        })
+    }
+
+    /// Issues a session (`generation` or `admin`) for an allowed decision of
+    /// `POST /auth/session` or `POST /admin/session`.
+    #[napi]
+    pub fn issue_session(
+        &self,
+        env: Env,
+        decision: &Decision,
+        kind: String,
+        correlation_id: Option<String>,
+    ) -> napi::Result<IssuedSession> {
+        guard(&env, || {
+            let CoreDecision::Allow { principal, .. } = &decision.inner else {
+                return Err(Error::with_detail(
+                    ErrorCode::SessionRequired,
+                    "the decision did not allow the request",
+                ));
+            };
+            let kind = kind_from(&kind)?;
+            let issued = self.inner.issue_session(
+                kind,
+                principal,
+                correlation_id.as_deref().unwrap_or("-"),
+            )?;
+            Ok(IssuedSession {
+                token: issued.token.expose().to_owned(),
+                set_cookie: issued.set_cookie.expose().to_owned(),
+                session_id: issued.record.id,
+                kind: kind.as_str().to_owned(),
+                expires_ms: issued.record.expires_ms,
+            })
+        })
+    }
+
+    /// Revokes the session of `token`; returns whether one was revoked.
+    #[napi]
+    pub fn revoke_session(
+        &self,
+        env: Env,
+        token: String,
+        actor: Option<String>,
+    ) -> napi::Result<bool> {
+        guard(&env, || {
+            self.inner
+                .revoke_session(&token, actor.as_deref().unwrap_or("user"), "-")
+        })
+    }
+
+    /// Revokes every session of `kind` (all kinds when omitted); returns the count.
+    #[napi]
+    pub fn revoke_all_sessions(
+        &self,
+        env: Env,
+        kind: Option<String>,
+        actor: Option<String>,
+    ) -> napi::Result<i64> {
+        guard(&env, || {
+            let kind = kind.as_deref().map(kind_from).transpose()?;
+            let n = self.inner.revoke_all_sessions(
+                kind,
+                actor.as_deref().unwrap_or("operator"),
+                "-",
+            )?;
+            Ok(i64::try_from(n).unwrap_or(i64::MAX))
+        })
+    }
+
+    /// A signed query string (`exp=...&sig=...`) for `GET /results/{taskId}` or, with
+    /// `preview`, `GET /preview/{taskId}`.
+    #[napi]
+    pub fn sign_media_url(
+        &self,
+        env: Env,
+        task_id: String,
+        preview: Option<bool>,
+        ttl_s: Option<u32>,
+    ) -> napi::Result<String> {
+        guard(&env, || {
+            self.inner.sign_media_url(
+                &task_id,
+                preview.unwrap_or(false),
+                u64::from(ttl_s.unwrap_or(300)),
+            )
+        })
+    }
+
+    /// The route class of a request (`generation`, `media`, `session_issue`, ...).
+    #[napi]
+    pub fn classify(&self, method: String, path: String) -> String {
+        let class = self.inner.classify(&method, &path).class;
+        serde_json::to_value(class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Every audit event recorded so far, oldest first.
+    #[napi]
+    pub fn audit_events(&self) -> serde_json::Value {
+        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,386 @@
+//! The request gate, sessions and the manual test clock as Python classes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
+use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, Principal, RequestView};
+use inferwarden::ratelimit::open_rate_limiter;
+use inferwarden::session::{open_session_store, SessionKind};
+use inferwarden::{Error, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::config::PolicyConfig;
+use crate::convert::json_to_py;
+use crate::errors::{guard, to_py_err};
+
+/// A clock that moves only when told to (tests).
+#[pyclass(module = "inferwarden._native", frozen)]
+#[derive(Clone)]
+pub struct ManualClock {
+    inner: CoreManualClock,
+}
+
+#[pymethods]
+impl ManualClock {
+    #[new]
+    fn new(start_ms: i64) -> Self {
+        ManualClock {
+            inner: CoreManualClock::new(start_ms),
+        }
+    }
+
+    /// Sets the time (ms since the epoch).
+    fn set_ms(&self, now_ms: i64) {
+        self.inner.set_ms(now_ms);
+    }
+
+    /// Moves the time by `delta_ms`.
+    fn advance_ms(&self, delta_ms: i64) {
+        self.inner.advance_ms(delta_ms);
+    }
+
+    /// The current time, ms since the epoch.
+    fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+}
+
+fn kind_from(name: &str) -> Result<SessionKind, Error> {
+    SessionKind::from_name(name).ok_or_else(|| {
+        Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            "session kind must be 'generation' or 'admin'",
+        )
+    })
+}
+
+/// A newly issued session. `repr()` never shows the token.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct IssuedSession {
+    token: String,
+    set_cookie: String,
+    #[pyo3(get)]
+    session_id: String,
+    #[pyo3(get)]
+    kind: &'static str,
+    #[pyo3(get)]
+    expires_ms: i64,
+}
+
+#[pymethods]
+impl IssuedSession {
+    /// The token (secret): send it only in the cookie.
+    #[getter]
+    fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The `Set-Cookie` header value (contains the token: never log it).
+    #[getter]
+    fn set_cookie(&self) -> &str {
+        &self.set_cookie
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "IssuedSession(kind={:?}, session_id={:?}, token=[REDACTED])",
+            self.kind,
+            &self.session_id[..12]
+        )
+    }
+}
+
+/// The gate's answer for one request.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Decision {
+    inner: CoreDecision,
+}
+
+#[pymethods]
+impl Decision {
+    /// Whether the handler may run.
+    #[getter]
+    fn allowed(&self) -> bool {
+        self.inner.is_allowed()
+    }
+
+    /// Whether this answers a CORS preflight (respond 204 with `headers`).
+    #[getter]
+    fn preflight(&self) -> bool {
+        matches!(self.inner, CoreDecision::Preflight { .. })
+    }
+
+    /// The HTTP status the gate implies (200 allow, 204 preflight, else the error's).
+    #[getter]
+    fn status(&self) -> u16 {
+        self.inner.http_status()
+    }
+
+    /// Headers to set on the response.
+    #[getter]
+    fn headers(&self) -> Vec<(String, String)> {
+        self.inner.set_headers().to_vec()
+    }
+
+    /// The principal as a dict (`{"kind": ...}`), or `None` when not allowed.
+    #[getter]
+    fn principal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match &self.inner {
+            CoreDecision::Allow { principal, .. } => {
+                let v = serde_json::to_value(principal).unwrap_or_default();
+                json_to_py(py, &v).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The route class (`generation`, `media`, `admin`, ...), when allowed.
+    #[getter]
+    fn route(&self) -> Option<String> {
+        match &self.inner {
+            CoreDecision::Allow { route, .. } => serde_json::to_value(route)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            _ => None,
+        }
+    }
+
+    /// The exception for a rejection (not raised), else `None`.
+    #[getter]
+    fn error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.inner
+            .error()
+            .map(|e| to_py_err(py, e.clone()).into_value(py).into_any())
+    }
+
+    /// The error envelope `{"code","detail","user_action","metadata"?}` for a rejection.
+    fn body<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.inner.error() {
+            Some(e) => json_to_py(py, &e.to_json()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Raises the rejection's exception; returns `None` when allowed.
+    fn raise_for_error(&self, py: Python<'_>) -> PyResult<()> {
+        match self.inner.error() {
+            Some(e) => Err(to_py_err(py, e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.inner {
+            CoreDecision::Allow { principal, .. } => {
+                format!("Decision(allowed, principal={:?})", principal.label())
+            }
+            CoreDecision::Preflight { .. } => "Decision(preflight)".to_owned(),
+            CoreDecision::Reject { error, .. } => {
+                format!("Decision(rejected, code={:?})", error.code_str())
+            }
+        }
+    }
+}
+
+/// The request gate.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Gate {
+    inner: Arc<CoreGate>,
+    audit: Arc<MemoryAuditSink>,
+}
+
+fn parse_peer(peer: Option<&str>) -> Result<Option<IpAddr>, Error> {
+    match peer {
+        None => Ok(None),
+        Some(p) => p.trim().parse().map(Some).map_err(|_| {
+            Error::with_detail(ErrorCode::ValidationError, "peer is not an IP address")
+        }),
+    }
+}
+
+#[pymethods]
+impl Gate {
+    /// A gate over `config`. `session_store`: `memory` (default), `sqlite:PATH`,
+    /// `postgres://...`; `rate_limiter`: `memory` (default), `redis://...`, `allow-all`;
+    /// `clock`: a `ManualClock` for tests (default: the system clock). Audit events go to an
+    /// in-memory log readable with `audit_events()`.
+    #[new]
+    #[pyo3(signature = (config, *, session_store="memory", rate_limiter="memory", clock=None))]
+    fn new(
+        py: Python<'_>,
+        config: &PolicyConfig,
+        session_store: &str,
+        rate_limiter: &str,
+        clock: Option<&ManualClock>,
+    ) -> PyResult<Self> {
+        let audit = Arc::new(MemoryAuditSink::new());
+        let clock: Arc<dyn Clock> = match clock {
+            Some(c) => Arc::new(c.inner.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let core_config = config.inner().clone();
+        let store_url = session_store.to_owned();
+        let limiter_url = rate_limiter.to_owned();
+        let audit_for_gate = audit.clone();
+        let gate = py.detach(move || {
+            guard_plain(|| {
+                CoreGate::builder(core_config)
+                    .session_store(open_session_store(&store_url)?)
+                    .rate_limiter(open_rate_limiter(&limiter_url)?)
+                    .audit_sink(audit_for_gate)
+                    .clock(clock)
+                    .build()
+            })
+        });
+        let gate = gate.map_err(|e| to_py_err(py, e))?;
+        Ok(Gate {
+            inner: Arc::new(gate),
+            audit,
+        })
+    }
+
+    /// Decides one request. `headers` and `query` are `(name, value)` pairs in order;
+    /// `peer` is the socket peer IP. Releases the GIL while stores are consulted.
+    #[pyo3(signature = (method, path, headers=Vec::new(), query=Vec::new(), peer=None))]
+    fn decide(
+        &self,
+        py: Python<'_>,
+        method: String,
+        path: String,
+        headers: Vec<(String, String)>,
+        query: Vec<(String, String)>,
+        peer: Option<&str>,
+    ) -> PyResult<Decision> {
+        let peer = guard(py, || parse_peer(peer))?;
+        let req = RequestView {
+            method,
+            path,
+            headers,
+            query,
+            peer,
+        };
+        let gate = self.inner.clone();
+        let inner = py.detach(move || gate.decide(&req));
+        Ok(Decision { inner })
+    }
+
+    /// Issues a session (`kind` = `generation` or `admin`) for an allowed decision of
+    /// `POST /auth/session` or `POST /admin/session`.
+    #[pyo3(signature = (decision, kind, correlation_id="-"))]
+    fn issue_session(
+        &self,
+        py: Python<'_>,
+        decision: &Decision,
+        kind: &str,
+        correlation_id: &str,
+    ) -> PyResult<IssuedSession> {
+        let principal: Principal = match &decision.inner {
+            CoreDecision::Allow { principal, .. } => principal.clone(),
+            _ => {
+                return Err(to_py_err(
+                    py,
+                    Error::with_detail(
+                        ErrorCode::SessionRequired,
+                        "the decision did not allow the request",
+                    ),
+                ))
+            }
+        };
+        let kind = guard(py, || kind_from(kind))?;
+        let gate = self.inner.clone();
+        let corr = correlation_id.to_owned();
+        let issued = py
+            .detach(move || gate.issue_session(kind, &principal, &corr))
+            .map_err(|e| to_py_err(py, e))?;
+        Ok(IssuedSession {
+            token: issued.token.expose().to_owned(),
+            set_cookie: issued.set_cookie.expose().to_owned(),
+            session_id: issued.record.id,
+            kind: kind.as_str(),
+            expires_ms: issued.record.expires_ms,
+        })
+    }
+
+    /// Revokes the session of `token`; returns whether one was revoked.
+    #[pyo3(signature = (token, actor="user", correlation_id="-"))]
+    fn revoke_session(
+        &self,
+        py: Python<'_>,
+        token: String,
+        actor: &str,
+        correlation_id: &str,
+    ) -> PyResult<bool> {
+        let gate = self.inner.clone();
+        let (actor, corr) = (actor.to_owned(), correlation_id.to_owned());
+        py.detach(move || gate.revoke_session(&token, &actor, &corr))
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Revokes every session of `kind` (`None` = all kinds); returns the count.
+    #[pyo3(signature = (kind=None, actor="operator", correlation_id="-"))]
+    fn revoke_all_sessions(
+        &self,
+        py: Python<'_>,
+        kind: Option<&str>,
+        actor: &str,
+        correlation_id: &str,
+    ) -> PyResult<u64> {
+        let kind = match kind {
+            Some(k) => Some(guard(py, || kind_from(k))?),
+            None => None,
+        };
+        let gate = self.inner.clone();
+        let (actor, corr) = (actor.to_owned(), correlation_id.to_owned());
+        py.detach(move || gate.revoke_all_sessions(kind, &actor, &corr))
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// The `Set-Cookie` value that clears the cookie of `kind`.
+    fn clear_cookie(&self, py: Python<'_>, kind: &str) -> PyResult<String> {
+        let kind = guard(py, || kind_from(kind))?;
+        Ok(self.inner.sessions().clear_cookie(kind))
+    }
+
+    /// A signed query string (`exp=...&sig=...`) for `GET /results/{task_id}` or, with
+    /// `preview=True`, `GET /preview/{task_id}`.
+    #[pyo3(signature = (task_id, preview=false, ttl_s=300))]
+    fn sign_media_url(
+        &self,
+        py: Python<'_>,
+        task_id: &str,
+        preview: bool,
+        ttl_s: u64,
+    ) -> PyResult<String> {
+        guard(py, || self.inner.sign_media_url(task_id, preview, ttl_s))
+    }
+
+    /// The route class of a request (`generation`, `media`, `session_issue`, ...).
+    fn classify(&self, method: &str, path: &str) -> String {
+        let class = self.inner.classify(method, path).class;
+        serde_json::to_value(class)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Every audit event recorded so far, oldest first, as dicts.
+    fn audit_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(self.audit.events()).unwrap_or_default();
+        json_to_py(py, &v)
+    }
+
+    fn __repr__(&self) -> String {
+        "Gate(...)".to_owned()
+    }
+}
+
+fn guard_plain<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(Error::with_detail(
+            ErrorCode::InternalError,
+            "panic in inferwarden core",
+        ))
+    })
+}

@@ -1,0 +1,732 @@
+//! The request gate (REQUIREMENTS sections 1-3 and 5): a framework-neutral [`RequestView`]
+//! goes in, a [`Decision`] comes out, with exactly one error code per rejection.
+//!
+//! Order for every route: CORS (a denied origin is rejected before anything else), then for
+//! auth/admin routes the throttle (so a throttled request is `rate_limited` whatever its
+//! credentials), then authentication:
+//! - generation/media routes: `X-API-Key` header, then `api_key` query (if enabled), then a
+//!   signed media URL (media routes), then the `gg_session` cookie; the first PRESENT
+//!   credential decides and a wrong one is rejected without falling through;
+//! - `POST /auth/session`: an API key (unless configured open);
+//! - `POST /admin/session`: `x-admin-key` (never from the query string);
+//! - other admin routes: the admin session cookie only.
+//!
+//! Audit events (admin auth success/failure, throttling, CORS denials, ignored query keys,
+//! session issue/revoke) go to the [`AuditSink`]; if it cannot write, the request is refused
+//! with `dependency_unavailable` (fail closed).
+
+mod api_key;
+mod cors;
+mod decision;
+mod media_url;
+mod request;
+mod routes;
+
+pub use api_key::{secrets_equal, ApiKeyVerifier};
+pub use cors::CorsVerdict;
+pub use decision::{Decision, Principal};
+pub use media_url::MediaSigner;
+pub use request::{Lookup, RequestView};
+pub use routes::{normalize_path, RouteMatch, RouteTable};
+
+use std::sync::Arc;
+
+use crate::audit::{AuditEvent, AuditFields, AuditSink, MemoryAuditSink, Outcome};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{PolicyConfig, RateLimit, RouteClass};
+use crate::error::{Error, ErrorCode};
+use crate::ratelimit::{client_key, AllowAllRateLimiter, OutagePolicy, RateLimiter};
+use crate::session::{
+    IssuedSession, MemorySessionStore, SessionCheck, SessionKind, SessionManager, SessionStore,
+};
+
+/// Query parameter names that would carry the admin key.
+const ADMIN_KEY_QUERY_NAMES: [&str; 3] = ["admin_key", "x-admin-key", "x_admin_key"];
+
+#[derive(Debug, Clone)]
+enum AdminKeyState {
+    Missing,
+    TooShort,
+    Ready(crate::secret::Secret),
+}
+
+/// Builds a [`Gate`]; every seam defaults to an in-process implementation.
+#[derive(Debug)]
+pub struct GateBuilder {
+    config: PolicyConfig,
+    store: Option<Arc<dyn SessionStore>>,
+    limiter: Option<Arc<dyn RateLimiter>>,
+    limiter_outage: OutagePolicy,
+    audit: Option<Arc<dyn AuditSink>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl GateBuilder {
+    /// Uses `store` for sessions (default: in-memory).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses `limiter` for throttling (default: allow-all; pass a real limiter in production).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
+    }
+
+    /// What to do when the limiter's store is unreachable (default: fail closed).
+    pub fn rate_limiter_outage(mut self, policy: OutagePolicy) -> Self {
+        self.limiter_outage = policy;
+        self
+    }
+
+    /// Uses `sink` for audit events (default: in-memory).
+    pub fn audit_sink(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Uses `clock` (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Validates the configuration and builds the gate.
+    pub fn build(self) -> Result<Gate, Error> {
+        self.config.validate().into_result()?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemorySessionStore::new()));
+        let auth = &self.config.auth;
+        let admin_key = match &auth.admin_key {
+            None => AdminKeyState::Missing,
+            Some(k) if k.len() < auth.admin_key_min_len => AdminKeyState::TooShort,
+            Some(k) => AdminKeyState::Ready(k.clone()),
+        };
+        Ok(Gate {
+            routes: RouteTable::new(&self.config.gate),
+            api_keys: ApiKeyVerifier::new(&auth.api_keys),
+            admin_key,
+            signer: auth
+                .media_signing_key
+                .clone()
+                .filter(|k| !k.is_empty())
+                .map(MediaSigner::new),
+            sessions: SessionManager::new(store, self.config.sessions.clone(), clock.clone()),
+            limiter: self
+                .limiter
+                .unwrap_or_else(|| Arc::new(AllowAllRateLimiter)),
+            limiter_outage: self.limiter_outage,
+            audit: self
+                .audit
+                .unwrap_or_else(|| Arc::new(MemoryAuditSink::new())),
+            clock,
+            config: Arc::new(self.config),
+        })
+    }
+}
+
+/// The request gate. Cheap to share behind an `Arc`; `decide` takes `&self`.
+#[derive(Debug)]
+pub struct Gate {
+    config: Arc<PolicyConfig>,
+    routes: RouteTable,
+    api_keys: ApiKeyVerifier,
+    admin_key: AdminKeyState,
+    signer: Option<MediaSigner>,
+    sessions: SessionManager,
+    limiter: Arc<dyn RateLimiter>,
+    limiter_outage: OutagePolicy,
+    audit: Arc<dyn AuditSink>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Per-request context.
+struct Ctx<'a> {
+    req: &'a RequestView,
+    route: RouteMatch,
+    correlation_id: String,
+    client: String,
+    headers: Vec<(String, String)>,
+}
+
+fn correlation_id(req: &RequestView) -> String {
+    for name in ["x-request-id", "x-correlation-id"] {
+        if let Lookup::One(v) = req.header_lookup(name) {
+            if v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return v.to_owned();
+            }
+        }
+    }
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "uncorrelated".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Gate {
+    /// A builder over `config`.
+    pub fn builder(config: PolicyConfig) -> GateBuilder {
+        GateBuilder {
+            config,
+            store: None,
+            limiter: None,
+            limiter_outage: OutagePolicy::FailClosed,
+            audit: None,
+            clock: None,
+        }
+    }
+
+    /// The session manager (issue, validate, revoke, revoke-all, prune).
+    pub fn sessions(&self) -> &SessionManager {
+        &self.sessions
+    }
+
+    /// The configuration the gate was built with.
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    /// Classifies a request path.
+    pub fn classify(&self, method: &str, path: &str) -> RouteMatch {
+        self.routes.classify(method, path)
+    }
+
+    fn anonymous_allowed(&self) -> bool {
+        self.config.auth.allow_anonymous_dev && self.config.is_dev_environment()
+    }
+
+    fn record(
+        &self,
+        ctx: &Ctx<'_>,
+        actor: &str,
+        action: &str,
+        outcome: Outcome,
+        details: &[(&str, serde_json::Value)],
+    ) -> Result<(), Error> {
+        let fields = AuditFields {
+            actor,
+            source: "gate",
+            action,
+            target: &ctx.route.path,
+            outcome,
+            correlation_id: &ctx.correlation_id,
+        };
+        let mut event = AuditEvent::new(fields, self.clock.as_ref())?;
+        for (k, v) in details {
+            event = event.detail(k, v.clone());
+        }
+        self.audit.record(event).map_err(|_| {
+            Error::with_detail(
+                ErrorCode::DependencyUnavailable,
+                "the audit store is unreachable",
+            )
+        })
+    }
+
+    /// Decides one request.
+    pub fn decide(&self, req: &RequestView) -> Decision {
+        let route = self.routes.classify(&req.method, &req.path);
+        let forwarded: Vec<&str> = req.header_values("x-forwarded-for").collect();
+        let mut ctx = Ctx {
+            req,
+            client: client_key(
+                req.peer,
+                &forwarded,
+                self.config.rate_limits.trusted_proxy_hops,
+            ),
+            correlation_id: correlation_id(req),
+            route,
+            headers: Vec::new(),
+        };
+        match self.decide_inner(&mut ctx) {
+            Ok(Some(principal)) => Decision::Allow {
+                principal,
+                route: ctx.route.class,
+                set_headers: ctx.headers,
+            },
+            Ok(None) => Decision::Preflight {
+                set_headers: ctx.headers,
+            },
+            Err(error) => Decision::Reject {
+                error: error.meta("correlation_id", ctx.correlation_id.clone()),
+                set_headers: ctx.headers,
+            },
+        }
+    }
+
+    /// `Ok(None)` = answered preflight.
+    fn decide_inner(&self, ctx: &mut Ctx<'_>) -> Result<Option<Principal>, Error> {
+        match cors::check(ctx.req, &self.config.cors.frontend_origins) {
+            CorsVerdict::NotCors => {}
+            CorsVerdict::Allowed(h) => ctx.headers.extend(h),
+            CorsVerdict::Denied(reason) => {
+                ctx.headers.push(("Vary".to_owned(), "Origin".to_owned()));
+                let client = ctx.client.clone();
+                self.record(
+                    ctx,
+                    &client,
+                    "cors_denied",
+                    Outcome::Denied,
+                    &[("reason", reason.into())],
+                )?;
+                return Err(Error::new(ErrorCode::CorsOriginBlocked));
+            }
+        }
+        if ctx.req.method.trim().eq_ignore_ascii_case("OPTIONS") {
+            if ctx.req.has_header("origin") {
+                ctx.headers
+                    .extend(cors::preflight_headers(&self.config.gate));
+                return Ok(None);
+            }
+            return Ok(Some(Principal::Public));
+        }
+        let limits = self.config.rate_limits.clone();
+        match ctx.route.class {
+            RouteClass::Public => Ok(Some(Principal::Public)),
+            RouteClass::Generation | RouteClass::Media => {
+                self.authenticate_generation(ctx).map(Some)
+            }
+            RouteClass::SessionIssue => {
+                let key = format!("auth_session:{}", ctx.client);
+                self.throttle(ctx, "auth_session", &key, limits.auth_session)?;
+                if self.config.gate.session_issue_requires_api_key {
+                    self.authenticate_api_key_only(ctx).map(Some)
+                } else {
+                    Ok(Some(Principal::Public))
+                }
+            }
+            RouteClass::Session => self.authenticate_session_cookie(ctx).map(Some),
+            RouteClass::AdminBootstrap => {
+                let key = format!("admin_bootstrap:{}", ctx.client);
+                self.throttle(ctx, "admin_bootstrap", &key, limits.admin_bootstrap)?;
+                self.authenticate_admin_bootstrap(ctx).map(Some)
+            }
+            RouteClass::Admin => {
+                // Key by validated admin session; forged or missing sessions share the IP bucket.
+                let name = self.sessions.cookie_name(SessionKind::Admin).to_owned();
+                let session_key = match ctx.req.cookie_lookup(&name) {
+                    Lookup::One(t) => match self.sessions.peek(SessionKind::Admin, t) {
+                        Ok(SessionCheck::Active(r)) => Some(format!("admin:session:{}", r.id)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let key = session_key.unwrap_or_else(|| format!("admin:{}", ctx.client));
+                self.throttle(ctx, "admin", &key, limits.admin)?;
+                self.authenticate_admin(ctx).map(Some)
+            }
+        }
+    }
+
+    fn throttle(
+        &self,
+        ctx: &mut Ctx<'_>,
+        policy: &str,
+        key: &str,
+        limit: RateLimit,
+    ) -> Result<(), Error> {
+        match self.limiter.check(key, limit, self.clock.now_ms()) {
+            Ok(d) => {
+                ctx.headers.extend(d.headers(policy));
+                if d.allowed {
+                    Ok(())
+                } else {
+                    let client = ctx.client.clone();
+                    self.record(
+                        ctx,
+                        &client,
+                        "rate_limited",
+                        Outcome::Denied,
+                        &[
+                            ("policy", policy.into()),
+                            ("retry_after_seconds", d.retry_after_seconds().into()),
+                        ],
+                    )?;
+                    Err(d.to_error())
+                }
+            }
+            Err(_) => {
+                let client = ctx.client.clone();
+                match self.limiter_outage {
+                    OutagePolicy::FailClosed => {
+                        self.record(
+                            ctx,
+                            &client,
+                            "rate_limiter_unavailable",
+                            Outcome::Denied,
+                            &[("policy", policy.into())],
+                        )?;
+                        Err(Error::with_detail(
+                            ErrorCode::DependencyUnavailable,
+                            "the rate limiter store is unreachable",
+                        ))
+                    }
+                    OutagePolicy::FailOpen => self.record(
+                        ctx,
+                        &client,
+                        "rate_limiter_unavailable",
+                        Outcome::Success,
+                        &[("policy", policy.into()), ("fail_open", true.into())],
+                    ),
+                }
+            }
+        }
+    }
+
+    fn verify_api_key(&self, presented: &str) -> Result<Principal, Error> {
+        match self.api_keys.verify(presented) {
+            Some(key_index) => Ok(Principal::ApiKey { key_index }),
+            None => Err(Error::new(ErrorCode::InvalidApiKey)),
+        }
+    }
+
+    /// Header, then query. `Ok(None)` = no API key presented.
+    fn api_key_channels(&self, ctx: &Ctx<'_>) -> Result<Option<Principal>, Error> {
+        match ctx.req.header_lookup("x-api-key") {
+            Lookup::Conflicting => {
+                return Err(Error::with_detail(
+                    ErrorCode::InvalidApiKey,
+                    "several different X-API-Key headers",
+                ))
+            }
+            Lookup::One(k) => return self.verify_api_key(k).map(Some),
+            Lookup::Absent => {}
+        }
+        let query = ctx.req.query_lookup("api_key");
+        if !self.config.auth.allow_query_api_key {
+            if !matches!(query, Lookup::Absent) {
+                self.record(
+                    ctx,
+                    &ctx.client,
+                    "query_api_key_ignored",
+                    Outcome::Denied,
+                    &[],
+                )?;
+            }
+            return Ok(None);
+        }
+        match query {
+            Lookup::Conflicting => Err(Error::with_detail(
+                ErrorCode::InvalidApiKey,
+                "several different api_key parameters",
+            )),
+            Lookup::One(k) => self.verify_api_key(k).map(Some),
+            Lookup::Absent => Ok(None),
+        }
+    }
+
+    fn authenticate_generation(&self, ctx: &Ctx<'_>) -> Result<Principal, Error> {
+        let anonymous = self.anonymous_allowed();
+        if !self.api_keys.is_configured() && !anonymous {
+            return Err(Error::new(ErrorCode::ServerMisconfigured));
+        }
+        if let Some(p) = self.api_key_channels(ctx)? {
+            return Ok(p);
+        }
+        if ctx.route.class == RouteClass::Media {
+            let exp = ctx.req.query_lookup("exp");
+            let sig = ctx.req.query_lookup("sig");
+            if !matches!((&exp, &sig), (Lookup::Absent, Lookup::Absent)) {
+                return self.verify_signed_media(ctx, exp, sig);
+            }
+        }
+        if let Some(p) = self.session_cookie(ctx, SessionKind::Generation)? {
+            return Ok(p);
+        }
+        if anonymous {
+            Ok(Principal::Anonymous)
+        } else {
+            Err(Error::new(ErrorCode::SessionRequired))
+        }
+    }
+
+    fn verify_signed_media(
+        &self,
+        ctx: &Ctx<'_>,
+        exp: Lookup<'_>,
+        sig: Lookup<'_>,
+    ) -> Result<Principal, Error> {
+        let (Lookup::One(exp), Lookup::One(sig)) = (exp, sig) else {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidApiKey,
+                "media signature malformed",
+            ));
+        };
+        let Some(signer) = &self.signer else {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidApiKey,
+                "signed media URLs are not enabled",
+            ));
+        };
+        let task_id = routes::raw_last_segment(&ctx.req.path).unwrap_or_default();
+        let now_s = self.clock.now_ms().div_euclid(1000);
+        signer.verify(
+            &ctx.route.path,
+            &task_id,
+            exp,
+            sig,
+            now_s,
+            self.config.gate.media_url_max_ttl_s,
+        )?;
+        Ok(Principal::SignedMedia { task_id })
+    }
+
+    /// The session cookie of `kind`. `Ok(None)` = no cookie presented.
+    fn session_cookie(&self, ctx: &Ctx<'_>, kind: SessionKind) -> Result<Option<Principal>, Error> {
+        let name = self.sessions.cookie_name(kind);
+        match ctx.req.cookie_lookup(name) {
+            Lookup::Absent => Ok(None),
+            Lookup::Conflicting => Err(Error::with_detail(
+                ErrorCode::SessionInvalid,
+                "several different session cookies",
+            )),
+            Lookup::One(token) => match self.sessions.validate(kind, token)? {
+                SessionCheck::Active(r) => Ok(Some(match kind {
+                    SessionKind::Generation => Principal::Session { session_id: r.id },
+                    SessionKind::Admin => Principal::AdminSession { session_id: r.id },
+                })),
+                SessionCheck::Expired | SessionCheck::Revoked => {
+                    Err(Error::new(ErrorCode::SessionExpired))
+                }
+                SessionCheck::Unknown => Err(Error::new(ErrorCode::SessionInvalid)),
+            },
+        }
+    }
+
+    fn authenticate_api_key_only(&self, ctx: &Ctx<'_>) -> Result<Principal, Error> {
+        if !self.api_keys.is_configured() {
+            return if self.anonymous_allowed() {
+                Ok(Principal::Anonymous)
+            } else {
+                Err(Error::new(ErrorCode::ServerMisconfigured))
+            };
+        }
+        self.api_key_channels(ctx)?
+            .ok_or_else(|| Error::new(ErrorCode::SessionRequired))
+    }
+
+    fn authenticate_session_cookie(&self, ctx: &Ctx<'_>) -> Result<Principal, Error> {
+        self.session_cookie(ctx, SessionKind::Generation)?
+            .ok_or_else(|| Error::new(ErrorCode::SessionRequired))
+    }
+
+    fn admin_ready(&self) -> Result<&crate::secret::Secret, Error> {
+        match &self.admin_key {
+            AdminKeyState::Ready(k) => Ok(k),
+            AdminKeyState::Missing => Err(Error::with_detail(
+                ErrorCode::AdminMisconfigured,
+                "no admin key is configured",
+            )),
+            AdminKeyState::TooShort => Err(Error::new(ErrorCode::AdminMisconfigured)),
+        }
+    }
+
+    fn admin_key_in_query(&self, ctx: &Ctx<'_>) -> bool {
+        ADMIN_KEY_QUERY_NAMES
+            .iter()
+            .any(|n| ctx.req.query.iter().any(|(k, _)| k.eq_ignore_ascii_case(n)))
+    }
+
+    fn audit_admin(
+        &self,
+        ctx: &Ctx<'_>,
+        action: &str,
+        result: Result<Principal, Error>,
+    ) -> Result<Principal, Error> {
+        let (actor, outcome, code) = match &result {
+            Ok(p) => (p.label(), Outcome::Success, "ok"),
+            Err(e) => (ctx.client.clone(), Outcome::Failure, e.code_str()),
+        };
+        self.record(
+            ctx,
+            &actor,
+            action,
+            outcome,
+            &[("code", code.into()), ("client", ctx.client.clone().into())],
+        )?;
+        result
+    }
+
+    fn authenticate_admin_bootstrap(&self, ctx: &Ctx<'_>) -> Result<Principal, Error> {
+        let result = (|| {
+            let admin_key = self.admin_ready()?;
+            if self.admin_key_in_query(ctx) {
+                return Err(Error::with_detail(
+                    ErrorCode::AdminKeyInvalid,
+                    "the admin key is never accepted in a query string",
+                ));
+            }
+            match ctx.req.header_lookup("x-admin-key") {
+                Lookup::One(k) if secrets_equal(k, admin_key.expose()) => {
+                    Ok(Principal::AdminBootstrap)
+                }
+                Lookup::Conflicting => Err(Error::with_detail(
+                    ErrorCode::AdminKeyInvalid,
+                    "several different x-admin-key headers",
+                )),
+                _ => Err(Error::new(ErrorCode::AdminKeyInvalid)),
+            }
+        })();
+        self.audit_admin(ctx, "admin_login", result)
+    }
+
+    fn authenticate_admin(&self, ctx: &Ctx<'_>) -> Result<Principal, Error> {
+        let result = (|| {
+            self.admin_ready()?;
+            if self.admin_key_in_query(ctx) {
+                return Err(Error::with_detail(
+                    ErrorCode::AdminKeyInvalid,
+                    "the admin key is never accepted in a query string",
+                ));
+            }
+            let cookie_names = [
+                self.sessions.cookie_name(SessionKind::Admin),
+                self.sessions.cookie_name(SessionKind::Generation),
+            ];
+            if ctx
+                .req
+                .query
+                .iter()
+                .any(|(k, _)| cookie_names.contains(&k.as_str()))
+            {
+                return Err(Error::with_detail(
+                    ErrorCode::SessionInvalid,
+                    "session tokens are never accepted in a query string",
+                ));
+            }
+            if ctx.req.has_header("x-admin-key") {
+                return Err(Error::with_detail(
+                    ErrorCode::AdminKeyInvalid,
+                    "x-admin-key is accepted only by POST /admin/session",
+                ));
+            }
+            self.session_cookie(ctx, SessionKind::Admin)?
+                .ok_or_else(|| Error::new(ErrorCode::AdminSessionRequired))
+        })();
+        self.audit_admin(ctx, "admin_access", result)
+    }
+
+    fn audit_direct(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        correlation_id: &str,
+    ) -> Result<(), Error> {
+        let event = AuditEvent::new(
+            AuditFields {
+                actor,
+                source: "gate",
+                action,
+                target,
+                outcome,
+                correlation_id,
+            },
+            self.clock.as_ref(),
+        )?;
+        self.audit.record(event).map_err(|_| {
+            Error::with_detail(
+                ErrorCode::DependencyUnavailable,
+                "the audit store is unreachable",
+            )
+        })
+    }
+
+    /// Issues a session of `kind` for an allowed principal (after `decide` allowed
+    /// `POST /auth/session` or `POST /admin/session`) and records it.
+    pub fn issue_session(
+        &self,
+        kind: SessionKind,
+        principal: &Principal,
+        correlation_id: &str,
+    ) -> Result<IssuedSession, Error> {
+        let allowed = match kind {
+            SessionKind::Admin => matches!(principal, Principal::AdminBootstrap),
+            SessionKind::Generation => !matches!(principal, Principal::SignedMedia { .. }),
+        };
+        if !allowed {
+            return Err(Error::with_detail(
+                ErrorCode::AdminKeyInvalid,
+                "this principal cannot open that kind of session",
+            ));
+        }
+        let label = principal.label();
+        let issued = self.sessions.issue(kind, &label)?;
+        self.audit_direct(
+            &label,
+            &format!("{}_session_issued", kind.as_str()),
+            &issued.record.id[..12],
+            Outcome::Success,
+            correlation_id,
+        )?;
+        Ok(issued)
+    }
+
+    /// Revokes the session carried by `token`; returns whether one was revoked.
+    pub fn revoke_session(
+        &self,
+        token: &str,
+        actor: &str,
+        correlation_id: &str,
+    ) -> Result<bool, Error> {
+        let revoked = self.sessions.revoke(token)?;
+        let outcome = if revoked {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        self.audit_direct(actor, "session_revoked", "session", outcome, correlation_id)?;
+        Ok(revoked)
+    }
+
+    /// Revokes every session of `kind` (all when `None`): key rotation or compromise.
+    pub fn revoke_all_sessions(
+        &self,
+        kind: Option<SessionKind>,
+        actor: &str,
+        correlation_id: &str,
+    ) -> Result<u64, Error> {
+        let n = self.sessions.revoke_all(kind)?;
+        self.audit_direct(
+            actor,
+            "sessions_revoked_all",
+            kind.map_or("all", SessionKind::as_str),
+            Outcome::Success,
+            correlation_id,
+        )?;
+        Ok(n)
+    }
+
+    /// A signed query string (`exp=...&sig=...`) for `GET /results/{task_id}` (`preview =
+    /// false`) or `GET /preview/{task_id}`, valid for `ttl_s` seconds (capped by config).
+    pub fn sign_media_url(
+        &self,
+        task_id: &str,
+        preview: bool,
+        ttl_s: u64,
+    ) -> Result<String, Error> {
+        crate::task_ref::parse_task_ref(task_id)?;
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            Error::with_detail(
+                ErrorCode::ServerMisconfigured,
+                "no media signing key is configured",
+            )
+        })?;
+        let ttl = ttl_s.clamp(1, self.config.gate.media_url_max_ttl_s);
+        let exp = self.clock.now_ms().div_euclid(1000) + i64::try_from(ttl).unwrap_or(0);
+        let path = normalize_path(&format!(
+            "/{}/{}",
+            if preview { "preview" } else { "results" },
+            task_id
+        ));
+        signer.sign(&path, task_id, exp)
+    }
+}

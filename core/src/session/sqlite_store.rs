@@ -1,0 +1,152 @@
+//! SQLite session store (the embedded default): one table, WAL mode, a busy timeout, only
+//! token hashes stored. Any SQLite error is `dependency_unavailable` (fail closed).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::record::{SessionKind, SessionRecord, SessionStore};
+use crate::error::{Error, ErrorCode};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS inferwarden_sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('generation', 'admin')),
+    principal TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    idle_timeout_ms INTEGER,
+    last_seen_ms INTEGER NOT NULL,
+    revoked_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS inferwarden_sessions_expires ON inferwarden_sessions (expires_ms);
+";
+
+fn unavailable(e: rusqlite::Error) -> Error {
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        format!("session store (sqlite): {e}"),
+    )
+}
+
+/// A session store in a SQLite file (or `:memory:`).
+#[derive(Debug)]
+pub struct SqliteSessionStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteSessionStore {
+    /// Opens (creating if needed) the database at `path` and migrates the schema.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database.
+    pub fn in_memory() -> Result<Self, Error> {
+        Self::init(Connection::open_in_memory().map_err(unavailable)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, Error> {
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteSessionStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        let conn = self.conn.lock().map_err(|_| {
+            Error::with_detail(
+                ErrorCode::DependencyUnavailable,
+                "session store lock poisoned",
+            )
+        })?;
+        f(&conn).map_err(unavailable)
+    }
+}
+
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
+    let kind: String = row.get(1)?;
+    Ok(SessionRecord {
+        id: row.get(0)?,
+        kind: SessionKind::from_name(&kind).ok_or(rusqlite::Error::InvalidColumnType(
+            1,
+            "kind".into(),
+            rusqlite::types::Type::Text,
+        ))?,
+        principal: row.get(2)?,
+        created_ms: row.get(3)?,
+        expires_ms: row.get(4)?,
+        idle_timeout_ms: row.get(5)?,
+        last_seen_ms: row.get(6)?,
+        revoked_ms: row.get(7)?,
+    })
+}
+
+impl SessionStore for SqliteSessionStore {
+    fn insert(&self, r: &SessionRecord) -> Result<(), Error> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO inferwarden_sessions (id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![r.id, r.kind.as_str(), r.principal, r.created_ms, r.expires_ms, r.idle_timeout_ms, r.last_seen_ms, r.revoked_ms],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
+                 FROM inferwarden_sessions WHERE id = ?1",
+                params![id],
+                row_to_record,
+            )
+            .optional()
+        })
+    }
+
+    fn touch(&self, id: &str, now_ms: i64) -> Result<(), Error> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE inferwarden_sessions SET last_seen_ms = MAX(last_seen_ms, ?2) WHERE id = ?1 AND revoked_ms IS NULL",
+                params![id, now_ms],
+            )
+            .map(|_| ())
+        })
+    }
+
+    fn revoke(&self, id: &str, now_ms: i64) -> Result<bool, Error> {
+        self.with(|c| {
+            c.execute("UPDATE inferwarden_sessions SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL", params![id, now_ms])
+                .map(|n| n == 1)
+        })
+    }
+
+    fn revoke_all(&self, kind: Option<SessionKind>, now_ms: i64) -> Result<u64, Error> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE inferwarden_sessions SET revoked_ms = ?1 WHERE revoked_ms IS NULL AND (?2 IS NULL OR kind = ?2)",
+                params![now_ms, kind.map(SessionKind::as_str)],
+            )
+            .map(|n| n as u64)
+        })
+    }
+
+    fn prune_expired(&self, now_ms: i64) -> Result<u64, Error> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM inferwarden_sessions WHERE expires_ms <= ?1 OR revoked_ms < ?1",
+                params![now_ms],
+            )
+            .map(|n| n as u64)
+        })
+    }
+}

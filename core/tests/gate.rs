@@ -1,0 +1,484 @@
+//! Tests for `gate/`: fail-closed seams, audit events, anonymous dev access, route
+//! normalisation, and a canary secret driven through every rejection path.
+
+use std::sync::{Arc, Mutex};
+
+use inferwarden::audit::{AuditEvent, AuditSink, MemoryAuditSink, Outcome};
+use inferwarden::clock::ManualClock;
+use inferwarden::config::{PolicyConfig, RateLimit, RouteClass};
+use inferwarden::gate::{Decision, Gate, Principal, RequestView};
+use inferwarden::ratelimit::{MemoryRateLimiter, OutagePolicy, RateDecision, RateLimiter};
+use inferwarden::secret::Secret;
+use inferwarden::session::{MemorySessionStore, SessionKind, SessionRecord, SessionStore};
+use inferwarden::{Error, ErrorCode};
+
+const API: &str = "canary-api-key-5f1e2d3c4b5a69788796";
+const ADMIN: &str = "canary-admin-key-0a1b2c3d4e5f60718293";
+const SIGN: &str = "canary-signing-key-99887766554433221100";
+
+fn config() -> PolicyConfig {
+    let mut c = PolicyConfig::default();
+    c.auth.api_keys = vec![Secret::new(API)];
+    c.auth.admin_key = Some(Secret::new(ADMIN));
+    c.auth.media_signing_key = Some(Secret::new(SIGN));
+    c.cors.frontend_origins = vec!["https://app.example.com".into()];
+    c
+}
+
+struct Fixture {
+    gate: Gate,
+    audit: Arc<MemoryAuditSink>,
+    clock: ManualClock,
+}
+
+fn fixture(c: PolicyConfig) -> Fixture {
+    let audit = Arc::new(MemoryAuditSink::new());
+    let clock = ManualClock::new(1_700_000_000_000);
+    let gate = Gate::builder(c)
+        .audit_sink(audit.clone())
+        .clock(Arc::new(clock.clone()))
+        .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .build()
+        .unwrap();
+    Fixture { gate, audit, clock }
+}
+
+fn code(d: &Decision) -> &'static str {
+    d.error().map(Error::code_str).unwrap_or("allowed")
+}
+
+#[derive(Debug)]
+struct DownStore;
+
+impl SessionStore for DownStore {
+    fn insert(&self, _: &SessionRecord) -> Result<(), Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+    fn get(&self, _: &str) -> Result<Option<SessionRecord>, Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+    fn touch(&self, _: &str, _: i64) -> Result<(), Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+    fn revoke(&self, _: &str, _: i64) -> Result<bool, Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+    fn revoke_all(&self, _: Option<SessionKind>, _: i64) -> Result<u64, Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+    fn prune_expired(&self, _: i64) -> Result<u64, Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+}
+
+#[derive(Debug)]
+struct DownSink;
+
+impl AuditSink for DownSink {
+    fn record(&self, _: AuditEvent) -> Result<(), Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+}
+
+#[derive(Debug)]
+struct DownLimiter;
+
+impl RateLimiter for DownLimiter {
+    fn check(&self, _: &str, _: RateLimit, _: i64) -> Result<RateDecision, Error> {
+        Err(Error::new(ErrorCode::DependencyUnavailable))
+    }
+}
+
+#[test]
+fn session_store_outage_fails_closed() {
+    let gate = Gate::builder(config())
+        .session_store(Arc::new(DownStore))
+        .build()
+        .unwrap();
+    let req = RequestView::new("GET", "/status/t1")
+        .header("Cookie", &format!("gg_session={}", "A".repeat(43)));
+    assert_eq!(code(&gate.decide(&req)), "dependency_unavailable");
+    // An API key does not need the store.
+    assert!(gate
+        .decide(&RequestView::new("GET", "/status/t1").header("X-API-Key", API))
+        .is_allowed());
+}
+
+#[test]
+fn audit_outage_fails_closed_on_admin_routes() {
+    let gate = Gate::builder(config())
+        .audit_sink(Arc::new(DownSink))
+        .build()
+        .unwrap();
+    let req = RequestView::new("POST", "/admin/session").header("x-admin-key", ADMIN);
+    assert_eq!(code(&gate.decide(&req)), "dependency_unavailable");
+}
+
+#[test]
+fn limiter_outage_policy() {
+    let closed = Gate::builder(config())
+        .rate_limiter(Arc::new(DownLimiter))
+        .build()
+        .unwrap();
+    let req = RequestView::new("POST", "/admin/session").header("x-admin-key", ADMIN);
+    assert_eq!(code(&closed.decide(&req)), "dependency_unavailable");
+    let audit = Arc::new(MemoryAuditSink::new());
+    let open = Gate::builder(config())
+        .rate_limiter(Arc::new(DownLimiter))
+        .rate_limiter_outage(OutagePolicy::FailOpen)
+        .audit_sink(audit.clone())
+        .build()
+        .unwrap();
+    assert!(open.decide(&req).is_allowed());
+    assert!(audit
+        .events()
+        .iter()
+        .any(|e| e.action == "rate_limiter_unavailable"));
+}
+
+#[test]
+fn missing_api_key_fails_closed_unless_dev_anonymous() {
+    let mut c = config();
+    c.auth.api_keys.clear();
+    let f = fixture(c.clone());
+    assert_eq!(
+        code(&f.gate.decide(&RequestView::new("GET", "/status/t1"))),
+        "server_misconfigured"
+    );
+    c.auth.allow_anonymous_dev = true;
+    let f = fixture(c.clone());
+    assert_eq!(
+        code(&f.gate.decide(&RequestView::new("GET", "/status/t1"))),
+        "server_misconfigured",
+        "not a dev environment"
+    );
+    c.environment = "dev".into();
+    let f = fixture(c);
+    let d = f.gate.decide(&RequestView::new("GET", "/status/t1"));
+    assert!(matches!(
+        d,
+        Decision::Allow {
+            principal: Principal::Anonymous,
+            ..
+        }
+    ));
+    // A presented key still has to be right.
+    assert_eq!(
+        code(
+            &f.gate
+                .decide(&RequestView::new("GET", "/status/t1").header("X-API-Key", "x"))
+        ),
+        "invalid_api_key"
+    );
+}
+
+#[test]
+fn short_or_missing_admin_key_fails_closed() {
+    for key in [None, Some("short-key")] {
+        let mut c = config();
+        c.auth.admin_key = key.map(Secret::new);
+        let f = fixture(c);
+        let boot = RequestView::new("POST", "/admin/session").header("x-admin-key", "short-key");
+        assert_eq!(code(&f.gate.decide(&boot)), "admin_misconfigured");
+        assert_eq!(
+            code(&f.gate.decide(&RequestView::new("GET", "/admin/accounts"))),
+            "admin_misconfigured"
+        );
+    }
+}
+
+#[test]
+fn query_channel_can_be_disabled_and_is_reported() {
+    let mut c = config();
+    c.auth.allow_query_api_key = false;
+    let f = fixture(c);
+    let req = RequestView::new("GET", "/results/t1").query_param("api_key", API);
+    assert_eq!(
+        code(&f.gate.decide(&req)),
+        "session_required",
+        "ignored, not a failure of its own"
+    );
+    let events = f.audit.events();
+    assert!(events
+        .iter()
+        .any(|e| e.action == "query_api_key_ignored" && e.outcome == Outcome::Denied));
+}
+
+#[test]
+fn admin_login_success_and_failure_are_audited() {
+    let f = fixture(config());
+    let ok = f.gate.decide(
+        &RequestView::new("POST", "/admin/session")
+            .header("x-admin-key", ADMIN)
+            .header("X-Request-Id", "req-42"),
+    );
+    let Decision::Allow { principal, .. } = ok else {
+        panic!("refused")
+    };
+    let issued = f
+        .gate
+        .issue_session(SessionKind::Admin, &principal, "req-42")
+        .unwrap();
+    f.gate
+        .decide(&RequestView::new("POST", "/admin/session").header("x-admin-key", "wrong"));
+    let events = f.audit.events();
+    let logins: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "admin_login")
+        .collect();
+    assert_eq!(logins.len(), 2);
+    assert_eq!(logins[0].outcome, Outcome::Success);
+    assert_eq!(logins[0].correlation_id, "req-42");
+    assert_eq!(logins[1].outcome, Outcome::Failure);
+    assert!(events.iter().any(|e| e.action == "admin_session_issued"));
+    // A generation principal cannot open an admin session.
+    assert!(f
+        .gate
+        .issue_session(SessionKind::Admin, &Principal::ApiKey { key_index: 0 }, "x")
+        .is_err());
+    // Admin routes with the new session are allowed and audited.
+    let req = RequestView::new("GET", "/admin/accounts").header(
+        "Cookie",
+        &format!("gg_admin_session={}", issued.token.expose()),
+    );
+    assert!(f.gate.decide(&req).is_allowed());
+    assert!(f
+        .audit
+        .events()
+        .iter()
+        .any(|e| e.action == "admin_access" && e.outcome == Outcome::Success));
+}
+
+#[test]
+fn admin_throttle_is_keyed_by_valid_session_not_forged_tokens() {
+    let mut c = config();
+    c.rate_limits.admin = RateLimit {
+        limit: 3,
+        window_s: 60,
+    };
+    let f = fixture(c);
+    let peer = "198.51.100.1".parse().unwrap();
+    // Forged tokens from one IP share that IP's bucket.
+    let codes: Vec<_> = (0..4)
+        .map(|i| {
+            let forged = format!("gg_admin_session={}{i}", "B".repeat(42));
+            code(
+                &f.gate.decide(
+                    &RequestView::new("GET", "/admin/x")
+                        .header("Cookie", &forged)
+                        .peer(peer),
+                ),
+            )
+            .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "session_invalid",
+            "session_invalid",
+            "session_invalid",
+            "rate_limited"
+        ]
+    );
+}
+
+#[test]
+fn revoke_all_sessions() {
+    let f = fixture(config());
+    let Decision::Allow { principal, .. } = f
+        .gate
+        .decide(&RequestView::new("POST", "/auth/session").header("X-API-Key", API))
+    else {
+        panic!()
+    };
+    let s = f
+        .gate
+        .issue_session(SessionKind::Generation, &principal, "c")
+        .unwrap();
+    let req = RequestView::new("GET", "/gallery")
+        .header("Cookie", &format!("gg_session={}", s.token.expose()));
+    assert!(f.gate.decide(&req).is_allowed());
+    assert_eq!(
+        f.gate.revoke_all_sessions(None, "operator", "c").unwrap(),
+        1
+    );
+    assert_eq!(code(&f.gate.decide(&req)), "session_expired");
+    assert!(f
+        .audit
+        .events()
+        .iter()
+        .any(|e| e.action == "sessions_revoked_all"));
+}
+
+#[test]
+fn route_normalisation() {
+    let f = fixture(config());
+    for (m, p, class) in [
+        ("POST", "/auth/session/", RouteClass::SessionIssue),
+        ("POST", "/AUTH/session", RouteClass::SessionIssue),
+        ("POST", "/auth/%73ession", RouteClass::SessionIssue),
+        ("post", "//auth//session", RouteClass::SessionIssue),
+        ("GET", "/auth/session", RouteClass::Session),
+        ("HEAD", "/status/abc", RouteClass::Generation),
+        ("GET", "/results/abc", RouteClass::Media),
+        ("GET", "/status", RouteClass::Public),
+        ("GET", "/status/a/b", RouteClass::Public),
+        ("PUT", "/admin/accounts/x", RouteClass::Admin),
+        ("GET", "/admin", RouteClass::Admin),
+        ("GET", "/administrator", RouteClass::Public),
+        ("GET", "/%2e%2e/admin/x", RouteClass::Admin),
+        ("GET", "/status/../admin/x", RouteClass::Admin),
+        ("GET", "/admin/../status/t1", RouteClass::Generation),
+    ] {
+        assert_eq!(f.gate.classify(m, p).class, class, "{m} {p}");
+    }
+}
+
+#[test]
+fn signed_media_url_rules() {
+    let f = fixture(config());
+    let qs = f.gate.sign_media_url("t-1", false, 100_000).unwrap();
+    let (exp, sig) = qs.split_once('&').unwrap();
+    let exp = exp.strip_prefix("exp=").unwrap();
+    // TTL capped at media_url_max_ttl_s.
+    assert_eq!(exp.parse::<i64>().unwrap(), 1_700_000_000 + 3600);
+    let req = |path: &str| {
+        RequestView::new("GET", path)
+            .query_param("exp", exp)
+            .query_param("sig", sig.strip_prefix("sig=").unwrap())
+    };
+    assert!(f.gate.decide(&req("/results/t-1")).is_allowed());
+    assert_eq!(
+        code(&f.gate.decide(&req("/results/T-1"))),
+        "invalid_api_key",
+        "task ids are case-sensitive"
+    );
+    f.clock.advance_ms(3_600_000);
+    assert_eq!(
+        code(&f.gate.decide(&req("/results/t-1"))),
+        "invalid_api_key",
+        "expired"
+    );
+    assert_eq!(
+        f.gate.sign_media_url("../x", false, 10).unwrap_err().code(),
+        ErrorCode::ProxyTargetInvalid
+    );
+}
+
+/// Drives every rejection path with canary secrets in every channel and asserts they never
+/// reach an error (Display, Debug, JSON), a header, the decision's Debug, or an audit event.
+#[test]
+fn canary_secrets_never_leak() {
+    let f = fixture(config());
+    let Decision::Allow { principal, .. } = f
+        .gate
+        .decide(&RequestView::new("POST", "/auth/session").header("X-API-Key", API))
+    else {
+        panic!()
+    };
+    let token = f
+        .gate
+        .issue_session(SessionKind::Generation, &principal, "c")
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    f.gate.revoke_session(&token, "test", "c").unwrap();
+    let near = format!("{}x", &API[..API.len() - 1]);
+    let requests = vec![
+        RequestView::new("GET", "/status/t").header("X-API-Key", &near),
+        RequestView::new("GET", "/status/t")
+            .header("X-API-Key", API)
+            .header("X-API-Key", &near),
+        RequestView::new("GET", "/status/t").query_param("api_key", &near),
+        RequestView::new("GET", "/status/t").header("Cookie", &format!("gg_session={token}")),
+        RequestView::new("GET", "/status/t").header("Cookie", &format!("gg_session={API}")),
+        RequestView::new("GET", "/results/t")
+            .query_param("exp", "1")
+            .query_param("sig", SIGN),
+        RequestView::new("POST", "/admin/session").header("x-admin-key", &format!("{ADMIN}0")),
+        RequestView::new("POST", "/admin/session").query_param("admin_key", ADMIN),
+        RequestView::new("GET", "/admin/x").header("x-admin-key", ADMIN),
+        RequestView::new("GET", "/admin/x").query_param("gg_admin_session", &token),
+        RequestView::new("GET", "/status/t")
+            .header("Origin", "https://evil.example")
+            .header("X-API-Key", API),
+        RequestView::new("DELETE", "/auth/session")
+            .header("Cookie", &format!("gg_session={token}")),
+    ];
+    let secrets = [API, ADMIN, SIGN, token.as_str(), near.as_str()];
+    for req in &requests {
+        let d = f.gate.decide(req);
+        let err = d.error().unwrap_or_else(|| panic!("{req:?} was allowed"));
+        let rendered = format!(
+            "{err} {err:?} {} {d:?} {:?}",
+            err.to_json(),
+            d.set_headers()
+        );
+        for s in secrets {
+            assert!(
+                !rendered.contains(s),
+                "secret leaked for {req:?}: {rendered}"
+            );
+        }
+    }
+    for _ in 0..40 {
+        f.gate
+            .decide(&RequestView::new("POST", "/admin/session").header("x-admin-key", ADMIN));
+    }
+    let audit = serde_json::to_string(&f.audit.events()).unwrap();
+    assert!(
+        audit.contains("rate_limited")
+            && audit.contains("admin_login")
+            && audit.contains("cors_denied")
+    );
+    for s in secrets {
+        assert!(!audit.contains(s), "secret leaked into audit");
+    }
+    let gate_debug = format!("{:?}", f.gate);
+    for s in secrets {
+        assert!(!gate_debug.contains(s), "secret leaked into Gate Debug");
+    }
+}
+
+#[test]
+fn memory_store_handles_concurrent_validation() {
+    let store = Arc::new(MemorySessionStore::new());
+    let f = Gate::builder(config())
+        .session_store(store)
+        .build()
+        .unwrap();
+    let Decision::Allow { principal, .. } =
+        f.decide(&RequestView::new("POST", "/auth/session").header("X-API-Key", API))
+    else {
+        panic!()
+    };
+    let token = f
+        .issue_session(SessionKind::Generation, &principal, "c")
+        .unwrap()
+        .token
+        .expose()
+        .to_owned();
+    let f = Arc::new(f);
+    let allowed = Arc::new(Mutex::new(0));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (f, token, allowed) = (f.clone(), token.clone(), allowed.clone());
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    if f.decide(
+                        &RequestView::new("GET", "/gallery")
+                            .header("Cookie", &format!("gg_session={token}")),
+                    )
+                    .is_allowed()
+                    {
+                        *allowed.lock().unwrap() += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(*allowed.lock().unwrap(), 800);
+}

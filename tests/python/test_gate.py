@@ -1,0 +1,109 @@
+"""Gate behaviour through Python beyond the vectors: SQLite and PostgreSQL session stores,
+Redis limits, store outage, audit events and canary secrets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import inferwarden
+from inferwarden.errors import DependencyUnavailableError, ConfigInvalidError
+
+API = "canary-py-api-key-0123456789abcdef"
+ADMIN = "canary-py-admin-key-0123456789abcdef"
+
+
+def config():
+    return inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n')
+
+
+def open_session(gate):
+    d = gate.decide("POST", "/auth/session", [("X-API-Key", API)], peer="10.1.1.1")
+    return gate.issue_session(d, "generation")
+
+
+def service(var: str) -> str:
+    url = os.environ.get(var)
+    if not url:
+        assert not os.environ.get("INFERWARDEN_REQUIRE_SERVICES"), f"{var} missing but services are required"
+        pytest.skip(f"{var} not set (run scripts/test.sh)")
+    return url
+
+
+def test_sqlite_session_store_round_trip(tmp_path):
+    db = tmp_path / "sessions.db"
+    gate = inferwarden.Gate(config(), session_store=f"sqlite:{db}")
+    s = open_session(gate)
+    assert s.token not in repr(s) and "[REDACTED]" in repr(s)
+    assert s.set_cookie.startswith("gg_session=") and "HttpOnly" in s.set_cookie
+    cookie = [("Cookie", f"gg_session={s.token}")]
+    assert gate.decide("GET", "/gallery", cookie).allowed
+    # A second gate over the same file sees the session (durable, shared).
+    other = inferwarden.Gate(config(), session_store=f"sqlite:{db}")
+    assert other.decide("GET", "/gallery", cookie).allowed
+    assert other.revoke_session(s.token)
+    assert gate.decide("GET", "/gallery", cookie).error.code == "session_expired"
+    assert s.token.encode() not in db.read_bytes()
+
+
+def test_postgres_session_store():
+    url = service("INFERWARDEN_TEST_POSTGRES_URL")
+    gate = inferwarden.Gate(config(), session_store=url)
+    s = open_session(gate)
+    assert gate.decide("GET", "/gallery", [("Cookie", f"gg_session={s.token}")]).allowed
+
+
+def test_redis_limiter_shared_by_two_gates():
+    url = service("INFERWARDEN_TEST_REDIS_URL")
+    cfg = inferwarden.PolicyConfig.from_text(
+        f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n[rate_limits.auth_session]\nlimit = 4\nwindow_s = 60\n'
+    )
+    a = inferwarden.Gate(cfg, rate_limiter=url)
+    b = inferwarden.Gate(cfg, rate_limiter=url)
+    peer = f"10.9.{os.getpid() % 250}.{os.getpid() % 200}"
+    codes = [g.decide("POST", "/auth/session", [("X-API-Key", API)], peer=peer) for g in (a, b, a, b, a)]
+    assert [d.allowed for d in codes] == [True, True, True, True, False]
+    assert codes[-1].error.code == "rate_limited"
+    assert any(k == "Retry-After" for k, _ in codes[-1].headers)
+
+
+def test_unreachable_stores_fail_closed():
+    with pytest.raises(DependencyUnavailableError):
+        inferwarden.Gate(config(), session_store="postgres://nobody@127.0.0.1:1/none")
+    gate = inferwarden.Gate(config(), rate_limiter="redis://127.0.0.1:1/")
+    d = gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)])
+    assert d.error.code == "dependency_unavailable"
+    with pytest.raises(ConfigInvalidError):
+        inferwarden.Gate(config(), session_store="mongodb://x")
+
+
+def test_audit_events_and_canaries():
+    gate = inferwarden.Gate(config())
+    gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN + "x")])
+    d = gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)], query=[("admin_key", ADMIN)])
+    assert d.error.code == "admin_key_invalid"
+    d = gate.decide("GET", "/status/t", [("X-API-Key", API[:-1])])
+    rendered = f"{d} {d.error!r} {d.body()} {d.headers} {gate.audit_events()}"
+    for secret in (API, ADMIN, API[:-1]):
+        assert secret not in rendered
+    events = gate.audit_events()
+    assert [e["action"] for e in events] == ["admin_login", "admin_login"]
+    for e in events:
+        assert {"actor", "source", "action", "target", "outcome", "timestamp_ms", "correlation_id"} <= set(e)
+
+
+def test_bad_peer_is_a_typed_error():
+    gate = inferwarden.Gate(config())
+    with pytest.raises(inferwarden.InferwardenError) as info:
+        gate.decide("GET", "/status/t", peer="not-an-ip")
+    assert info.value.code == "validation_error"
+
+
+def test_signed_media_and_classify():
+    cfg = inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{API}"]\nmedia_signing_key = "{"s" * 40}"\n')
+    gate = inferwarden.Gate(cfg)
+    qs = gate.sign_media_url("task-1", ttl_s=60)
+    query = [tuple(p.split("=", 1)) for p in qs.split("&")]
+    assert gate.decide("GET", "/results/task-1", query=query).principal == {"kind": "signed_media", "task_id": "task-1"}
+    assert gate.classify("POST", "/auth/%73ession/") == "session_issue"
