@@ -59,6 +59,28 @@ export declare class Gate {
   auditEvents(): any
 }
 
+/** Task lifecycle over a store (`sqlite:PATH`) with the stale policy of a `PolicyConfig`. */
+export declare class Lifecycle {
+  /** Opens the store at `db`; `clock` injects time for tests (default: the database clock). */
+  constructor(config: PolicyConfig, db: string, clock?: ManualClock | undefined | null)
+  /** Creates a `pending` task. */
+  create(taskId: string, taskType: string): any
+  /** `pending -> processing`: `{ lease_id, started_at, stale_deadline, ttl_ms, attempt }`. */
+  claim(taskId: string, worker: string): any
+  /** `processing -> done`; throws `invalid_transition` (with `metadata.outcome`) when refused. */
+  complete(taskId: string, leaseId: string, resultPath: string, worker: string): any
+  /** `processing -> failed`; throws `invalid_transition` when refused. */
+  fail(taskId: string, leaseId: string, code: string, message: string, worker: string): any
+  /** One sweep: `{ sweep_id, swept_at, failed, batches }`. */
+  sweep(): any
+  /** The task, or `null`. */
+  get(taskId: string): any
+  /** The task's transitions, oldest first. */
+  transitions(taskId: string): any
+  /** Audit events written by this instance. */
+  auditEvents(): any
+}
+
 /** A clock that moves only when told to (tests). */
 export declare class ManualClock {
   /** A clock reading `startMs` (ms since the epoch). */

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Decision = nativeBinding.Decision
 module.exports.Gate = nativeBinding.Gate
+module.exports.Lifecycle = nativeBinding.Lifecycle
 module.exports.ManualClock = nativeBinding.ManualClock
 module.exports.PolicyConfig = nativeBinding.PolicyConfig
 module.exports.legacyCodes = nativeBinding.legacyCodes

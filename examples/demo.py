@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import inferwarden
@@ -28,6 +29,7 @@ def show_config() -> inferwarden.PolicyConfig:
     env.setdefault("INFERWARDEN_AUTH__API_KEYS", "demo-api-key-please-rotate")
     env.setdefault("INFERWARDEN_AUTH__ADMIN_KEY", "demo-admin-key-0123456789")
     env.setdefault("INFERWARDEN_QUEUE__DEGRADED_MAX_WAIT_S", "30")
+    env.setdefault("INFERWARDEN_AUTH__MEDIA_SIGNING_KEY", "demo-media-signing-key-0123456789abcdef")
     config = inferwarden.PolicyConfig.load(PLATFORM / "inferwarden.toml", env=env)
     effective = config.to_dict()
     print(f"environment: {config.environment} (dev: {config.is_dev_environment})")
@@ -80,11 +82,75 @@ def show_errors() -> None:
         print(f"  legacy {legacy:<28} -> {code}")
 
 
+def show_gate(config: inferwarden.PolicyConfig, workdir: Path) -> None:
+    section("4. Request gate: credential precedence, sessions (SQLite), admin boundary, CORS, rate limits")
+    api_key = "demo-api-key-please-rotate"
+    admin_key = "demo-admin-key-0123456789"
+    gate = inferwarden.Gate(config, session_store=f"sqlite:{workdir / 'sessions.db'}", rate_limiter="memory")
+
+    def show(label: str, d: inferwarden.Decision) -> None:
+        outcome = f"allow as {d.principal['kind']}" if d.allowed else ("preflight 204" if d.preflight else f"{d.status} {d.error.code}")
+        print(f"  {label:<58} -> {outcome}")
+
+    opened = gate.decide("POST", "/auth/session", [("X-API-Key", api_key)], peer="198.51.100.4")
+    session = gate.issue_session(opened, "generation")
+    print(f"  POST /auth/session issued {session!r}; cookie attributes: {session.set_cookie.split(';', 1)[1].strip()}")
+    cookie = ("Cookie", f"gg_session={session.token}")
+    show("GET /status/t1 with X-API-Key", gate.decide("GET", "/status/t1", [("X-API-Key", api_key)]))
+    show("GET /status/t1 with a wrong X-API-Key and a valid session", gate.decide("GET", "/status/t1", [("X-API-Key", "wrong"), cookie]))
+    show("GET /status/t1 with the session cookie", gate.decide("GET", "/status/t1", [cookie]))
+    show("GET /status/t1 with nothing", gate.decide("GET", "/status/t1"))
+    signed = gate.sign_media_url("t1", preview=False, ttl_s=300) if config.to_dict()["auth"]["media_signing_key"] else None
+    if signed:
+        show("GET /results/t1 with a signed media URL", gate.decide("GET", "/results/t1", query=[tuple(p.split("=", 1)) for p in signed.split("&")]))
+    gate.revoke_session(session.token)
+    show("GET /status/t1 with the revoked session", gate.decide("GET", "/status/t1", [cookie]))
+    show("GET /admin/accounts with x-admin-key", gate.decide("GET", "/admin/accounts", [("x-admin-key", admin_key)]))
+    show("POST /admin/session with the admin key in the query", gate.decide("POST", "/admin/session", query=[("admin_key", admin_key)]))
+    show("GET /status/t1 from an allowed origin", gate.decide("GET", "/status/t1", [("Origin", "http://localhost:5173"), ("X-API-Key", api_key)]))
+    show("GET /status/t1 from https://studio.example.com.evil.com", gate.decide("GET", "/status/t1", [("Origin", "https://studio.example.com.evil.com")]))
+    codes = [gate.decide("POST", "/auth/session", [("X-API-Key", "wrong")], peer="203.0.113.9") for _ in range(11)]
+    last = codes[-1]
+    retry = dict(last.headers).get("Retry-After")
+    print(f"  11 x POST /auth/session from one IP with a bad key      -> {[d.error.code for d in codes][-2:]} (Retry-After: {retry})")
+    events = gate.audit_events()
+    dumped = json.dumps(events)
+    leaked = [name for name, secret in (("api key", api_key), ("admin key", admin_key), ("session token", session.token)) if secret in dumped]
+    print(f"  audit events recorded: {len(events)} ({', '.join(sorted({e['action'] for e in events}))}); "
+          f"secrets found in them: {leaked or 'none'}")
+
+
+def show_lifecycle(config: inferwarden.PolicyConfig, workdir: Path) -> None:
+    section("5. Task lifecycle on SQLite: typed stale limits and an exactly-once sweep")
+    start = 1_800_000_000_000
+    clock = inferwarden.ManualClock(start)
+    life = inferwarden.Lifecycle(config, f"sqlite:{workdir / 'tasks.db'}", clock=clock)
+    life.create("img-1", "image")
+    life.create("vid-1", "video")
+    img = life.claim("img-1", "worker-a")
+    life.claim("vid-1", "worker-b")
+    print(f"  claimed img-1 (TTL {img['ttl_ms'] // 60000} min) and vid-1 (TTL {config.stale_ttl_s('video') // 60} min)")
+    clock.advance_ms(10 * 60_000 + 1)
+    report = life.sweep()
+    for t in report["failed"]:
+        print(f"  sweep {report['sweep_id']}: failed {t['task_id']} ({t['task_type']}) reason={t['reason']} runtime={t['runtime_ms']} ms ttl={t['ttl_ms']} ms")
+    print(f"  vid-1 is still {life.get('vid-1')['status']} (video limit is 30 min)")
+    try:
+        life.complete("img-1", img["lease_id"], "/results/img-1.png", "worker-a")
+    except InferwardenError as err:
+        print(f"  late done for img-1 -> {err.code} ({err.metadata['outcome']}); recorded: "
+              f"{[e['action'] for e in life.audit_events() if e['action'] == 'late_completion_rejected']}")
+    print("  img-1 transitions:", " -> ".join(t["to_status"] for t in life.transitions("img-1")))
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
-    show_config()
+    config = show_config()
     show_task_refs()
     show_errors()
+    with tempfile.TemporaryDirectory(prefix="inferwarden-demo-") as tmp:
+        show_gate(config, Path(tmp))
+        show_lifecycle(config, Path(tmp))
     print("\ndemo finished")
 
 

@@ -5,8 +5,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo bench -p inferwarden-benches --bench task_ref -- --noplot
+cargo bench -p inferwarden-benches -- --noplot
 scripts/setup-python.sh --release
 .venv/bin/python benches/python/bench_task_ref.py
+.venv/bin/python benches/python/bench_gate.py
 (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --release)
 node benches/node/bench_task_ref.mjs
+node benches/node/bench_gate.mjs

@@ -7,3 +7,6 @@ pub const TASK_REF_CASES: [(&str, &str); 4] = [
     ("reject_hostile", "evil.example%23::x"),
     ("reject_extra_sep", "ws1::a::b"),
 ];
+
+/// The API key the gate bench configures (not a real secret).
+pub const BENCH_API_KEY: &str = "bench-api-key-0123456789abcdef";

@@ -21,6 +21,13 @@ pub struct ManualClock {
     inner: CoreManualClock,
 }
 
+impl ManualClock {
+    /// The core clock (shared: clones move together).
+    pub fn core(&self) -> &CoreManualClock {
+        &self.inner
+    }
+}
+
 #[napi]
 impl ManualClock {
     /// A clock reading `startMs` (ms since the epoch).

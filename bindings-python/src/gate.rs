@@ -22,6 +22,13 @@ pub struct ManualClock {
     inner: CoreManualClock,
 }
 
+impl ManualClock {
+    /// The core clock (shared: clones move together).
+    pub fn core(&self) -> &CoreManualClock {
+        &self.inner
+    }
+}
+
 #[pymethods]
 impl ManualClock {
     #[new]

@@ -6,6 +6,7 @@ mod config;
 mod convert;
 mod errors;
 mod gate;
+mod lifecycle;
 mod task_ref;
 
 use pyo3::prelude::*;
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::Decision>()?;
     m.add_class::<gate::IssuedSession>()?;
     m.add_class::<gate::ManualClock>()?;
+    m.add_class::<lifecycle::Lifecycle>()?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;

@@ -111,3 +111,18 @@ fn errors_listing() {
         .iter()
         .any(|e| e["code"] == "gpu_memory_exceeded" && e["http_status"] == 507));
 }
+
+#[test]
+fn sweep_once_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("inferwarden-cli-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("tasks.db");
+    let _ = std::fs::remove_file(&db);
+    let url = format!("sqlite:{}", db.display());
+    let (code, out, err) = run(bin().args(["sweep", "--db", &url, "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["failed"].as_array().unwrap().len(), 0);
+    let (code, _, _) = run(bin().args(["sweep", "--db", "mysql://x"]));
+    assert_eq!(code, 2);
+}

@@ -15,7 +15,8 @@
 //! - [`task_ref`]: public task id parsing (`workspace::task_id`);
 //! - [`gate`]: the request gate (credentials, sessions, admin boundary, CORS, throttle);
 //! - [`session`]: sessions and their stores;
-//! - [`ratelimit`]: exact sliding-window rate limiting.
+//! - [`ratelimit`]: exact sliding-window rate limiting;
+//! - [`lifecycle`]: task status transitions and the exactly-once stale sweep.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,6 +27,7 @@ pub mod config;
 pub mod error;
 pub mod gate;
 pub mod legacy;
+pub mod lifecycle;
 pub mod ratelimit;
 pub mod secret;
 pub mod session;

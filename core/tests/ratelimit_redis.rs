@@ -130,6 +130,7 @@ fn four_processes_never_exceed_n() {
                 .args(["hammer_worker", "--exact", "--test-threads=1"])
                 .env("IW_HAMMER_URL", &url)
                 .env("IW_HAMMER_PREFIX", &prefix)
+                .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
         })

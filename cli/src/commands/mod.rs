@@ -2,6 +2,7 @@
 
 mod config;
 mod errors;
+mod sweep;
 mod task_ref;
 
 use std::path::PathBuf;
@@ -38,6 +39,24 @@ enum Command {
         /// The ids to parse.
         #[arg(required = true)]
         ids: Vec<String>,
+    },
+    /// Fail stale tasks exactly once (safe on several replicas) and print what was failed.
+    Sweep {
+        /// Task store: sqlite:PATH.
+        #[arg(long)]
+        db: String,
+        /// Policy file (TTLs, batch size); falls back to $INFERWARDEN_CONFIG, then defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Sweep once and exit (the default).
+        #[arg(long, conflicts_with = "interval")]
+        once: bool,
+        /// Keep sweeping every S seconds.
+        #[arg(long, value_name = "S")]
+        interval: Option<u64>,
+        /// Print each report as one JSON line.
+        #[arg(long)]
+        json: bool,
     },
     /// List every error code with its HTTP status and family.
     Errors {
@@ -91,5 +110,12 @@ pub fn run(cli: Cli) -> u8 {
         },
         Command::TaskRef { json, ids } => task_ref::run(&ids, json),
         Command::Errors { json } => errors::run(json),
+        Command::Sweep {
+            db,
+            config,
+            once: _,
+            interval,
+            json,
+        } => sweep::run(&db, config, interval, json),
     }
 }

@@ -41,7 +41,7 @@ pub struct RouteMatch {
 }
 
 /// Decodes `%XX` escapes; an invalid escape is kept literally.
-fn percent_decode(text: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());

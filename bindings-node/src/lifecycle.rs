@@ -1,0 +1,139 @@
+//! The task lifecycle as a JS class. Refused reports throw `invalid_transition` with
+//! `metadata.outcome`.
+
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::{Clock, SystemClock};
+use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
+use inferwarden::{Error, ErrorCode};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::config::PolicyConfig;
+use crate::errors::guard;
+use crate::gate::ManualClock;
+
+fn json<T: serde::Serialize>(v: &T) -> std::result::Result<serde_json::Value, Error> {
+    serde_json::to_value(v).map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
+}
+
+/// Task lifecycle over a store (`sqlite:PATH`) with the stale policy of a `PolicyConfig`.
+#[napi]
+pub struct Lifecycle {
+    inner: CoreLifecycle,
+    audit: Arc<MemoryAuditSink>,
+}
+
+#[napi]
+impl Lifecycle {
+    /// Opens the store at `db`; `clock` injects time for tests (default: the database clock).
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        config: &PolicyConfig,
+        db: String,
+        clock: Option<&ManualClock>,
+    ) -> napi::Result<Self> {
+        let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
+            Some(c) => (
+                TimeSource::Injected(Arc::new(c.core().clone())),
+                Arc::new(c.core().clone()),
+            ),
+            None => (TimeSource::Database, Arc::new(SystemClock)),
+        };
+        let store = guard(&env, || open_task_store(&db, time))?;
+        let audit = Arc::new(MemoryAuditSink::new());
+        Ok(Lifecycle {
+            inner: CoreLifecycle::new(store, config.inner(), audit.clone(), audit_clock),
+            audit,
+        })
+    }
+
+    /// Creates a `pending` task.
+    #[napi]
+    pub fn create(
+        &self,
+        env: Env,
+        task_id: String,
+        task_type: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || json(&self.inner.create(&task_id, &task_type)?))
+    }
+
+    /// `pending -> processing`: `{ lease_id, started_at, stale_deadline, ttl_ms, attempt }`.
+    #[napi]
+    pub fn claim(
+        &self,
+        env: Env,
+        task_id: String,
+        worker: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || json(&self.inner.claim(&task_id, &worker)?))
+    }
+
+    /// `processing -> done`; throws `invalid_transition` (with `metadata.outcome`) when refused.
+    #[napi]
+    pub fn complete(
+        &self,
+        env: Env,
+        task_id: String,
+        lease_id: String,
+        result_path: String,
+        worker: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            json(
+                &self
+                    .inner
+                    .complete(&task_id, &lease_id, &result_path, &worker)?
+                    .into_result()?,
+            )
+        })
+    }
+
+    /// `processing -> failed`; throws `invalid_transition` when refused.
+    #[napi]
+    pub fn fail(
+        &self,
+        env: Env,
+        task_id: String,
+        lease_id: String,
+        code: String,
+        message: String,
+        worker: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            json(
+                &self
+                    .inner
+                    .fail(&task_id, &lease_id, &code, &message, &worker)?
+                    .into_result()?,
+            )
+        })
+    }
+
+    /// One sweep: `{ sweep_id, swept_at, failed, batches }`.
+    #[napi]
+    pub fn sweep(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || json(&self.inner.sweep()?))
+    }
+
+    /// The task, or `null`.
+    #[napi]
+    pub fn get(&self, env: Env, task_id: String) -> napi::Result<serde_json::Value> {
+        guard(&env, || json(&self.inner.get(&task_id)?))
+    }
+
+    /// The task's transitions, oldest first.
+    #[napi]
+    pub fn transitions(&self, env: Env, task_id: String) -> napi::Result<serde_json::Value> {
+        guard(&env, || json(&self.inner.transitions(&task_id)?))
+    }
+
+    /// Audit events written by this instance.
+    #[napi]
+    pub fn audit_events(&self) -> serde_json::Value {
+        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    }
+}

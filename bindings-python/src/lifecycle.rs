@@ -1,0 +1,154 @@
+//! The task lifecycle as a Python class (GIL released around every database call).
+
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::{Clock, SystemClock};
+use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
+use inferwarden::{Error, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::config::PolicyConfig;
+use crate::convert::json_to_py;
+use crate::errors::to_py_err;
+use crate::gate::ManualClock;
+
+fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| {
+        to_py_err(
+            py,
+            Error::with_detail(ErrorCode::InternalError, e.to_string()),
+        )
+    })?;
+    Ok(json_to_py(py, &value)?.unbind())
+}
+
+/// Task lifecycle over a store (`sqlite:PATH`), with the stale policy of a `PolicyConfig`.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Lifecycle {
+    inner: Arc<CoreLifecycle>,
+    audit: Arc<MemoryAuditSink>,
+}
+
+impl Lifecycle {
+    fn call<T: serde::Serialize + Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&CoreLifecycle) -> Result<T, Error> + Send,
+    ) -> PyResult<Py<PyAny>> {
+        let inner = self.inner.clone();
+        let out = py.detach(move || f(&inner)).map_err(|e| to_py_err(py, e))?;
+        json(py, &out)
+    }
+}
+
+#[pymethods]
+impl Lifecycle {
+    /// Opens the store at `db`; `clock` injects time for tests (default: the database clock).
+    #[new]
+    #[pyo3(signature = (config, db, *, clock=None))]
+    fn new(
+        py: Python<'_>,
+        config: &PolicyConfig,
+        db: String,
+        clock: Option<&ManualClock>,
+    ) -> PyResult<Self> {
+        let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
+            Some(c) => (
+                TimeSource::Injected(Arc::new(c.core().clone())),
+                Arc::new(c.core().clone()),
+            ),
+            None => (TimeSource::Database, Arc::new(SystemClock)),
+        };
+        let store = py
+            .detach(move || open_task_store(&db, time))
+            .map_err(|e| to_py_err(py, e))?;
+        let audit = Arc::new(MemoryAuditSink::new());
+        Ok(Lifecycle {
+            inner: Arc::new(CoreLifecycle::new(
+                store,
+                config.inner(),
+                audit.clone(),
+                audit_clock,
+            )),
+            audit,
+        })
+    }
+
+    /// Creates a `pending` task; returns the task as a dict.
+    fn create(&self, py: Python<'_>, task_id: String, task_type: String) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| l.create(&task_id, &task_type))
+    }
+
+    /// `pending -> processing`; returns `{lease_id, started_at, stale_deadline, ttl_ms, attempt}`.
+    fn claim(&self, py: Python<'_>, task_id: String, worker: String) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| l.claim(&task_id, &worker))
+    }
+
+    /// Progress under the lease; raises `InvalidTransitionError` when refused.
+    fn report_progress(
+        &self,
+        py: Python<'_>,
+        task_id: String,
+        lease_id: String,
+        progress: u8,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| {
+            l.report_progress(&task_id, &lease_id, progress)
+                .and_then(|c| c.into_result())
+        })
+    }
+
+    /// `processing -> done`; returns the outcome (`applied` or `repeated`), raises
+    /// `InvalidTransitionError` with `metadata["outcome"]` when refused (a late done after a
+    /// stale failure is also recorded as an audit event).
+    fn complete(
+        &self,
+        py: Python<'_>,
+        task_id: String,
+        lease_id: String,
+        result_path: String,
+        worker: String,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| {
+            l.complete(&task_id, &lease_id, &result_path, &worker)
+                .and_then(|c| c.into_result())
+        })
+    }
+
+    /// `processing -> failed` with an error code and message.
+    fn fail(
+        &self,
+        py: Python<'_>,
+        task_id: String,
+        lease_id: String,
+        code: String,
+        message: String,
+        worker: String,
+    ) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| {
+            l.fail(&task_id, &lease_id, &code, &message, &worker)
+                .and_then(|c| c.into_result())
+        })
+    }
+
+    /// One sweep; returns `{sweep_id, swept_at, failed: [...], batches}`.
+    fn sweep(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, |l| l.sweep())
+    }
+
+    /// The task as a dict, or `None`.
+    fn get(&self, py: Python<'_>, task_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| l.get(&task_id))
+    }
+
+    /// The task's transitions, oldest first.
+    fn transitions(&self, py: Python<'_>, task_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| l.transitions(&task_id))
+    }
+
+    /// Audit events written by this instance (stale transitions, late completions).
+    fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json(py, &self.audit.events())
+    }
+}

@@ -1,0 +1,78 @@
+//! `inferwarden sweep --db URL [--once | --interval S] [--json]`: fail stale tasks exactly
+//! once (safe to run on several replicas at once) and print what was failed.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::SystemClock;
+use inferwarden::config::PolicyConfig;
+use inferwarden::lifecycle::{open_task_store, Lifecycle, SweepReport, TimeSource};
+
+use super::{EXIT_OK, EXIT_USAGE};
+
+fn print_report(report: &SweepReport, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).unwrap_or_default());
+        return;
+    }
+    println!(
+        "sweep {} at {} ms: {} task(s) failed in {} batch(es)",
+        report.sweep_id,
+        report.swept_at,
+        report.failed.len(),
+        report.batches
+    );
+    for t in &report.failed {
+        println!(
+            "  {} type={} reason={} runtime_ms={} ttl_ms={} sweep={}",
+            t.task_id, t.task_type, t.reason, t.runtime_ms, t.ttl_ms, report.sweep_id
+        );
+    }
+}
+
+pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool) -> u8 {
+    let file = config.or_else(|| std::env::var_os("INFERWARDEN_CONFIG").map(PathBuf::from));
+    let mut policy = match PolicyConfig::load(file.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(s) = interval {
+        policy.stale.sweep_interval_s = s.max(1);
+    }
+    let store = match open_task_store(db, TimeSource::Database) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
+        }
+    };
+    let life = Lifecycle::new(
+        store,
+        &policy,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(SystemClock),
+    );
+    if interval.is_none() {
+        return match life.sweep() {
+            Ok(report) => {
+                print_report(&report, json);
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error[{}]: {}", e.code_str(), e.detail());
+                EXIT_USAGE
+            }
+        };
+    }
+    let stop = AtomicBool::new(false);
+    life.run_sweeper(&stop, |result| match result {
+        Ok(report) => print_report(&report, json),
+        Err(e) => eprintln!("error[{}]: {} (retrying)", e.code_str(), e.detail()),
+    });
+    EXIT_OK
+}

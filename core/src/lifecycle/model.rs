@@ -1,0 +1,219 @@
+//! Lifecycle values: statuses and the legal transitions, task and transition records, and
+//! the typed outcomes of claims, completions and sweeps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode};
+
+/// A task's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    /// Waiting for a worker.
+    Pending,
+    /// Claimed by a worker.
+    Processing,
+    /// Finished with a result (terminal).
+    Done,
+    /// Finished with an error (terminal).
+    Failed,
+}
+
+impl TaskStatus {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Pending => "pending",
+            TaskStatus::Processing => "processing",
+            TaskStatus::Done => "done",
+            TaskStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(TaskStatus::Pending),
+            "processing" => Some(TaskStatus::Processing),
+            "done" => Some(TaskStatus::Done),
+            "failed" => Some(TaskStatus::Failed),
+            _ => None,
+        }
+    }
+
+    /// Whether the status is terminal (immutable).
+    pub fn is_terminal(self) -> bool {
+        matches!(self, TaskStatus::Done | TaskStatus::Failed)
+    }
+
+    /// Whether `self -> to` is allowed: pending->processing, pending->failed,
+    /// processing->done, processing->failed.
+    pub fn can_become(self, to: TaskStatus) -> bool {
+        matches!(
+            (self, to),
+            (TaskStatus::Pending, TaskStatus::Processing)
+                | (TaskStatus::Pending, TaskStatus::Failed)
+                | (TaskStatus::Processing, TaskStatus::Done)
+                | (TaskStatus::Processing, TaskStatus::Failed)
+        )
+    }
+
+    /// `Ok(())` or `invalid_transition` naming both statuses.
+    pub fn check_transition(self, to: TaskStatus) -> Result<(), Error> {
+        if self.can_become(to) {
+            Ok(())
+        } else {
+            Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                format!("a task cannot go from {} to {}", self.as_str(), to.as_str()),
+            )
+            .meta("from", self.as_str())
+            .meta("to", to.as_str()))
+        }
+    }
+}
+
+/// One task row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Task id.
+    pub id: String,
+    /// Task type (`image`, `video`, ...).
+    pub task_type: String,
+    /// Status.
+    pub status: TaskStatus,
+    /// Progress 0..=100.
+    pub progress: u8,
+    /// Creation time (ms, database clock).
+    pub created_at: i64,
+    /// Last write (ms).
+    pub updated_at: i64,
+    /// When it entered `processing` (ms).
+    pub started_at: Option<i64>,
+    /// `started_at + ttl(task_type)`, fixed at claim.
+    pub stale_deadline: Option<i64>,
+    /// The current claim's lease.
+    pub lease_id: Option<String>,
+    /// Number of claims.
+    pub attempt: i64,
+    /// Result location (`done`).
+    pub result_path: Option<String>,
+    /// Error code (`failed`).
+    pub error_code: Option<String>,
+    /// Error message (`failed`).
+    pub error_message: Option<String>,
+    /// When it became terminal (ms).
+    pub finished_at: Option<i64>,
+}
+
+/// One row of the transitions table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// Task id.
+    pub task_id: String,
+    /// Previous status (`None` for creation).
+    pub from_status: Option<TaskStatus>,
+    /// New status.
+    pub to_status: TaskStatus,
+    /// Why (`created`, `claimed`, `completed`, `worker_failed`, `stale_timeout`, `worker_start_timeout`).
+    pub reason: String,
+    /// Who (`worker:NAME`, `sweeper:ID`, `api`).
+    pub actor: String,
+    /// The lease involved.
+    pub lease_id: Option<String>,
+    /// When (ms, database clock).
+    pub at: i64,
+    /// TTL applied (stale transitions and claims), ms.
+    pub ttl_ms: Option<i64>,
+    /// Runtime since `started_at` at this transition, ms.
+    pub runtime_ms: Option<i64>,
+}
+
+/// A successful claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Claim {
+    /// The lease the worker must present on every later write.
+    pub lease_id: String,
+    /// When processing started (database clock).
+    pub started_at: i64,
+    /// When the task becomes stale.
+    pub stale_deadline: i64,
+    /// The TTL applied, ms.
+    pub ttl_ms: i64,
+    /// Claim number.
+    pub attempt: i64,
+}
+
+/// What a worker's completion or failure report did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Completion {
+    /// Applied.
+    Applied {
+        /// Runtime, ms.
+        runtime_ms: i64,
+    },
+    /// The same report was already applied (idempotent repeat): nothing changed.
+    Repeated,
+    /// The task was already failed (e.g. stale timeout): refused, recorded, not applied.
+    AlreadyFailed {
+        /// The recorded failure code.
+        error_code: String,
+        /// How long after the stale deadline the report came, ms.
+        late_by_ms: i64,
+    },
+    /// The task was already done with another result: refused.
+    AlreadyDone,
+    /// The lease does not match the current claim: refused.
+    LeaseMismatch,
+    /// The task is not `processing` (e.g. still `pending`): refused.
+    NotProcessing,
+}
+
+impl Completion {
+    /// `Ok` for applied/repeated, `invalid_transition` (with metadata.outcome) otherwise.
+    pub fn into_result(self) -> Result<Completion, Error> {
+        match &self {
+            Completion::Applied { .. } | Completion::Repeated => Ok(self),
+            other => {
+                let name = serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v["outcome"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                Err(Error::with_detail(
+                    ErrorCode::InvalidTransition,
+                    format!("report refused: {name}"),
+                )
+                .meta("outcome", name))
+            }
+        }
+    }
+}
+
+/// One task failed by a sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweptTask {
+    /// Task id.
+    pub task_id: String,
+    /// Task type.
+    pub task_type: String,
+    /// `stale_timeout` or `worker_start_timeout`.
+    pub reason: String,
+    /// Runtime (processing) or wait (pending) at the sweep, ms.
+    pub runtime_ms: i64,
+    /// The TTL applied, ms.
+    pub ttl_ms: i64,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// The sweep's id (in every transition row and log line it wrote).
+    pub sweep_id: String,
+    /// The database time the sweep used, ms.
+    pub swept_at: i64,
+    /// Tasks failed, oldest deadline first.
+    pub failed: Vec<SweptTask>,
+    /// Batches run.
+    pub batches: u32,
+}

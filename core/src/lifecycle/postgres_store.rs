@@ -1,0 +1,536 @@
+//! PostgreSQL task store, for several API replicas: the same compare-and-set writes as the
+//! SQLite store, `FOR UPDATE SKIP LOCKED` so concurrent sweepers split the stale set instead
+//! of waiting on each other, a partial index on the deadline, and a PL/pgSQL trigger that
+//! refuses illegal transitions even from raw SQL. Time is the server's `clock_timestamp()`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use postgres::{Client, NoTls, Row, Transaction};
+
+use super::model::{
+    Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+};
+use super::store::{check_clock_reading, TaskStore, TimeSource};
+use crate::error::{Error, ErrorCode};
+
+/// The schema (idempotent; run under an advisory lock so replicas can start together).
+pub const POSTGRES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS iw_tasks (
+    id TEXT PRIMARY KEY NOT NULL,
+    task_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'failed')),
+    progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    started_at BIGINT,
+    stale_deadline BIGINT,
+    lease_id TEXT,
+    attempt BIGINT NOT NULL DEFAULT 0,
+    result_path TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    finished_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS iw_tasks_stale ON iw_tasks (stale_deadline) WHERE status = 'processing';
+CREATE INDEX IF NOT EXISTS iw_tasks_pending ON iw_tasks (created_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS iw_task_transitions (
+    seq BIGSERIAL PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    lease_id TEXT,
+    at BIGINT NOT NULL,
+    ttl_ms BIGINT,
+    runtime_ms BIGINT
+);
+CREATE INDEX IF NOT EXISTS iw_task_transitions_task ON iw_task_transitions (task_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_one_terminal
+    ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+CREATE OR REPLACE FUNCTION iw_tasks_guard() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'pending' THEN RAISE EXCEPTION 'invalid_transition: tasks start pending'; END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.status IN ('done', 'failed') THEN
+        RAISE EXCEPTION 'invalid_transition: terminal tasks are immutable';
+    END IF;
+    IF OLD.status <> NEW.status AND NOT (
+        (OLD.status = 'pending' AND NEW.status IN ('processing', 'failed'))
+        OR (OLD.status = 'processing' AND NEW.status IN ('done', 'failed'))) THEN
+        RAISE EXCEPTION 'invalid_transition: illegal status change';
+    END IF;
+    IF (NEW.status = 'done' AND NEW.result_path IS NULL)
+        OR (NEW.status = 'failed' AND (NEW.error_code IS NULL OR NEW.error_message IS NULL)) THEN
+        RAISE EXCEPTION 'invalid_transition: done needs a result path, failed an error';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE TRIGGER iw_tasks_guard BEFORE INSERT OR UPDATE ON iw_tasks
+    FOR EACH ROW EXECUTE FUNCTION iw_tasks_guard();
+";
+
+const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at";
+
+const STALE_SWEEP: &str = "
+WITH stale AS (
+    SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < $1
+    ORDER BY stale_deadline LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE iw_tasks t SET status = 'failed', error_code = 'stale_timeout',
+    error_message = 'processing exceeded the stale limit of its task type', finished_at = $1, updated_at = $1
+FROM stale WHERE t.id = stale.id AND t.status = 'processing' AND t.stale_deadline < $1
+RETURNING t.id, t.task_type, t.started_at, t.stale_deadline, t.lease_id";
+
+const PENDING_SWEEP: &str = "
+WITH waiting AS (
+    SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < $1
+    ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE iw_tasks t SET status = 'failed', error_code = 'worker_start_timeout',
+    error_message = 'no worker claimed the task in time', finished_at = $3, updated_at = $3
+FROM waiting WHERE t.id = waiting.id AND t.status = 'pending' AND t.created_at < $1
+RETURNING t.id, t.task_type, t.created_at";
+
+fn db_err(e: postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        if db.message().contains("invalid_transition")
+            || (db.code().code() == "23505"
+                && db.constraint() == Some("iw_task_transitions_one_terminal"))
+        {
+            return Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "the database refused an illegal transition",
+            );
+        }
+        return Error::with_detail(
+            ErrorCode::DependencyUnavailable,
+            format!("task store (postgres): {}", db.message()),
+        );
+    }
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        "task store (postgres): connection failed",
+    )
+}
+
+fn row_to_task(r: &Row) -> TaskRecord {
+    let status: String = r.get(2);
+    TaskRecord {
+        id: r.get(0),
+        task_type: r.get(1),
+        status: TaskStatus::from_name(&status).unwrap_or(TaskStatus::Failed),
+        progress: r.get::<_, i32>(3).clamp(0, 100) as u8,
+        created_at: r.get(4),
+        updated_at: r.get(5),
+        started_at: r.get(6),
+        stale_deadline: r.get(7),
+        lease_id: r.get(8),
+        attempt: r.get(9),
+        result_path: r.get(10),
+        error_code: r.get(11),
+        error_message: r.get(12),
+        finished_at: r.get(13),
+    }
+}
+
+fn new_lease() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::DependencyUnavailable,
+            "the OS random number generator failed",
+        )
+    })?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// A task store in PostgreSQL.
+pub struct PostgresTaskStore {
+    client: Mutex<Client>,
+    time: TimeSource,
+}
+
+impl std::fmt::Debug for PostgresTaskStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresTaskStore")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_transition(
+    tx: &mut Transaction<'_>,
+    task_id: &str,
+    from: Option<TaskStatus>,
+    to: TaskStatus,
+    reason: &str,
+    actor: &str,
+    lease: Option<&str>,
+    at: i64,
+    ttl_ms: Option<i64>,
+    runtime_ms: Option<i64>,
+) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[&task_id, &from.map(TaskStatus::as_str), &to.as_str(), &reason, &actor, &lease, &at, &ttl_ms, &runtime_ms],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+fn get_task(tx: &mut Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
+    Ok(tx
+        .query_opt(
+            &format!("SELECT {TASK_COLUMNS} FROM iw_tasks WHERE id = $1"),
+            &[&id],
+        )
+        .map_err(db_err)?
+        .map(|r| row_to_task(&r)))
+}
+
+fn explain_miss(
+    task: &TaskRecord,
+    lease: &str,
+    target: TaskStatus,
+    result_path: Option<&str>,
+    now: i64,
+) -> Completion {
+    match task.status {
+        TaskStatus::Failed => Completion::AlreadyFailed {
+            error_code: task.error_code.clone().unwrap_or_default(),
+            late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
+        },
+        TaskStatus::Done
+            if target == TaskStatus::Done
+                && task.lease_id.as_deref() == Some(lease)
+                && task.result_path.as_deref() == result_path =>
+        {
+            Completion::Repeated
+        }
+        TaskStatus::Done => Completion::AlreadyDone,
+        TaskStatus::Processing => Completion::LeaseMismatch,
+        TaskStatus::Pending => Completion::NotProcessing,
+    }
+}
+
+impl PostgresTaskStore {
+    /// Connects and migrates the schema.
+    pub fn connect(url: &str, time: TimeSource) -> Result<Self, Error> {
+        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+        let mut tx = client.transaction().map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock(7402117)", &[])
+            .map_err(db_err)?;
+        tx.batch_execute(POSTGRES_SCHEMA).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(PostgresTaskStore {
+            client: Mutex::new(client),
+            time,
+        })
+    }
+
+    fn tx<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut client = self.client.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        let mut tx = client.transaction().map_err(db_err)?;
+        let now = match &self.time {
+            TimeSource::Injected(clock) => check_clock_reading(Some(clock.now_ms()))?,
+            TimeSource::Database => {
+                let row = tx
+                    .query_one(
+                        "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT",
+                        &[],
+                    )
+                    .map_err(db_err)?;
+                check_clock_reading(row.get::<_, Option<i64>>(0))?
+            }
+        };
+        let out = f(&mut tx, now)?;
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Runs raw SQL (operators and tests); the trigger still applies.
+    pub fn execute_raw(&self, sql: &str) -> Result<u64, Error> {
+        let mut client = self.client.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        client.execute(sql, &[]).map_err(db_err)
+    }
+
+    /// The `EXPLAIN` lines of the sweep's candidate query with sequential scans disabled
+    /// (tests assert the partial index can serve it).
+    pub fn sweep_query_plan(&self) -> Result<Vec<String>, Error> {
+        let mut client = self.client.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        let mut tx = client.transaction().map_err(db_err)?;
+        tx.execute("SET LOCAL enable_seqscan = off", &[])
+            .map_err(db_err)?;
+        let rows = tx
+            .query(
+                "EXPLAIN SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < $1 ORDER BY stale_deadline LIMIT $2",
+                &[&0i64, &10i64],
+            )
+            .map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    }
+}
+
+impl TaskStore for PostgresTaskStore {
+    fn create(&self, id: &str, task_type: &str, actor: &str) -> Result<TaskRecord, Error> {
+        self.tx(|tx, now| {
+            let n = tx
+                .execute(
+                    "INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES ($1, $2, 'pending', $3, $3)
+                     ON CONFLICT (id) DO NOTHING",
+                    &[&id, &task_type, &now],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(Error::with_detail(ErrorCode::InvalidTransition, "a task with this id already exists"));
+            }
+            insert_transition(tx, id, None, TaskStatus::Pending, "created", actor, None, now, None, None)?;
+            get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))
+        })
+    }
+
+    fn claim(&self, id: &str, ttls: &BTreeMap<String, i64>, actor: &str) -> Result<Claim, Error> {
+        self.tx(|tx, now| {
+            let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+            let ttl = *ttls.get(&task.task_type).ok_or_else(|| {
+                Error::with_detail(ErrorCode::ValidationError, "unknown task type: no stale TTL is configured for it").meta("task_type", task.task_type.clone())
+            })?;
+            let lease = new_lease()?;
+            let row = tx
+                .query_opt(
+                    "UPDATE iw_tasks SET status = 'processing', started_at = $2, stale_deadline = $2::BIGINT + $3::BIGINT, lease_id = $4,
+                     attempt = attempt + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' RETURNING attempt",
+                    &[&id, &now, &ttl, &lease],
+                )
+                .map_err(db_err)?;
+            let Some(row) = row else {
+                return Err(task.status.check_transition(TaskStatus::Processing).err().unwrap_or_else(|| Error::new(ErrorCode::InvalidTransition)));
+            };
+            insert_transition(tx, id, Some(TaskStatus::Pending), TaskStatus::Processing, "claimed", actor, Some(&lease), now, Some(ttl), Some(0))?;
+            Ok(Claim { lease_id: lease, started_at: now, stale_deadline: now + ttl, ttl_ms: ttl, attempt: row.get(0) })
+        })
+    }
+
+    fn report_progress(&self, id: &str, lease_id: &str, progress: u8) -> Result<Completion, Error> {
+        self.tx(|tx, now| {
+            let p = i32::from(progress.min(100));
+            let n = tx
+                .execute(
+                    "UPDATE iw_tasks SET progress = GREATEST(progress, $3), updated_at = $4 WHERE id = $1 AND status = 'processing' AND lease_id = $2",
+                    &[&id, &lease_id, &p, &now],
+                )
+                .map_err(db_err)?;
+            if n == 1 {
+                return Ok(Completion::Applied { runtime_ms: 0 });
+            }
+            let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+            Ok(explain_miss(&task, lease_id, TaskStatus::Processing, None, now))
+        })
+    }
+
+    fn complete(
+        &self,
+        id: &str,
+        lease_id: &str,
+        result_path: &str,
+        actor: &str,
+    ) -> Result<Completion, Error> {
+        if result_path.trim().is_empty() {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "done requires a result path",
+            ));
+        }
+        self.tx(|tx, now| {
+            let row = tx
+                .query_opt(
+                    "UPDATE iw_tasks SET status = 'done', result_path = $3, progress = 100, finished_at = $4, updated_at = $4
+                     WHERE id = $1 AND status = 'processing' AND lease_id = $2 RETURNING started_at",
+                    &[&id, &lease_id, &result_path, &now],
+                )
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                let runtime = now - row.get::<_, Option<i64>>(0).unwrap_or(now);
+                insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Done, "completed", actor, Some(lease_id), now, None, Some(runtime))?;
+                return Ok(Completion::Applied { runtime_ms: runtime });
+            }
+            let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+            Ok(explain_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
+        })
+    }
+
+    fn fail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        code: &str,
+        message: &str,
+        actor: &str,
+    ) -> Result<Completion, Error> {
+        if code.trim().is_empty() || message.trim().is_empty() {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "failed requires an error code and message",
+            ));
+        }
+        self.tx(|tx, now| {
+            let row = tx
+                .query_opt(
+                    "UPDATE iw_tasks SET status = 'failed', error_code = $3, error_message = $4, finished_at = $5, updated_at = $5
+                     WHERE id = $1 AND status = 'processing' AND lease_id = $2 RETURNING started_at",
+                    &[&id, &lease_id, &code, &message, &now],
+                )
+                .map_err(db_err)?;
+            if let Some(row) = row {
+                let runtime = now - row.get::<_, Option<i64>>(0).unwrap_or(now);
+                insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Failed, "worker_failed", actor, Some(lease_id), now, None, Some(runtime))?;
+                return Ok(Completion::Applied { runtime_ms: runtime });
+            }
+            let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+            Ok(match task.status {
+                TaskStatus::Failed if task.lease_id.as_deref() == Some(lease_id) && task.error_code.as_deref() == Some(code) => Completion::Repeated,
+                _ => explain_miss(&task, lease_id, TaskStatus::Failed, None, now),
+            })
+        })
+    }
+
+    fn sweep(
+        &self,
+        sweep_id: &str,
+        pending_timeout_ms: i64,
+        batch: u32,
+    ) -> Result<SweepReport, Error> {
+        let actor = format!("sweeper:{sweep_id}");
+        let mut report = SweepReport {
+            sweep_id: sweep_id.to_owned(),
+            swept_at: 0,
+            failed: Vec::new(),
+            batches: 0,
+        };
+        let batch_i = i64::from(batch);
+        loop {
+            let (swept_at, rows) = self.tx(|tx, now| {
+                let mut out = Vec::new();
+                let stale = tx.query(STALE_SWEEP, &[&now, &batch_i]).map_err(db_err)?;
+                for r in stale {
+                    let (id, task_type, started, deadline, lease): (
+                        String,
+                        String,
+                        i64,
+                        i64,
+                        Option<String>,
+                    ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+                    let (runtime, ttl) = (now - started, deadline - started);
+                    insert_transition(
+                        tx,
+                        &id,
+                        Some(TaskStatus::Processing),
+                        TaskStatus::Failed,
+                        "stale_timeout",
+                        &actor,
+                        lease.as_deref(),
+                        now,
+                        Some(ttl),
+                        Some(runtime),
+                    )?;
+                    out.push(SweptTask {
+                        task_id: id,
+                        task_type,
+                        reason: "stale_timeout".into(),
+                        runtime_ms: runtime,
+                        ttl_ms: ttl,
+                    });
+                }
+                let room = batch_i - out.len() as i64;
+                if room > 0 {
+                    let cutoff = now - pending_timeout_ms;
+                    for r in tx
+                        .query(PENDING_SWEEP, &[&cutoff, &room, &now])
+                        .map_err(db_err)?
+                    {
+                        let (id, task_type, created): (String, String, i64) =
+                            (r.get(0), r.get(1), r.get(2));
+                        let waited = now - created;
+                        insert_transition(
+                            tx,
+                            &id,
+                            Some(TaskStatus::Pending),
+                            TaskStatus::Failed,
+                            "worker_start_timeout",
+                            &actor,
+                            None,
+                            now,
+                            Some(pending_timeout_ms),
+                            Some(waited),
+                        )?;
+                        out.push(SweptTask {
+                            task_id: id,
+                            task_type,
+                            reason: "worker_start_timeout".into(),
+                            runtime_ms: waited,
+                            ttl_ms: pending_timeout_ms,
+                        });
+                    }
+                }
+                Ok((now, out))
+            })?;
+            report.swept_at = swept_at;
+            report.batches += 1;
+            let full = rows.len() as u32 >= batch;
+            report.failed.extend(rows);
+            if !full || report.batches >= 10_000 {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {
+        self.tx(|tx, _| get_task(tx, id))
+    }
+
+    fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, Error> {
+        self.tx(|tx, _| {
+            let rows = tx
+                .query(
+                    "SELECT task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms FROM iw_task_transitions WHERE task_id = $1 ORDER BY seq",
+                    &[&id],
+                )
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let from: Option<String> = r.get(1);
+                    let to: String = r.get(2);
+                    TransitionRecord {
+                        task_id: r.get(0),
+                        from_status: from.as_deref().and_then(TaskStatus::from_name),
+                        to_status: TaskStatus::from_name(&to).unwrap_or(TaskStatus::Failed),
+                        reason: r.get(3),
+                        actor: r.get(4),
+                        lease_id: r.get(5),
+                        at: r.get(6),
+                        ttl_ms: r.get(7),
+                        runtime_ms: r.get(8),
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn now_ms(&self) -> Result<i64, Error> {
+        self.tx(|_, now| Ok(now))
+    }
+}

@@ -1,0 +1,486 @@
+//! SQLite task store (the embedded default): WAL, `BEGIN IMMEDIATE` with a busy timeout,
+//! compare-and-set writes, a partial index on the stale deadline so an idle sweep costs
+//! O(stale) not O(all), and triggers that refuse illegal transitions even from raw SQL.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use super::model::{
+    Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+};
+use super::store::{check_clock_reading, TaskStore, TimeSource};
+use crate::error::{Error, ErrorCode};
+
+/// The schema; `CREATE ... IF NOT EXISTS` makes it its own migration (version 1).
+pub const SQLITE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS iw_tasks (
+    id TEXT PRIMARY KEY NOT NULL,
+    task_type TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'failed')),
+    progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    started_at INTEGER,
+    stale_deadline INTEGER,
+    lease_id TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    result_path TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    finished_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS iw_tasks_stale ON iw_tasks (stale_deadline) WHERE status = 'processing';
+CREATE INDEX IF NOT EXISTS iw_tasks_pending ON iw_tasks (created_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS iw_task_transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    lease_id TEXT,
+    at INTEGER NOT NULL,
+    ttl_ms INTEGER,
+    runtime_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS iw_task_transitions_task ON iw_task_transitions (task_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_one_terminal
+    ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+CREATE TRIGGER IF NOT EXISTS iw_tasks_terminal_immutable BEFORE UPDATE ON iw_tasks
+    WHEN OLD.status IN ('done', 'failed')
+    BEGIN SELECT RAISE(ABORT, 'invalid_transition: terminal tasks are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS iw_tasks_legal_transition BEFORE UPDATE OF status ON iw_tasks
+    WHEN OLD.status <> NEW.status AND NOT (
+        (OLD.status = 'pending' AND NEW.status IN ('processing', 'failed'))
+        OR (OLD.status = 'processing' AND NEW.status IN ('done', 'failed')))
+    BEGIN SELECT RAISE(ABORT, 'invalid_transition: illegal status change'); END;
+CREATE TRIGGER IF NOT EXISTS iw_tasks_terminal_fields BEFORE UPDATE OF status ON iw_tasks
+    WHEN (NEW.status = 'done' AND NEW.result_path IS NULL)
+      OR (NEW.status = 'failed' AND (NEW.error_code IS NULL OR NEW.error_message IS NULL))
+    BEGIN SELECT RAISE(ABORT, 'invalid_transition: done needs a result path, failed an error'); END;
+CREATE TRIGGER IF NOT EXISTS iw_tasks_insert_pending BEFORE INSERT ON iw_tasks
+    WHEN NEW.status <> 'pending'
+    BEGIN SELECT RAISE(ABORT, 'invalid_transition: tasks start pending'); END;
+";
+
+const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at";
+
+fn db_err(e: rusqlite::Error) -> Error {
+    let text = e.to_string();
+    if text.contains("invalid_transition") {
+        return Error::with_detail(
+            ErrorCode::InvalidTransition,
+            "the database refused an illegal transition",
+        );
+    }
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        format!("task store (sqlite): {text}"),
+    )
+}
+
+fn row_to_task(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
+    let status: String = row.get(2)?;
+    Ok(TaskRecord {
+        id: row.get(0)?,
+        task_type: row.get(1)?,
+        status: TaskStatus::from_name(&status).unwrap_or(TaskStatus::Failed),
+        progress: row.get::<_, i64>(3)?.clamp(0, 100) as u8,
+        created_at: row.get(4)?,
+        updated_at: row.get(5)?,
+        started_at: row.get(6)?,
+        stale_deadline: row.get(7)?,
+        lease_id: row.get(8)?,
+        attempt: row.get(9)?,
+        result_path: row.get(10)?,
+        error_code: row.get(11)?,
+        error_message: row.get(12)?,
+        finished_at: row.get(13)?,
+    })
+}
+
+fn new_lease() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::DependencyUnavailable,
+            "the OS random number generator failed",
+        )
+    })?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// A task store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteTaskStore {
+    conn: Mutex<Connection>,
+    time: TimeSource,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_transition(
+    tx: &Transaction<'_>,
+    task_id: &str,
+    from: Option<TaskStatus>,
+    to: TaskStatus,
+    reason: &str,
+    actor: &str,
+    lease: Option<&str>,
+    at: i64,
+    ttl_ms: Option<i64>,
+    runtime_ms: Option<i64>,
+) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![task_id, from.map(TaskStatus::as_str), to.as_str(), reason, actor, lease, at, ttl_ms, runtime_ms],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+impl SqliteTaskStore {
+    /// Opens (creating and migrating) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, time: TimeSource) -> Result<Self, Error> {
+        let conn = Connection::open(path).map_err(db_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db_err)?;
+        conn.execute_batch(SQLITE_SCHEMA).map_err(db_err)?;
+        Ok(SqliteTaskStore {
+            conn: Mutex::new(conn),
+            time,
+        })
+    }
+
+    fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.conn.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let now = match &self.time {
+            TimeSource::Injected(clock) => check_clock_reading(Some(clock.now_ms()))?,
+            TimeSource::Database => {
+                let reading: Option<i64> = tx
+                    .query_row(
+                        "SELECT CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                check_clock_reading(reading)?
+            }
+        };
+        let out = f(&tx, now)?;
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Runs raw SQL (operators and tests); the triggers still apply.
+    pub fn execute_raw(&self, sql: &str) -> Result<usize, Error> {
+        let conn = self.conn.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        conn.execute(sql, []).map_err(db_err)
+    }
+
+    /// The `EXPLAIN QUERY PLAN` lines of the sweep's candidate query (tests assert it uses
+    /// the partial index).
+    pub fn sweep_query_plan(&self) -> Result<Vec<String>, Error> {
+        let conn = self.conn.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {STALE_CANDIDATES}"))
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![0i64, 10i64], |r| r.get::<_, String>(3))
+            .map_err(db_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+    }
+}
+
+const STALE_CANDIDATES: &str =
+    "SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2";
+const PENDING_CANDIDATES: &str = "SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < ?1 ORDER BY created_at LIMIT ?2";
+
+fn get_task(tx: &Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
+    tx.query_row(
+        &format!("SELECT {TASK_COLUMNS} FROM iw_tasks WHERE id = ?1"),
+        params![id],
+        row_to_task,
+    )
+    .optional()
+    .map_err(db_err)
+}
+
+fn not_found() -> Error {
+    Error::new(ErrorCode::TaskNotFound)
+}
+
+/// The typed outcome when a compare-and-set matched no row.
+fn explain_miss(
+    task: &TaskRecord,
+    lease: &str,
+    target: TaskStatus,
+    result_path: Option<&str>,
+    now: i64,
+) -> Completion {
+    match task.status {
+        TaskStatus::Failed => Completion::AlreadyFailed {
+            error_code: task.error_code.clone().unwrap_or_default(),
+            late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
+        },
+        TaskStatus::Done
+            if target == TaskStatus::Done
+                && task.lease_id.as_deref() == Some(lease)
+                && task.result_path.as_deref() == result_path =>
+        {
+            Completion::Repeated
+        }
+        TaskStatus::Done => Completion::AlreadyDone,
+        TaskStatus::Processing => Completion::LeaseMismatch,
+        TaskStatus::Pending => Completion::NotProcessing,
+    }
+}
+
+impl TaskStore for SqliteTaskStore {
+    fn create(&self, id: &str, task_type: &str, actor: &str) -> Result<TaskRecord, Error> {
+        self.tx(|tx, now| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![id, task_type, now],
+                )
+                .map_err(db_err)?;
+            if inserted == 0 {
+                return Err(Error::with_detail(ErrorCode::InvalidTransition, "a task with this id already exists"));
+            }
+            insert_transition(tx, id, None, TaskStatus::Pending, "created", actor, None, now, None, None)?;
+            get_task(tx, id)?.ok_or_else(not_found)
+        })
+    }
+
+    fn claim(&self, id: &str, ttls: &BTreeMap<String, i64>, actor: &str) -> Result<Claim, Error> {
+        self.tx(|tx, now| {
+            let task = get_task(tx, id)?.ok_or_else(not_found)?;
+            let ttl = *ttls.get(&task.task_type).ok_or_else(|| {
+                Error::with_detail(ErrorCode::ValidationError, "unknown task type: no stale TTL is configured for it").meta("task_type", task.task_type.clone())
+            })?;
+            let lease = new_lease()?;
+            let n = tx
+                .execute(
+                    "UPDATE iw_tasks SET status = 'processing', started_at = ?2, stale_deadline = ?2 + ?3, lease_id = ?4,
+                     attempt = attempt + 1, updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                    params![id, now, ttl, lease],
+                )
+                .map_err(db_err)?;
+            if n == 0 {
+                return Err(task.status.check_transition(TaskStatus::Processing).err().unwrap_or_else(|| Error::new(ErrorCode::InvalidTransition)));
+            }
+            insert_transition(tx, id, Some(TaskStatus::Pending), TaskStatus::Processing, "claimed", actor, Some(&lease), now, Some(ttl), Some(0))?;
+            Ok(Claim { lease_id: lease, started_at: now, stale_deadline: now + ttl, ttl_ms: ttl, attempt: task.attempt + 1 })
+        })
+    }
+
+    fn report_progress(&self, id: &str, lease_id: &str, progress: u8) -> Result<Completion, Error> {
+        self.tx(|tx, now| {
+            let n = tx
+                .execute(
+                    "UPDATE iw_tasks SET progress = MAX(progress, ?3), updated_at = ?4 WHERE id = ?1 AND status = 'processing' AND lease_id = ?2",
+                    params![id, lease_id, i64::from(progress.min(100)), now],
+                )
+                .map_err(db_err)?;
+            if n == 1 {
+                return Ok(Completion::Applied { runtime_ms: 0 });
+            }
+            let task = get_task(tx, id)?.ok_or_else(not_found)?;
+            Ok(explain_miss(&task, lease_id, TaskStatus::Processing, None, now))
+        })
+    }
+
+    fn complete(
+        &self,
+        id: &str,
+        lease_id: &str,
+        result_path: &str,
+        actor: &str,
+    ) -> Result<Completion, Error> {
+        if result_path.trim().is_empty() {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "done requires a result path",
+            ));
+        }
+        self.tx(|tx, now| {
+            let started: Option<Option<i64>> = tx
+                .query_row(
+                    "UPDATE iw_tasks SET status = 'done', result_path = ?3, progress = 100, finished_at = ?4, updated_at = ?4
+                     WHERE id = ?1 AND status = 'processing' AND lease_id = ?2 RETURNING started_at",
+                    params![id, lease_id, result_path, now],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(started) = started {
+                let runtime = now - started.unwrap_or(now);
+                insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Done, "completed", actor, Some(lease_id), now, None, Some(runtime))?;
+                return Ok(Completion::Applied { runtime_ms: runtime });
+            }
+            let task = get_task(tx, id)?.ok_or_else(not_found)?;
+            Ok(explain_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
+        })
+    }
+
+    fn fail(
+        &self,
+        id: &str,
+        lease_id: &str,
+        code: &str,
+        message: &str,
+        actor: &str,
+    ) -> Result<Completion, Error> {
+        if code.trim().is_empty() || message.trim().is_empty() {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "failed requires an error code and message",
+            ));
+        }
+        self.tx(|tx, now| {
+            let started: Option<Option<i64>> = tx
+                .query_row(
+                    "UPDATE iw_tasks SET status = 'failed', error_code = ?3, error_message = ?4, finished_at = ?5, updated_at = ?5
+                     WHERE id = ?1 AND status = 'processing' AND lease_id = ?2 RETURNING started_at",
+                    params![id, lease_id, code, message, now],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(started) = started {
+                let runtime = now - started.unwrap_or(now);
+                insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Failed, "worker_failed", actor, Some(lease_id), now, None, Some(runtime))?;
+                return Ok(Completion::Applied { runtime_ms: runtime });
+            }
+            let task = get_task(tx, id)?.ok_or_else(not_found)?;
+            Ok(match task.status {
+                TaskStatus::Failed if task.lease_id.as_deref() == Some(lease_id) && task.error_code.as_deref() == Some(code) => Completion::Repeated,
+                _ => explain_miss(&task, lease_id, TaskStatus::Failed, None, now),
+            })
+        })
+    }
+
+    fn sweep(
+        &self,
+        sweep_id: &str,
+        pending_timeout_ms: i64,
+        batch: u32,
+    ) -> Result<SweepReport, Error> {
+        let actor = format!("sweeper:{sweep_id}");
+        let mut report = SweepReport {
+            sweep_id: sweep_id.to_owned(),
+            swept_at: 0,
+            failed: Vec::new(),
+            batches: 0,
+        };
+        loop {
+            let (swept_at, rows) = self.tx(|tx, now| {
+                let mut out = Vec::new();
+                let mut stmt = tx
+                    .prepare(&format!(
+                        "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
+                         error_message = 'processing exceeded the stale limit of its task type', finished_at = ?1, updated_at = ?1
+                         WHERE id IN ({STALE_CANDIDATES}) AND status = 'processing' AND stale_deadline < ?1
+                         RETURNING id, task_type, started_at, stale_deadline, lease_id"
+                    ))
+                    .map_err(db_err)?;
+                let stale = stmt
+                    .query_map(params![now, i64::from(batch)], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?))
+                    })
+                    .map_err(db_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db_err)?;
+                drop(stmt);
+                for (id, task_type, started, deadline, lease) in stale {
+                    let (runtime, ttl) = (now - started, deadline - started);
+                    insert_transition(tx, &id, Some(TaskStatus::Processing), TaskStatus::Failed, "stale_timeout", &actor, lease.as_deref(), now, Some(ttl), Some(runtime))?;
+                    out.push(SweptTask { task_id: id, task_type, reason: "stale_timeout".into(), runtime_ms: runtime, ttl_ms: ttl });
+                }
+                let room = i64::from(batch) - out.len() as i64;
+                if room > 0 {
+                    let mut stmt = tx
+                        .prepare(&format!(
+                            "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
+                             error_message = 'no worker claimed the task in time', finished_at = ?3, updated_at = ?3
+                             WHERE id IN ({PENDING_CANDIDATES}) AND status = 'pending' AND created_at < ?1
+                             RETURNING id, task_type, created_at"
+                        ))
+                        .map_err(db_err)?;
+                    let pending = stmt
+                        .query_map(params![now - pending_timeout_ms, room, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+                        .map_err(db_err)?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(db_err)?;
+                    drop(stmt);
+                    for (id, task_type, created) in pending {
+                        let waited = now - created;
+                        insert_transition(tx, &id, Some(TaskStatus::Pending), TaskStatus::Failed, "worker_start_timeout", &actor, None, now, Some(pending_timeout_ms), Some(waited))?;
+                        out.push(SweptTask { task_id: id, task_type, reason: "worker_start_timeout".into(), runtime_ms: waited, ttl_ms: pending_timeout_ms });
+                    }
+                }
+                Ok((now, out))
+            })?;
+            report.swept_at = swept_at;
+            report.batches += 1;
+            let full = rows.len() as u32 >= batch;
+            report.failed.extend(rows);
+            if !full || report.batches >= 10_000 {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {
+        self.tx(|tx, _| get_task(tx, id))
+    }
+
+    fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, Error> {
+        self.tx(|tx, _| {
+            let mut stmt = tx
+                .prepare("SELECT task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms FROM iw_task_transitions WHERE task_id = ?1 ORDER BY seq")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![id], |r| {
+                    let from: Option<String> = r.get(1)?;
+                    let to: String = r.get(2)?;
+                    Ok(TransitionRecord {
+                        task_id: r.get(0)?,
+                        from_status: from.as_deref().and_then(TaskStatus::from_name),
+                        to_status: TaskStatus::from_name(&to).unwrap_or(TaskStatus::Failed),
+                        reason: r.get(3)?,
+                        actor: r.get(4)?,
+                        lease_id: r.get(5)?,
+                        at: r.get(6)?,
+                        ttl_ms: r.get(7)?,
+                        runtime_ms: r.get(8)?,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        })
+    }
+
+    fn now_ms(&self) -> Result<i64, Error> {
+        self.tx(|_, now| Ok(now))
+    }
+}

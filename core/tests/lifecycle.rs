@@ -1,0 +1,541 @@
+//! Tests for `lifecycle/` on SQLite: legal transitions, typed TTLs at exact thresholds,
+//! compare-and-set outcomes, triggers against raw SQL, the partial index, crash atomicity,
+//! and exactly-once sweeps under 32 concurrent sweepers (threads and processes).
+#![cfg(feature = "sqlite")]
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::ManualClock;
+use inferwarden::config::PolicyConfig;
+use inferwarden::lifecycle::{
+    Completion, Lifecycle, SqliteTaskStore, TaskStatus, TaskStore, TimeSource,
+};
+use inferwarden::ErrorCode;
+
+const T0: i64 = 1_800_000_000_000;
+const MIN: i64 = 60_000;
+
+fn temp_db(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("iw-lifecycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("{name}-{}.db", N.fetch_add(1, Ordering::SeqCst)));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+    p
+}
+
+struct World {
+    life: Lifecycle,
+    store: Arc<SqliteTaskStore>,
+    clock: ManualClock,
+    audit: Arc<MemoryAuditSink>,
+    path: PathBuf,
+}
+
+fn world(name: &str) -> World {
+    let path = temp_db(name);
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    let audit = Arc::new(MemoryAuditSink::new());
+    let life = Lifecycle::new(
+        store.clone(),
+        &PolicyConfig::default(),
+        audit.clone(),
+        Arc::new(clock.clone()),
+    );
+    World {
+        life,
+        store,
+        clock,
+        audit,
+        path,
+    }
+}
+
+#[test]
+fn legal_transitions_only() {
+    use TaskStatus::*;
+    let all = [Pending, Processing, Done, Failed];
+    let legal: HashSet<_> = [
+        (Pending, Processing),
+        (Pending, Failed),
+        (Processing, Done),
+        (Processing, Failed),
+    ]
+    .into();
+    for a in all {
+        for b in all {
+            assert_eq!(a.can_become(b), legal.contains(&(a, b)), "{a:?} -> {b:?}");
+        }
+    }
+    assert_eq!(
+        Done.check_transition(Failed).unwrap_err().code(),
+        ErrorCode::InvalidTransition
+    );
+}
+
+#[test]
+fn claim_resolves_ttl_by_type_and_refuses_unknown_types() {
+    let w = world("claim");
+    w.life.create("img-1", "image").unwrap();
+    w.life.create("vid-1", "video").unwrap();
+    w.life.create("aud-1", "audio").unwrap();
+    let c = w.life.claim("img-1", "w1").unwrap();
+    assert_eq!(
+        (c.started_at, c.stale_deadline, c.ttl_ms, c.attempt),
+        (T0, T0 + 10 * MIN, 10 * MIN, 1)
+    );
+    assert_eq!(w.life.claim("vid-1", "w1").unwrap().ttl_ms, 30 * MIN);
+    let err = w.life.claim("aud-1", "w1").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationError);
+    assert_eq!(
+        w.life.claim("img-1", "w2").unwrap_err().code(),
+        ErrorCode::InvalidTransition,
+        "already claimed"
+    );
+    assert_eq!(
+        w.life.claim("nope", "w").unwrap_err().code(),
+        ErrorCode::TaskNotFound
+    );
+    assert_eq!(
+        w.life.create("img-1", "image").unwrap_err().code(),
+        ErrorCode::InvalidTransition,
+        "duplicate id"
+    );
+    assert_eq!(
+        w.life.create("ws::x", "image").unwrap_err().code(),
+        ErrorCode::ProxyTargetInvalid
+    );
+}
+
+#[test]
+fn thresholds_per_type_at_minus_one_equal_plus_one_ms() {
+    for (task_type, ttl) in [("image", 10 * MIN), ("video", 30 * MIN)] {
+        for (offset, stale) in [(-1, false), (0, false), (1, true)] {
+            let w = world("threshold");
+            w.life.create("t", task_type).unwrap();
+            w.life.claim("t", "w").unwrap();
+            w.clock.set_ms(T0 + ttl + offset);
+            let report = w.life.sweep().unwrap();
+            assert_eq!(
+                report.failed.len(),
+                usize::from(stale),
+                "{task_type} at deadline{offset:+} ms"
+            );
+            if stale {
+                assert_eq!(report.failed[0].ttl_ms, ttl);
+                assert_eq!(report.failed[0].runtime_ms, ttl + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn image_is_stale_at_10_minutes_while_video_with_same_start_is_not() {
+    let w = world("mixed");
+    w.life.create("img", "image").unwrap();
+    w.life.create("vid", "video").unwrap();
+    w.life.claim("img", "w").unwrap();
+    w.life.claim("vid", "w").unwrap();
+    w.clock.set_ms(T0 + 10 * MIN + 1);
+    let report = w.life.sweep().unwrap();
+    assert_eq!(
+        report
+            .failed
+            .iter()
+            .map(|t| t.task_id.as_str())
+            .collect::<Vec<_>>(),
+        ["img"]
+    );
+    assert_eq!(
+        w.life.get("vid").unwrap().unwrap().status,
+        TaskStatus::Processing
+    );
+    // Progress never extends the deadline.
+    let lease = w.life.get("vid").unwrap().unwrap().lease_id.unwrap();
+    w.clock.set_ms(T0 + 29 * MIN);
+    assert!(matches!(
+        w.life.report_progress("vid", &lease, 90).unwrap(),
+        Completion::Applied { .. }
+    ));
+    w.clock.set_ms(T0 + 30 * MIN + 1);
+    assert_eq!(w.life.sweep().unwrap().failed.len(), 1);
+}
+
+#[test]
+fn pending_tasks_fail_as_worker_start_timeout_after_120s() {
+    let w = world("pending");
+    w.life.create("p", "video").unwrap();
+    w.clock.set_ms(T0 + 120_000);
+    assert!(w.life.sweep().unwrap().failed.is_empty());
+    w.clock.set_ms(T0 + 120_001);
+    let r = w.life.sweep().unwrap();
+    assert_eq!(r.failed[0].reason, "worker_start_timeout");
+    let t = w.life.get("p").unwrap().unwrap();
+    assert_eq!(
+        (t.status, t.error_code.as_deref()),
+        (TaskStatus::Failed, Some("worker_start_timeout"))
+    );
+}
+
+#[test]
+fn completion_outcomes_are_typed() {
+    let w = world("outcomes");
+    w.life.create("t", "image").unwrap();
+    assert_eq!(
+        w.life.complete("t", "x", "/r.png", "w").unwrap(),
+        Completion::NotProcessing
+    );
+    let c = w.life.claim("t", "w").unwrap();
+    assert_eq!(
+        w.life.complete("t", "wrong-lease", "/r.png", "w").unwrap(),
+        Completion::LeaseMismatch
+    );
+    w.clock.advance_ms(5_000);
+    assert_eq!(
+        w.life.complete("t", &c.lease_id, "/r.png", "w").unwrap(),
+        Completion::Applied { runtime_ms: 5_000 }
+    );
+    assert_eq!(
+        w.life.complete("t", &c.lease_id, "/r.png", "w").unwrap(),
+        Completion::Repeated
+    );
+    assert_eq!(
+        w.life
+            .complete("t", &c.lease_id, "/other.png", "w")
+            .unwrap(),
+        Completion::AlreadyDone
+    );
+    assert_eq!(
+        w.life.fail("t", &c.lease_id, "e", "m", "w").unwrap(),
+        Completion::AlreadyDone
+    );
+    assert_eq!(
+        w.life
+            .complete("t", &c.lease_id, " ", "w")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    assert_eq!(
+        w.life
+            .fail("t", &c.lease_id, "", "m", "w")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    let t = w.life.get("t").unwrap().unwrap();
+    assert_eq!(
+        (t.status, t.progress, t.result_path.as_deref()),
+        (TaskStatus::Done, 100, Some("/r.png"))
+    );
+    assert!(Completion::AlreadyDone.into_result().is_err());
+}
+
+#[test]
+fn late_done_after_stale_failure_is_refused_and_audited() {
+    let w = world("late");
+    w.life.create("t", "image").unwrap();
+    let c = w.life.claim("t", "w").unwrap();
+    w.clock.set_ms(T0 + 10 * MIN + 1);
+    w.life.sweep().unwrap();
+    w.clock.set_ms(T0 + 12 * MIN);
+    let outcome = w.life.complete("t", &c.lease_id, "/late.png", "w").unwrap();
+    assert_eq!(
+        outcome,
+        Completion::AlreadyFailed {
+            error_code: "stale_timeout".into(),
+            late_by_ms: 2 * MIN
+        }
+    );
+    let err = outcome.into_result().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidTransition);
+    let t = w.life.get("t").unwrap().unwrap();
+    assert_eq!(
+        t.status,
+        TaskStatus::Failed,
+        "a late done never reopens a task"
+    );
+    let events = w.audit.events();
+    let late = events
+        .iter()
+        .find(|e| e.action == "late_completion_rejected")
+        .expect("audited");
+    assert_eq!(late.details["result_path"], "/late.png");
+    assert!(events
+        .iter()
+        .any(|e| e.action == "stale_transition" && e.details["ttl_ms"] == 600_000));
+}
+
+#[test]
+fn triggers_refuse_illegal_transitions_from_raw_sql() {
+    let w = world("triggers");
+    w.life.create("t", "image").unwrap();
+    let c = w.life.claim("t", "w").unwrap();
+    w.life.complete("t", &c.lease_id, "/r", "w").unwrap();
+    for sql in [
+        "UPDATE iw_tasks SET status = 'failed', error_code = 'x', error_message = 'y' WHERE id = 't'",
+        "UPDATE iw_tasks SET status = 'processing' WHERE id = 't'",
+        "UPDATE iw_tasks SET result_path = '/tampered' WHERE id = 't'",
+    ] {
+        assert_eq!(w.store.execute_raw(sql).unwrap_err().code(), ErrorCode::InvalidTransition, "{sql}");
+    }
+    w.life.create("p", "image").unwrap();
+    assert_eq!(
+        w.store
+            .execute_raw("UPDATE iw_tasks SET status = 'done', result_path = '/r' WHERE id = 'p'")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    assert_eq!(
+        w.store
+            .execute_raw("UPDATE iw_tasks SET status = 'failed' WHERE id = 'p'")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition,
+        "failed needs an error"
+    );
+    assert_eq!(
+        w.store.execute_raw("INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES ('z', 'image', 'done', 1, 1)").unwrap_err().code(),
+        ErrorCode::InvalidTransition
+    );
+    assert!(w
+        .store
+        .execute_raw("INSERT INTO iw_task_transitions (task_id, to_status, reason, actor, at) VALUES ('t', 'failed', 'x', 'y', 1)")
+        .is_err(), "one terminal transition row per task");
+}
+
+#[test]
+fn sweep_query_uses_the_partial_index() {
+    let w = world("plan");
+    let plan = w.store.sweep_query_plan().unwrap().join(" | ");
+    assert!(plan.contains("iw_tasks_stale"), "{plan}");
+    assert!(!plan.contains("SCAN iw_tasks"), "full scan: {plan}");
+}
+
+#[test]
+fn implausible_clock_aborts_the_sweep() {
+    let path = temp_db("clock");
+    let store =
+        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(ManualClock::new(0)))).unwrap();
+    assert_eq!(
+        store.sweep("s", 1, 10).unwrap_err().code(),
+        ErrorCode::DependencyUnavailable
+    );
+    let db_clock = SqliteTaskStore::open(&path, TimeSource::Database).unwrap();
+    let now = db_clock.now_ms().unwrap();
+    assert!(now > 1_700_000_000_000, "database clock in ms: {now}");
+}
+
+#[test]
+fn crash_mid_sweep_leaves_no_partial_state_and_next_sweep_converges() {
+    let w = world("crash");
+    for i in 0..5 {
+        w.life.create(&format!("t{i}"), "image").unwrap();
+        w.life.claim(&format!("t{i}"), "w").unwrap();
+    }
+    w.clock.set_ms(T0 + 11 * MIN);
+    // Fail the transaction between the status update and the audit rows of one task.
+    w.store
+        .execute_raw("CREATE TRIGGER boom BEFORE INSERT ON iw_task_transitions WHEN NEW.task_id = 't3' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+        .unwrap();
+    assert_eq!(
+        w.life.sweep().unwrap_err().code(),
+        ErrorCode::DependencyUnavailable
+    );
+    for i in 0..5 {
+        assert_eq!(
+            w.life.get(&format!("t{i}")).unwrap().unwrap().status,
+            TaskStatus::Processing,
+            "rolled back"
+        );
+    }
+    w.store.execute_raw("DROP TRIGGER boom").unwrap();
+    assert_eq!(w.life.sweep().unwrap().failed.len(), 5);
+    for i in 0..5 {
+        let tr = w.life.transitions(&format!("t{i}")).unwrap();
+        assert_eq!(tr.iter().filter(|t| t.to_status.is_terminal()).count(), 1);
+    }
+}
+
+#[test]
+fn batches_cover_everything_stale() {
+    let mut c = PolicyConfig::default();
+    c.stale.sweep_batch_size = 7;
+    let path = temp_db("batches");
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    let life = Lifecycle::new(
+        store,
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock.clone()),
+    );
+    for i in 0..30 {
+        life.create(&format!("t{i}"), "image").unwrap();
+        life.claim(&format!("t{i}"), "w").unwrap();
+    }
+    clock.set_ms(T0 + 11 * MIN);
+    let r = life.sweep().unwrap();
+    assert_eq!(r.failed.len(), 30);
+    assert_eq!(r.batches, 5);
+}
+
+/// 32 sweepers on separate connections (threads) race over 100 trials, with workers
+/// completing some tasks at the same time: every task ends in exactly one terminal state,
+/// with exactly one terminal transition row, and each stale task is failed exactly once.
+#[test]
+fn thirty_two_concurrent_sweepers_fail_each_stale_task_exactly_once() {
+    for trial in 0..100 {
+        let w = world("race");
+        let n = 20;
+        let mut leases = Vec::new();
+        for i in 0..n {
+            let id = format!("t{i}");
+            w.life.create(&id, "image").unwrap();
+            leases.push(w.life.claim(&id, "w").unwrap().lease_id);
+        }
+        w.clock.set_ms(T0 + 10 * MIN + 1);
+        let failed = Arc::new(AtomicUsize::new(0));
+        let completed = Arc::new(AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for k in 0..32 {
+                let (path, clock, failed) = (w.path.clone(), w.clock.clone(), failed.clone());
+                s.spawn(move || {
+                    let store = Arc::new(
+                        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone())))
+                            .unwrap(),
+                    );
+                    let life = Lifecycle::new(
+                        store,
+                        &PolicyConfig::default(),
+                        Arc::new(MemoryAuditSink::new()),
+                        Arc::new(clock),
+                    );
+                    let _ = k;
+                    failed.fetch_add(life.sweep().unwrap().failed.len(), Ordering::SeqCst);
+                });
+            }
+            // A worker racing the sweepers on the even tasks.
+            let (path, clock, completed, leases) =
+                (w.path.clone(), w.clock.clone(), completed.clone(), &leases);
+            s.spawn(move || {
+                let store =
+                    SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock))).unwrap();
+                for i in (0..n).step_by(2) {
+                    if matches!(
+                        store
+                            .complete(&format!("t{i}"), &leases[i], "/r", "w")
+                            .unwrap(),
+                        Completion::Applied { .. }
+                    ) {
+                        completed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        });
+        let (f, c) = (
+            failed.load(Ordering::SeqCst),
+            completed.load(Ordering::SeqCst),
+        );
+        assert_eq!(f + c, n, "trial {trial}: {f} failed + {c} completed");
+        for i in 0..n {
+            let tr = w.life.transitions(&format!("t{i}")).unwrap();
+            assert_eq!(
+                tr.iter().filter(|t| t.to_status.is_terminal()).count(),
+                1,
+                "trial {trial} task {i}"
+            );
+        }
+    }
+}
+
+/// Child body of `separate_processes_sweep_exactly_once`; a no-op unless spawned by it.
+#[test]
+fn sweeper_process_worker() {
+    let Ok(path) = std::env::var("IW_SWEEP_DB") else {
+        return;
+    };
+    let now: i64 = std::env::var("IW_SWEEP_NOW").unwrap().parse().unwrap();
+    let clock = ManualClock::new(now);
+    let store = Arc::new(
+        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    let life = Lifecycle::new(
+        store,
+        &PolicyConfig::default(),
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock),
+    );
+    let report = life.sweep().unwrap();
+    println!("SWEPT {}", report.failed.len());
+}
+
+#[test]
+fn separate_processes_sweep_exactly_once() {
+    let exe = std::env::current_exe().unwrap();
+    for trial in 0..5 {
+        let w = world("procs");
+        for i in 0..40 {
+            w.life.create(&format!("t{i}"), "video").unwrap();
+            w.life.claim(&format!("t{i}"), "w").unwrap();
+        }
+        let now = T0 + 30 * MIN + 1;
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args([
+                        "sweeper_process_worker",
+                        "--exact",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ])
+                    .env("IW_SWEEP_DB", &w.path)
+                    .env("IW_SWEEP_NOW", now.to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut total = 0;
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success());
+            let text = String::from_utf8_lossy(&out.stdout);
+            total += text
+                .lines()
+                .filter_map(|l| l.split("SWEPT ").nth(1))
+                .map(|n| {
+                    n.split_whitespace()
+                        .next()
+                        .unwrap()
+                        .parse::<usize>()
+                        .unwrap()
+                })
+                .sum::<usize>();
+        }
+        assert_eq!(total, 40, "trial {trial}");
+        for i in 0..40 {
+            assert_eq!(
+                w.life
+                    .transitions(&format!("t{i}"))
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t.to_status.is_terminal())
+                    .count(),
+                1
+            );
+        }
+    }
+}

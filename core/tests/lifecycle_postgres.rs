@@ -1,0 +1,183 @@
+//! The lifecycle contract on a real PostgreSQL (started on loopback by the test command,
+//! `INFERWARDEN_TEST_POSTGRES_URL`): thresholds, typed outcomes, the trigger, the partial
+//! index, and 32 concurrent sweepers on separate connections over 100 trials. Each test runs
+//! in its own schema so tests never see each other's tasks.
+#![cfg(feature = "postgres")]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::ManualClock;
+use inferwarden::config::PolicyConfig;
+use inferwarden::lifecycle::{
+    Completion, Lifecycle, PostgresTaskStore, TaskStatus, TaskStore, TimeSource,
+};
+use inferwarden::ErrorCode;
+
+const T0: i64 = 1_800_000_000_000;
+const MIN: i64 = 60_000;
+
+/// A URL whose connections use a fresh schema; `None` only outside the test command.
+fn schema_url(name: &str) -> Option<String> {
+    let base = match std::env::var("INFERWARDEN_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            assert!(
+                std::env::var("INFERWARDEN_REQUIRE_SERVICES").is_err(),
+                "INFERWARDEN_TEST_POSTGRES_URL is not set but services are required"
+            );
+            eprintln!("INFERWARDEN_TEST_POSTGRES_URL not set: run scripts/test.sh");
+            return None;
+        }
+    };
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let schema = format!(
+        "iw_{name}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+    ))
+    .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options=-c%20search_path%3D{schema}"))
+}
+
+fn life(url: &str, clock: &ManualClock) -> (Lifecycle, Arc<PostgresTaskStore>) {
+    let store = Arc::new(
+        PostgresTaskStore::connect(url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    (
+        Lifecycle::new(
+            store.clone(),
+            &PolicyConfig::default(),
+            Arc::new(MemoryAuditSink::new()),
+            Arc::new(clock.clone()),
+        ),
+        store,
+    )
+}
+
+#[test]
+fn thresholds_and_outcomes() {
+    let Some(url) = schema_url("basic") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let (l, store) = life(&url, &clock);
+    l.create("img", "image").unwrap();
+    l.create("vid", "video").unwrap();
+    l.create("aud", "audio").unwrap();
+    let img = l.claim("img", "w").unwrap();
+    l.claim("vid", "w").unwrap();
+    assert_eq!(
+        l.claim("aud", "w").unwrap_err().code(),
+        ErrorCode::ValidationError
+    );
+    clock.set_ms(T0 + 10 * MIN);
+    // At the deadline the image is not stale; the never-claimed audio task is past the 120 s
+    // worker-start timeout.
+    let first = l.sweep().unwrap();
+    let first: Vec<_> = first
+        .failed
+        .iter()
+        .map(|t| (t.task_id.as_str(), t.reason.as_str()))
+        .collect();
+    assert_eq!(first, [("aud", "worker_start_timeout")]);
+    clock.set_ms(T0 + 10 * MIN + 1);
+    let r = l.sweep().unwrap();
+    assert_eq!(
+        r.failed
+            .iter()
+            .map(|t| t.task_id.as_str())
+            .collect::<Vec<_>>(),
+        ["img"]
+    );
+    assert_eq!(
+        l.get("vid").unwrap().unwrap().status,
+        TaskStatus::Processing
+    );
+    let late = l.complete("img", &img.lease_id, "/late.png", "w").unwrap();
+    assert!(
+        matches!(late, Completion::AlreadyFailed { late_by_ms: 1, .. }),
+        "{late:?}"
+    );
+    assert_eq!(
+        store
+            .execute_raw("UPDATE iw_tasks SET status = 'done', result_path = '/x' WHERE id = 'img'")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    assert_eq!(
+        store
+            .execute_raw("UPDATE iw_tasks SET status = 'done', result_path = '/x' WHERE id = 'aud'")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    let plan = store.sweep_query_plan().unwrap().join(" | ");
+    assert!(plan.contains("iw_tasks_stale"), "{plan}");
+    let db_clock = PostgresTaskStore::connect(&url, TimeSource::Database).unwrap();
+    assert!(db_clock.now_ms().unwrap() > 1_700_000_000_000);
+}
+
+#[test]
+fn thirty_two_concurrent_sweepers_over_100_trials() {
+    let Some(url) = schema_url("race") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let (l, store) = life(&url, &clock);
+    let sweepers: Vec<_> = (0..32).map(|_| life(&url, &clock).0).collect();
+    for trial in 0..100 {
+        clock.set_ms(T0 + trial * 100 * MIN);
+        let ids: Vec<String> = (0..20).map(|i| format!("t{trial}-{i}")).collect();
+        let mut leases = Vec::new();
+        for id in &ids {
+            l.create(id, "image").unwrap();
+            leases.push(l.claim(id, "w").unwrap().lease_id);
+        }
+        clock.advance_ms(10 * MIN + 1);
+        let failed = AtomicUsize::new(0);
+        let completed = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for sw in &sweepers {
+                let failed = &failed;
+                s.spawn(move || {
+                    failed.fetch_add(sw.sweep().unwrap().failed.len(), Ordering::SeqCst)
+                });
+            }
+            let (ids, leases, completed, store) = (&ids, &leases, &completed, &store);
+            s.spawn(move || {
+                for i in (0..ids.len()).step_by(2) {
+                    if matches!(
+                        store.complete(&ids[i], &leases[i], "/r", "w").unwrap(),
+                        Completion::Applied { .. }
+                    ) {
+                        completed.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        });
+        assert_eq!(
+            failed.load(Ordering::SeqCst) + completed.load(Ordering::SeqCst),
+            ids.len(),
+            "trial {trial}"
+        );
+        for id in &ids {
+            assert_eq!(
+                l.transitions(id)
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t.to_status.is_terminal())
+                    .count(),
+                1,
+                "trial {trial} {id}"
+            );
+        }
+    }
+}
