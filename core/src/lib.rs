@@ -16,7 +16,8 @@
 //! - [`gate`]: the request gate (credentials, sessions, admin boundary, CORS, throttle);
 //! - [`session`]: sessions and their stores;
 //! - [`ratelimit`]: exact sliding-window rate limiting;
-//! - [`lifecycle`]: task status transitions and the exactly-once stale sweep.
+//! - [`lifecycle`]: task status transitions and the exactly-once stale sweep;
+//! - [`routing`]: the worker registry and registry-only target resolution.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,6 +30,7 @@ pub mod gate;
 pub mod legacy;
 pub mod lifecycle;
 pub mod ratelimit;
+pub mod routing;
 pub mod secret;
 pub mod session;
 pub mod task_ref;

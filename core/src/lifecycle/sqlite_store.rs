@@ -134,11 +134,12 @@ fn insert_transition(
     ttl_ms: Option<i64>,
     runtime_ms: Option<i64>,
 ) -> Result<(), Error> {
-    tx.execute(
+    // Cached: a sweep writes one row per failed task in the same transaction.
+    tx.prepare_cached(
         "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![task_id, from.map(TaskStatus::as_str), to.as_str(), reason, actor, lease, at, ttl_ms, runtime_ms],
     )
+    .and_then(|mut stmt| stmt.execute(params![task_id, from.map(TaskStatus::as_str), to.as_str(), reason, actor, lease, at, ttl_ms, runtime_ms]))
     .map_err(db_err)?;
     Ok(())
 }

@@ -75,6 +75,8 @@ pub trait TaskStore: Send + Sync + Debug {
 
 /// Opens `sqlite:PATH` (or `postgres://...`) reading time from `time`.
 pub fn open_task_store(url: &str, time: TimeSource) -> Result<Arc<dyn TaskStore>, Error> {
+    #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+    let _ = &time;
     let url = url.trim();
     if let Some(path) = url.strip_prefix("sqlite:") {
         #[cfg(feature = "sqlite")]

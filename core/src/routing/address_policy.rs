@@ -1,0 +1,113 @@
+//! The address policy applied at connect time: a worker host must not resolve to loopback,
+//! private (RFC 1918), CGNAT, link-local, cloud metadata, unique-local, unspecified,
+//! multicast, documentation, or any IPv6 form that embeds such an IPv4 address
+//! (IPv4-mapped/compatible, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`,
+//! Teredo `2001::/32`), unless its registry entry explicitly allows private targets.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::error::{Error, ErrorCode};
+
+fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
+    let o = ip.octets();
+    Some(match o {
+        [127, ..] => "loopback",
+        [10, ..] => "private",
+        [172, b, ..] if (16..=31).contains(&b) => "private",
+        [192, 168, ..] => "private",
+        [169, 254, 169, 254] | [100, 100, 100, 200] => "metadata",
+        [100, b, ..] if (64..=127).contains(&b) => "cgnat",
+        [169, 254, ..] => "link_local",
+        [0, ..] => "unspecified",
+        [255, 255, 255, 255] => "broadcast",
+        [a, ..] if (224..=239).contains(&a) => "multicast",
+        [a, ..] if a >= 240 => "reserved",
+        [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _] => "documentation",
+        [198, b, ..] if b == 18 || b == 19 => "benchmarking",
+        [192, 0, 0, _] => "ietf_protocol",
+        _ => return None,
+    })
+}
+
+/// Why `ip` may not be connected to, or `None` when it is a public address.
+pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => v4_reason(v4),
+        IpAddr::V6(v6) => v6_reason(v6),
+    }
+}
+
+fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
+    let s = ip.segments();
+    if ip.is_loopback() {
+        return Some("loopback");
+    }
+    if ip.is_unspecified() {
+        return Some("unspecified");
+    }
+    if ip == "fd00:ec2::254".parse::<Ipv6Addr>().ok()? {
+        return Some("metadata");
+    }
+    if s[0] & 0xfe00 == 0xfc00 {
+        return Some("unique_local");
+    }
+    if s[0] & 0xffc0 == 0xfe80 {
+        return Some("link_local");
+    }
+    if s[0] & 0xff00 == 0xff00 {
+        return Some("multicast");
+    }
+    if s[0] == 0x2001 && s[1] == 0x0db8 {
+        return Some("documentation");
+    }
+    // IPv4-mapped ::ffff:a.b.c.d and IPv4-compatible ::a.b.c.d are refused outright: a worker
+    // host has no reason to answer with them, and they hide the IPv4 policy.
+    if s[..5] == [0, 0, 0, 0, 0] && (s[5] == 0xffff || s[5] == 0) {
+        return Some("ipv4_embedded");
+    }
+    if s[0] == 0x0064 && s[1] == 0xff9b && (s[2..6] == [0, 0, 0, 0] || s[2] == 1) {
+        return Some("nat64");
+    }
+    if s[0] == 0x2002 {
+        return Some("6to4");
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        return Some("teredo");
+    }
+    None
+}
+
+/// Resolves host names; injectable so tests (and DNS-rebinding checks) control answers.
+pub trait AddressResolver: Send + Sync + Debug {
+    /// Every address `host` resolves to (`dependency_unavailable` or `remote_unavailable` on
+    /// failure).
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, Error>;
+}
+
+/// A fixed host -> addresses table (tests, pinned deployments).
+#[derive(Debug, Clone, Default)]
+pub struct StaticResolver {
+    table: HashMap<String, Vec<IpAddr>>,
+}
+
+impl StaticResolver {
+    /// Adds an answer.
+    pub fn with(mut self, host: &str, addrs: &[IpAddr]) -> Self {
+        self.table.insert(host.to_owned(), addrs.to_vec());
+        self
+    }
+}
+
+impl AddressResolver for StaticResolver {
+    fn resolve(&self, host: &str, _port: u16) -> Result<Vec<IpAddr>, Error> {
+        match self.table.get(host) {
+            Some(a) if !a.is_empty() => Ok(a.clone()),
+            _ => Err(Error::with_detail(
+                ErrorCode::RemoteUnavailable,
+                "the worker host does not resolve",
+            )),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Remote workspaces (REQUIREMENTS section 6): a task id `workspace::task_id` is routed ONLY
+//! through the registry of known worker accounts. A URL is never built from user input: the
+//! outbound URL is the registry's stored origin plus percent-encoded path segments, checked
+//! again after it is built, and the addresses a host resolves to are checked against the
+//! address policy before anything connects (no second lookup).
+
+mod address_policy;
+mod registry;
+mod resolve;
+mod target_url;
+
+pub use address_policy::{forbidden_reason, AddressResolver, StaticResolver};
+pub use registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+pub use resolve::{resolve_target, ProxyRoute, ResolvedTarget};
+pub use target_url::{TargetPolicy, TargetUrl};

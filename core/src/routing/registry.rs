@@ -1,0 +1,143 @@
+//! The worker-account registry: workspace -> base URL, status and credential reference.
+//! Registration validates the URL; lookups never touch user input beyond the validated
+//! workspace name.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::RwLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::target_url::{TargetPolicy, TargetUrl};
+use crate::error::{Error, ErrorCode};
+use crate::task_ref::is_valid_workspace;
+
+/// A worker account's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkspaceStatus {
+    /// Being deployed.
+    Pending,
+    /// Serving.
+    Ready,
+    /// Deployment or health failed.
+    Failed,
+    /// Turned off by an operator (treated as unknown).
+    Disabled,
+}
+
+/// One registered worker account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceEntry {
+    /// The workspace name (`^[a-z0-9-]{3,64}$`).
+    pub workspace: String,
+    /// The validated base URL.
+    pub base_url: TargetUrl,
+    /// State.
+    pub status: WorkspaceStatus,
+    /// Which secret authenticates to it (a name, never the secret).
+    pub credential_ref: String,
+    /// Whether private/loopback addresses are acceptable for this entry (tests, private nets).
+    pub allow_private_addresses: bool,
+}
+
+/// A registry of worker accounts.
+pub trait WorkspaceRegistry: Send + Sync + Debug {
+    /// The entry of `workspace`, if registered.
+    fn get(&self, workspace: &str) -> Result<Option<WorkspaceEntry>, Error>;
+    /// Every entry with status `ready` (gallery fan-out).
+    fn ready(&self) -> Result<Vec<WorkspaceEntry>, Error>;
+    /// Adds or replaces an entry.
+    fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error>;
+    /// Changes an entry's status; `task_not_found` when unknown.
+    fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error>;
+}
+
+/// In-memory registry (tests, config-loaded deployments).
+#[derive(Debug, Default)]
+pub struct MemoryRegistry {
+    entries: RwLock<BTreeMap<String, WorkspaceEntry>>,
+}
+
+fn poisoned() -> Error {
+    Error::with_detail(ErrorCode::DependencyUnavailable, "registry lock poisoned")
+}
+
+impl MemoryRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Validates and registers a worker account.
+    pub fn register(
+        &self,
+        workspace: &str,
+        base_url: &str,
+        status: WorkspaceStatus,
+        credential_ref: &str,
+        policy: &TargetPolicy,
+        allow_private_addresses: bool,
+    ) -> Result<WorkspaceEntry, Error> {
+        if !is_valid_workspace(workspace) {
+            return Err(Error::with_detail(
+                ErrorCode::ProxyTargetInvalid,
+                "workspace must match ^[a-z0-9-]{3,64}$",
+            ));
+        }
+        let entry = WorkspaceEntry {
+            workspace: workspace.to_owned(),
+            base_url: TargetUrl::parse(base_url, policy)?,
+            status,
+            credential_ref: credential_ref.to_owned(),
+            allow_private_addresses,
+        };
+        self.upsert(entry.clone())?;
+        Ok(entry)
+    }
+}
+
+impl WorkspaceRegistry for MemoryRegistry {
+    fn get(&self, workspace: &str) -> Result<Option<WorkspaceEntry>, Error> {
+        Ok(self
+            .entries
+            .read()
+            .map_err(|_| poisoned())?
+            .get(workspace)
+            .cloned())
+    }
+
+    fn ready(&self) -> Result<Vec<WorkspaceEntry>, Error> {
+        Ok(self
+            .entries
+            .read()
+            .map_err(|_| poisoned())?
+            .values()
+            .filter(|e| e.status == WorkspaceStatus::Ready)
+            .cloned()
+            .collect())
+    }
+
+    fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error> {
+        self.entries
+            .write()
+            .map_err(|_| poisoned())?
+            .insert(entry.workspace.clone(), entry);
+        Ok(())
+    }
+
+    fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error> {
+        match self
+            .entries
+            .write()
+            .map_err(|_| poisoned())?
+            .get_mut(workspace)
+        {
+            Some(e) => {
+                e.status = status;
+                Ok(())
+            }
+            None => Err(Error::new(ErrorCode::TaskNotFound)),
+        }
+    }
+}
