@@ -7,6 +7,7 @@ Run: .venv/bin/python benches/python/bench_gate.py   (after scripts/setup-python
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 import time
@@ -59,6 +60,12 @@ def main() -> None:
     boot = [("x-admin-key", "wrong")]
     rl = per_call_us(lambda: gate.decide("POST", "/admin/session", boot, peer="203.0.113.9"), 20_000)
     print(f"gate.decide (throttled route)    {rl:8.2f} us")
+    redis_url = os.environ.get("INFERWARDEN_TEST_REDIS_URL")
+    if redis_url:
+        # Same decision with the limiter in Redis: one EVALSHA round trip on loopback.
+        rgate = inferwarden.Gate(cfg, rate_limiter=redis_url)
+        rl_redis = per_call_us(lambda: rgate.decide("POST", "/admin/session", boot, peer="203.0.113.10"), 5_000)
+        print(f"gate.decide (throttled, Redis)   {rl_redis:8.2f} us  (Redis round trip adds {rl_redis - rl:.2f} us)")
     with tempfile.TemporaryDirectory() as tmp:
         base = SqliteSlidingWindow(Path(tmp) / "rl.db", 1_000_000_000, 60.0)
         base_us = per_call_us(lambda: base.check("203.0.113.9"), 5_000)
