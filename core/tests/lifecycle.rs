@@ -539,3 +539,113 @@ fn separate_processes_sweep_exactly_once() {
         }
     }
 }
+
+#[test]
+fn iso8601_forms() {
+    use inferwarden::lifecycle::parse_iso8601_ms;
+    let base = parse_iso8601_ms("2026-01-01T10:00:00+00:00").unwrap();
+    assert_eq!(base, 1_767_261_600_000);
+    for form in [
+        "2026-01-01 10:00:00",
+        "2026-01-01T10:00:00Z",
+        "2026-01-01T12:00:00+02:00",
+        "2026-01-01T05:30:00-0430",
+        "2026-01-01t10:00:00z",
+    ] {
+        assert_eq!(parse_iso8601_ms(form).unwrap(), base, "{form}");
+    }
+    assert_eq!(
+        parse_iso8601_ms("2026-01-01T10:00:00.25Z").unwrap(),
+        base + 250
+    );
+    assert_eq!(
+        parse_iso8601_ms("2024-02-29T00:00:00Z").unwrap(),
+        1_709_164_800_000
+    );
+    for bad in [
+        "",
+        "2026-13-01T00:00:00",
+        "2026-01-01X10:00:00",
+        "yesterday",
+        "2026-01-01T25:00:00",
+        "2026-01-01T10:00:00+5",
+    ] {
+        assert_eq!(
+            parse_iso8601_ms(bad).unwrap_err().code(),
+            ErrorCode::ValidationError,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn imports_a_legacy_platform_table() {
+    let legacy = temp_db("legacy");
+    let c = rusqlite::Connection::open(&legacy).unwrap();
+    c.execute_batch(
+        "CREATE TABLE tasks (id TEXT PRIMARY KEY, task_type TEXT, status TEXT, created_at TEXT, updated_at TEXT, result_path TEXT, error TEXT);
+         INSERT INTO tasks VALUES ('a', 'image', 'pending', '2027-01-15T08:00:00+00:00', '2027-01-15T08:00:00+00:00', NULL, NULL);
+         INSERT INTO tasks VALUES ('b', 'video', 'processing', '2027-01-15 08:00:00', '2027-01-15 08:05:00Z', NULL, NULL);
+         INSERT INTO tasks VALUES ('c', 'image', 'done', '2027-01-15T08:00:00Z', '2027-01-15T08:01:00Z', '/r/c.png', NULL);
+         INSERT INTO tasks VALUES ('d', 'image', 'failed', '2027-01-15T08:00:00Z', '2027-01-15T08:02:00Z', NULL, 'CUDA out of memory');",
+    )
+    .unwrap();
+    drop(c);
+    let w = world("import");
+    let ttls = [
+        ("image".to_owned(), 10 * MIN),
+        ("video".to_owned(), 30 * MIN),
+    ]
+    .into();
+    let r = w.store.import_legacy(&legacy, "tasks", &ttls).unwrap();
+    assert_eq!((r.imported, r.skipped, r.backfilled), (4, 0, 1));
+    let b = w.life.get("b").unwrap().unwrap();
+    let t = inferwarden::lifecycle::parse_iso8601_ms("2027-01-15T08:05:00Z").unwrap();
+    assert_eq!(
+        (b.status, b.started_at, b.stale_deadline),
+        (TaskStatus::Processing, Some(t), Some(t + 30 * MIN))
+    );
+    assert_eq!(
+        w.life.get("c").unwrap().unwrap().result_path.as_deref(),
+        Some("/r/c.png")
+    );
+    assert_eq!(
+        w.life.get("d").unwrap().unwrap().error_message.as_deref(),
+        Some("CUDA out of memory")
+    );
+    assert_eq!(
+        w.life
+            .transitions("b")
+            .unwrap()
+            .iter()
+            .map(|t| t.reason.as_str())
+            .collect::<Vec<_>>(),
+        ["imported", "imported"]
+    );
+    // Idempotent: a second import skips everything.
+    assert_eq!(
+        w.store
+            .import_legacy(&legacy, "tasks", &ttls)
+            .unwrap()
+            .skipped,
+        4
+    );
+    // The imported processing task is swept like any other.
+    w.clock.set_ms(t + 30 * MIN + 1);
+    let swept: Vec<_> = w
+        .life
+        .sweep()
+        .unwrap()
+        .failed
+        .into_iter()
+        .map(|t| t.task_id)
+        .collect();
+    assert!(swept.contains(&"b".to_owned()));
+    assert_eq!(
+        w.store
+            .import_legacy(&legacy, "tasks; DROP TABLE x", &ttls)
+            .unwrap_err()
+            .code(),
+        ErrorCode::ValidationError
+    );
+}

@@ -58,6 +58,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Adopt an existing platform task table (ISO-8601 text times) into a SQLite task store.
+    ImportLegacy {
+        /// Target task store file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// The existing platform database (SQLite).
+        #[arg(long)]
+        from: PathBuf,
+        /// The table to read.
+        #[arg(long, default_value = "tasks")]
+        table: String,
+    },
     /// List every error code with its HTTP status and family.
     Errors {
         /// Print JSON.
@@ -110,6 +122,7 @@ pub fn run(cli: Cli) -> u8 {
         },
         Command::TaskRef { json, ids } => task_ref::run(&ids, json),
         Command::Errors { json } => errors::run(json),
+        Command::ImportLegacy { db, from, table } => sweep::import_legacy(&db, &from, &table),
         Command::Sweep {
             db,
             config,

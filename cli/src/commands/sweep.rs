@@ -8,7 +8,9 @@ use std::sync::Arc;
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
 use inferwarden::config::PolicyConfig;
-use inferwarden::lifecycle::{open_task_store, Lifecycle, SweepReport, TimeSource};
+use inferwarden::lifecycle::{
+    open_task_store, Lifecycle, SqliteTaskStore, SweepReport, TimeSource,
+};
 
 use super::{EXIT_OK, EXIT_USAGE};
 
@@ -75,4 +77,45 @@ pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool)
         Err(e) => eprintln!("error[{}]: {} (retrying)", e.code_str(), e.detail()),
     });
     EXIT_OK
+}
+
+/// `inferwarden import-legacy --db FILE --from FILE [--table NAME]`.
+pub fn import_legacy(db: &std::path::Path, from: &std::path::Path, table: &str) -> u8 {
+    let policy = match PolicyConfig::load(
+        std::env::var_os("INFERWARDEN_CONFIG")
+            .map(PathBuf::from)
+            .as_deref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
+        }
+    };
+    let ttls = policy
+        .stale
+        .processing_ttl_s
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                i64::try_from(v.saturating_mul(1000)).unwrap_or(i64::MAX),
+            )
+        })
+        .collect();
+    let result = SqliteTaskStore::open(db, TimeSource::Database)
+        .and_then(|s| s.import_legacy(from, table, &ttls));
+    match result {
+        Ok(r) => {
+            println!(
+                "imported {} task(s), skipped {} already present, backfilled started_at for {}",
+                r.imported, r.skipped, r.backfilled
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            EXIT_USAGE
+        }
+    }
 }

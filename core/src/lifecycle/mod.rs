@@ -8,6 +8,7 @@
 //! from raw SQL. Times are integer milliseconds from the DATABASE clock (a manual clock can
 //! be injected for tests); a NULL or implausible reading aborts the operation.
 
+mod iso_time;
 mod model;
 #[cfg(feature = "postgres")]
 mod postgres_store;
@@ -16,6 +17,7 @@ mod service;
 mod sqlite_store;
 mod store;
 
+pub use iso_time::parse_iso8601_ms;
 pub use model::{
     Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
 };
@@ -23,5 +25,5 @@ pub use model::{
 pub use postgres_store::PostgresTaskStore;
 pub use service::Lifecycle;
 #[cfg(feature = "sqlite")]
-pub use sqlite_store::SqliteTaskStore;
+pub use sqlite_store::{ImportReport, SqliteTaskStore};
 pub use store::{check_clock_reading, open_task_store, TaskStore, TimeSource};

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use super::iso_time;
 use super::model::{
     Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
 };
@@ -483,5 +484,136 @@ impl TaskStore for SqliteTaskStore {
 
     fn now_ms(&self) -> Result<i64, Error> {
         self.tx(|_, now| Ok(now))
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    /// Rows imported.
+    pub imported: u64,
+    /// Rows already present (skipped).
+    pub skipped: u64,
+    /// Processing rows whose `started_at` was backfilled from `updated_at`.
+    pub backfilled: u64,
+}
+
+impl SqliteTaskStore {
+    /// Adopts an existing platform table (`id`, `task_type`, `status`, `created_at`,
+    /// `updated_at` as ISO-8601 text, optional `result_path`, `error`) from the SQLite file
+    /// `legacy_path`: times become integer ms, every row enters through legal transitions
+    /// (each written to the transitions table with reason `imported`), and rows already
+    /// processing get `started_at` backfilled from `updated_at` and a deadline from the TTL of
+    /// their type (unknown types: the strictest TTL). One transaction: all or nothing.
+    pub fn import_legacy(
+        &self,
+        legacy_path: &Path,
+        table: &str,
+        ttls: &BTreeMap<String, i64>,
+    ) -> Result<ImportReport, Error> {
+        if table.is_empty()
+            || !table
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "legacy table name must be [A-Za-z0-9_]+",
+            ));
+        }
+        let strictest = ttls.values().copied().min().unwrap_or(600_000);
+        let legacy =
+            Connection::open_with_flags(legacy_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(db_err)?;
+        let has = |col: &str| -> bool {
+            legacy
+                .prepare(&format!("SELECT {col} FROM {table} LIMIT 0"))
+                .is_ok()
+        };
+        let result_col = if has("result_path") {
+            "result_path"
+        } else {
+            "NULL"
+        };
+        let error_col = if has("error") { "error" } else { "NULL" };
+        let mut stmt = legacy
+            .prepare(&format!("SELECT id, task_type, status, created_at, updated_at, {result_col}, {error_col} FROM {table} ORDER BY created_at"))
+            .map_err(db_err)?;
+        type Row7 = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row7> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        self.tx(|tx, _now| {
+            let mut report = ImportReport::default();
+            for (id, task_type, status, created, updated, result, error) in rows {
+                let status = TaskStatus::from_name(status.trim()).ok_or_else(|| {
+                    Error::with_detail(ErrorCode::ValidationError, "legacy row has an unknown status").meta("task_id", id.clone())
+                })?;
+                let (created, updated) = (iso_time::parse_iso8601_ms(&created)?, iso_time::parse_iso8601_ms(&updated)?);
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES (?1, ?2, 'pending', ?3, ?3) ON CONFLICT (id) DO NOTHING",
+                        params![id, task_type, created],
+                    )
+                    .map_err(db_err)?;
+                if inserted == 0 {
+                    report.skipped += 1;
+                    continue;
+                }
+                insert_transition(tx, &id, None, TaskStatus::Pending, "imported", "importer", None, created, None, None)?;
+                let ttl = ttls.get(&task_type).copied().unwrap_or(strictest);
+                if matches!(status, TaskStatus::Processing | TaskStatus::Done) {
+                    tx.execute(
+                        "UPDATE iw_tasks SET status = 'processing', started_at = ?2, stale_deadline = ?2 + ?3, lease_id = 'imported', attempt = 1, updated_at = ?2 WHERE id = ?1",
+                        params![id, updated, ttl],
+                    )
+                    .map_err(db_err)?;
+                    insert_transition(tx, &id, Some(TaskStatus::Pending), TaskStatus::Processing, "imported", "importer", Some("imported"), updated, Some(ttl), Some(0))?;
+                    if status == TaskStatus::Processing {
+                        report.backfilled += 1;
+                    }
+                }
+                match status {
+                    TaskStatus::Done => {
+                        let path = result.filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "(not recorded)".to_owned());
+                        tx.execute("UPDATE iw_tasks SET status = 'done', result_path = ?2, progress = 100, finished_at = ?3 WHERE id = ?1", params![id, path, updated])
+                            .map_err(db_err)?;
+                        insert_transition(tx, &id, Some(TaskStatus::Processing), TaskStatus::Done, "imported", "importer", Some("imported"), updated, None, None)?;
+                    }
+                    TaskStatus::Failed => {
+                        let msg = error.filter(|e| !e.trim().is_empty()).unwrap_or_else(|| "(not recorded)".to_owned());
+                        tx.execute(
+                            "UPDATE iw_tasks SET status = 'failed', error_code = 'imported', error_message = ?2, finished_at = ?3 WHERE id = ?1",
+                            params![id, msg, updated],
+                        )
+                        .map_err(db_err)?;
+                        insert_transition(tx, &id, Some(TaskStatus::Pending), TaskStatus::Failed, "imported", "importer", None, updated, None, None)?;
+                    }
+                    TaskStatus::Pending | TaskStatus::Processing => {}
+                }
+                report.imported += 1;
+            }
+            Ok(report)
+        })
     }
 }
