@@ -117,6 +117,21 @@ export declare class PolicyConfig {
   get environment(): string
 }
 
+/** The worker-account registry and registry-only target resolution. */
+export declare class Router {
+  /**
+   * A router with the proxy policy of `config`; `dns` is a fixed `{ host: [ip] }` table
+   * (tests), default the system resolver.
+   */
+  constructor(config: PolicyConfig, dns?: Record<string, Array<string>> | undefined | null)
+  /** Registers a worker account (`status` default `ready`). */
+  register(workspace: string, baseUrl: string, status?: string | undefined | null, credentialRef?: string | undefined | null, allowPrivate?: boolean | undefined | null): any
+  /** Resolves a public task id for `route` (`status`, `results`, `preview`). */
+  resolve(taskId: string, route: string): any
+  /** Audit events (rejections) recorded so far. */
+  auditEvents(): any
+}
+
 /** One row of the error contract. */
 export interface ErrorSpec {
   /** The stable snake_case code (`err.code`). */

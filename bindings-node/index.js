@@ -840,6 +840,7 @@ module.exports.Gate = nativeBinding.Gate
 module.exports.Lifecycle = nativeBinding.Lifecycle
 module.exports.ManualClock = nativeBinding.ManualClock
 module.exports.PolicyConfig = nativeBinding.PolicyConfig
+module.exports.Router = nativeBinding.Router
 module.exports.legacyCodes = nativeBinding.legacyCodes
 module.exports.listAllErrors = nativeBinding.listAllErrors
 module.exports.parseTaskRef = nativeBinding.parseTaskRef

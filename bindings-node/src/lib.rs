@@ -7,10 +7,12 @@ mod config;
 mod errors;
 mod gate;
 mod lifecycle;
+mod routing;
 mod task_ref;
 
 pub use config::PolicyConfig;
 pub use errors::{legacy_codes, list_all_errors};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;
+pub use routing::Router;
 pub use task_ref::parse_task_ref;

@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod gate;
 mod lifecycle;
+mod routing;
 mod task_ref;
 
 use pyo3::prelude::*;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::IssuedSession>()?;
     m.add_class::<gate::ManualClock>()?;
     m.add_class::<lifecycle::Lifecycle>()?;
+    m.add_class::<routing::Router>()?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;

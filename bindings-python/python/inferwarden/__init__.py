@@ -13,6 +13,7 @@ from inferwarden._native import (
     Lifecycle,
     ManualClock,
     PolicyConfig,
+    Router,
     TaskRef,
     parse_task_ref,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ManualClock",
     "InferwardenError",
     "PolicyConfig",
+    "Router",
     "TaskRef",
     "__version__",
     "error_class",

@@ -228,6 +228,8 @@ pub struct ProxyConfig {
     pub backoff_base_ms: u64,
     /// Allow plain `http` targets (loopback tests only).
     pub allow_http: bool,
+    /// Allow IP-literal worker hosts.
+    pub allow_ip_literal: bool,
     /// DNS suffixes a registered workspace host must end with.
     pub allowed_host_suffixes: Vec<String>,
 }
@@ -259,6 +261,7 @@ impl Default for ProxyConfig {
             retry_statuses: vec![429, 500, 502, 503, 504],
             backoff_base_ms: 200,
             allow_http: false,
+            allow_ip_literal: false,
             allowed_host_suffixes: Vec::new(),
         }
     }

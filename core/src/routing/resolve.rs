@@ -26,6 +26,19 @@ pub enum ProxyRoute {
 }
 
 impl ProxyRoute {
+    /// Parses `status`, `results` or `preview`; else `validation_error`.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        match name {
+            "status" => Ok(ProxyRoute::Status),
+            "results" => Ok(ProxyRoute::Results),
+            "preview" => Ok(ProxyRoute::Preview),
+            _ => Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "route must be status, results or preview",
+            )),
+        }
+    }
+
     fn segment(self) -> &'static str {
         match self {
             ProxyRoute::Status => "status",

@@ -1,0 +1,129 @@
+//! Registry-only routing as a JS class.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::SystemClock;
+use inferwarden::routing::{
+    AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
+    WorkspaceStatus,
+};
+use inferwarden::{Error, ErrorCode};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::config::PolicyConfig;
+use crate::errors::guard;
+
+fn json<T: serde::Serialize>(v: &T) -> std::result::Result<serde_json::Value, Error> {
+    serde_json::to_value(v).map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
+}
+
+fn status_from(name: &str) -> std::result::Result<WorkspaceStatus, Error> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::ValidationError,
+            "status must be pending, ready, failed or disabled",
+        )
+    })
+}
+
+/// The worker-account registry and registry-only target resolution.
+#[napi]
+pub struct Router {
+    inner: CoreRouter,
+    audit: Arc<MemoryAuditSink>,
+}
+
+#[napi]
+impl Router {
+    /// A router with the proxy policy of `config`; `dns` is a fixed `{ host: [ip] }` table
+    /// (tests), default the system resolver.
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        config: &PolicyConfig,
+        dns: Option<HashMap<String, Vec<String>>>,
+    ) -> napi::Result<Self> {
+        let resolver: Arc<dyn AddressResolver> = match dns {
+            None => Arc::new(SystemResolver),
+            Some(table) => {
+                let mut r = StaticResolver::default();
+                for (host, ips) in table {
+                    let ips: Vec<IpAddr> = guard(&env, || {
+                        ips.iter()
+                            .map(|i| {
+                                i.parse().map_err(|_| {
+                                    Error::with_detail(
+                                        ErrorCode::ValidationError,
+                                        "dns entries must be IP addresses",
+                                    )
+                                })
+                            })
+                            .collect()
+                    })?;
+                    r = r.with(&host, &ips);
+                }
+                Arc::new(r)
+            }
+        };
+        let audit = Arc::new(MemoryAuditSink::new());
+        Ok(Router {
+            inner: CoreRouter::new(
+                config.inner(),
+                resolver,
+                audit.clone(),
+                Arc::new(SystemClock),
+            ),
+            audit,
+        })
+    }
+
+    /// Registers a worker account (`status` default `ready`).
+    #[napi]
+    pub fn register(
+        &self,
+        env: Env,
+        workspace: String,
+        base_url: String,
+        status: Option<String>,
+        credential_ref: Option<String>,
+        allow_private: Option<bool>,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            let status = status_from(status.as_deref().unwrap_or("ready"))?;
+            json(&self.inner.register(
+                &workspace,
+                &base_url,
+                status,
+                credential_ref.as_deref().unwrap_or("default"),
+                allow_private.unwrap_or(false),
+            )?)
+        })
+    }
+
+    /// Resolves a public task id for `route` (`status`, `results`, `preview`).
+    #[napi]
+    pub fn resolve(
+        &self,
+        env: Env,
+        task_id: String,
+        route: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            json(
+                &self
+                    .inner
+                    .resolve(&task_id, ProxyRoute::from_name(&route)?, "-")?,
+            )
+        })
+    }
+
+    /// Audit events (rejections) recorded so far.
+    #[napi]
+    pub fn audit_events(&self) -> serde_json::Value {
+        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,144 @@
+//! Registry-only routing as a Python class.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::SystemClock;
+use inferwarden::routing::{
+    AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
+    WorkspaceStatus,
+};
+use inferwarden::{Error, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::config::PolicyConfig;
+use crate::convert::json_to_py;
+use crate::errors::{guard, to_py_err};
+
+fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| {
+        to_py_err(
+            py,
+            Error::with_detail(ErrorCode::InternalError, e.to_string()),
+        )
+    })?;
+    Ok(json_to_py(py, &value)?.unbind())
+}
+
+fn status_from(name: &str) -> Result<WorkspaceStatus, Error> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::ValidationError,
+            "status must be pending, ready, failed or disabled",
+        )
+    })
+}
+
+/// The worker-account registry and registry-only target resolution.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Router {
+    inner: CoreRouter,
+    audit: Arc<MemoryAuditSink>,
+}
+
+#[pymethods]
+impl Router {
+    /// A router with the proxy policy of `config`. `dns`: a fixed `{host: [ip, ...]}` table
+    /// (tests); default: the system resolver.
+    #[new]
+    #[pyo3(signature = (config, *, dns=None))]
+    fn new(
+        py: Python<'_>,
+        config: &PolicyConfig,
+        dns: Option<BTreeMap<String, Vec<String>>>,
+    ) -> PyResult<Self> {
+        let resolver: Arc<dyn AddressResolver> = match dns {
+            None => Arc::new(SystemResolver),
+            Some(table) => {
+                let mut r = StaticResolver::default();
+                for (host, ips) in table {
+                    let ips: Vec<IpAddr> = guard(py, || {
+                        ips.iter()
+                            .map(|i| {
+                                i.parse().map_err(|_| {
+                                    Error::with_detail(
+                                        ErrorCode::ValidationError,
+                                        "dns entries must be IP addresses",
+                                    )
+                                })
+                            })
+                            .collect()
+                    })?;
+                    r = r.with(&host, &ips);
+                }
+                Arc::new(r)
+            }
+        };
+        let audit = Arc::new(MemoryAuditSink::new());
+        Ok(Router {
+            inner: CoreRouter::new(
+                config.inner(),
+                resolver,
+                audit.clone(),
+                Arc::new(SystemClock),
+            ),
+            audit,
+        })
+    }
+
+    /// Registers a worker account (`status`: pending, ready, failed, disabled).
+    #[pyo3(signature = (workspace, base_url, status="ready", credential_ref="default", allow_private=false))]
+    fn register(
+        &self,
+        py: Python<'_>,
+        workspace: &str,
+        base_url: &str,
+        status: &str,
+        credential_ref: &str,
+        allow_private: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let entry = guard(py, || {
+            self.inner.register(
+                workspace,
+                base_url,
+                status_from(status)?,
+                credential_ref,
+                allow_private,
+            )
+        })?;
+        json(py, &entry)
+    }
+
+    /// Changes a worker account's status.
+    fn set_status(&self, py: Python<'_>, workspace: &str, status: &str) -> PyResult<()> {
+        guard(py, || {
+            self.inner.set_status(workspace, status_from(status)?)
+        })
+    }
+
+    /// Resolves a public task id for `route` (`status`, `results`, `preview`):
+    /// `{workspace, url, origin, addresses, credential_ref}`.
+    #[pyo3(signature = (task_id, route, correlation_id="-"))]
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        task_id: String,
+        route: &str,
+        correlation_id: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let route = guard(py, || ProxyRoute::from_name(route))?;
+        let inner = self.inner.clone();
+        let correlation_id = correlation_id.to_owned();
+        let target = py
+            .detach(move || inner.resolve(&task_id, route, &correlation_id))
+            .map_err(|e| to_py_err(py, e))?;
+        json(py, &target)
+    }
+
+    /// Audit events (rejections) recorded so far.
+    fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json(py, &self.audit.events())
+    }
+}

@@ -1,0 +1,97 @@
+//! Tests for `routing/`: the router audits every rejection, pins credentials to the
+//! registered origin, and refuses hosts that resolve to forbidden addresses (DNS rebinding to
+//! metadata, NAT64 and mapped forms).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use inferwarden::audit::MemoryAuditSink;
+use inferwarden::clock::ManualClock;
+use inferwarden::config::PolicyConfig;
+use inferwarden::routing::{ProxyRoute, Router, StaticResolver, WorkspaceStatus};
+
+fn router(answers: &[&str]) -> (Router, Arc<MemoryAuditSink>) {
+    let mut c = PolicyConfig::default();
+    c.proxy.allowed_host_suffixes = vec!["example.run".into()];
+    let ips: Vec<IpAddr> = answers.iter().map(|a| a.parse().unwrap()).collect();
+    let resolver = StaticResolver::default().with("acme.example.run", &ips);
+    let audit = Arc::new(MemoryAuditSink::new());
+    let r = Router::new(
+        &c,
+        Arc::new(resolver),
+        audit.clone(),
+        Arc::new(ManualClock::new(1_700_000_000_000)),
+    );
+    r.register(
+        "acme",
+        "https://acme.example.run",
+        WorkspaceStatus::Ready,
+        "acme-key",
+        false,
+    )
+    .unwrap();
+    (r, audit)
+}
+
+#[test]
+fn resolver_answers_that_point_inside_are_refused() {
+    for answer in [
+        "127.0.0.1",
+        "169.254.169.254",
+        "::ffff:a9fe:a9fe",
+        "64:ff9b::a9fe:a9fe",
+        "10.0.0.1",
+    ] {
+        let (r, audit) = router(&[answer]);
+        let err = r.resolve("acme::t1", ProxyRoute::Status, "c1").unwrap_err();
+        assert_eq!(err.code_str(), "proxy_target_invalid", "{answer}");
+        let events = audit.events();
+        assert_eq!(events.last().unwrap().action, "proxy_target_rejected");
+        assert_eq!(events.last().unwrap().target, "acme");
+    }
+    // One bad answer among good ones poisons the whole set (no partial trust).
+    let (r, _) = router(&["93.184.216.34", "127.0.0.1"]);
+    assert!(r.resolve("acme::t1", ProxyRoute::Status, "c").is_err());
+    let (r, _) = router(&["93.184.216.34"]);
+    let t = r.resolve("acme::t1", ProxyRoute::Results, "c").unwrap();
+    assert_eq!(t.url, "https://acme.example.run/results/t1");
+    assert_eq!(t.addresses[0].to_string(), "93.184.216.34:443");
+    assert_eq!(t.credential_ref, "acme-key");
+}
+
+#[test]
+fn hostile_ids_never_reach_resolution_and_are_audited() {
+    let (r, audit) = router(&["93.184.216.34"]);
+    for id in [
+        "evil.example%23::x",
+        "acme::../admin",
+        "acme::a/b",
+        "nobody::t1",
+    ] {
+        assert!(r.resolve(id, ProxyRoute::Status, "c").is_err(), "{id}");
+    }
+    let actions: Vec<_> = audit
+        .events()
+        .into_iter()
+        .map(|e| (e.action, e.target))
+        .collect();
+    assert_eq!(
+        actions[..3]
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .collect::<Vec<_>>(),
+        ["proxy_target_rejected"; 3]
+    );
+    assert_eq!(
+        actions[3],
+        ("task_not_found".to_owned(), "nobody".to_owned())
+    );
+    r.set_status("acme", WorkspaceStatus::Disabled).unwrap();
+    assert_eq!(
+        r.resolve("acme::t1", ProxyRoute::Status, "c")
+            .unwrap_err()
+            .code_str(),
+        "task_not_found"
+    );
+    assert!(r.ready().unwrap().is_empty());
+}
