@@ -143,6 +143,27 @@ def show_lifecycle(config: inferwarden.PolicyConfig, workdir: Path) -> None:
     print("  img-1 transitions:", " -> ".join(t["to_status"] for t in life.transitions("img-1")))
 
 
+def show_routing(config: inferwarden.PolicyConfig) -> None:
+    section("6. Remote workspaces: registry-only targets and the connect-time address policy")
+    cfg = inferwarden.PolicyConfig.from_text('[proxy]\nallowed_host_suffixes = ["example.run"]\n')
+    # A fixed DNS table stands in for the system resolver: gpu-pool-2 resolves to a public
+    # address, "rebinder" to the cloud metadata address.
+    router = inferwarden.Router(cfg, dns={"gpu-pool-2--app.example.run": ["93.184.216.34"], "rebinder.example.run": ["169.254.169.254"]})
+    router.register("gpu-pool-2", "https://gpu-pool-2--app.example.run", "ready", "pool-2-key")
+    router.register("rebinder", "https://rebinder.example.run", "ready", "rebinder-key")
+    for task_id in ["gpu-pool-2::3f2b9c1e", "evil.example%23::x", "unknown-ws::t1", "rebinder::t1"]:
+        try:
+            target = router.resolve(task_id, "status")
+            print(f"  {task_id:<24} -> {target['url']} via {target['addresses']} (credential {target['credential_ref']!r})")
+        except InferwardenError as err:
+            print(f"  {task_id:<24} -> {err.code} ({err.metadata.get('rule', '-')})")
+    try:
+        router.register("attacker", "https://user@evil.example/")
+    except InferwardenError as err:
+        print(f"  register https://user@evil.example/ -> {err.code} ({err.metadata['rule']})")
+    print(f"  rejections audited: {[e['action'] for e in router.audit_events()]}")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -151,6 +172,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="inferwarden-demo-") as tmp:
         show_gate(config, Path(tmp))
         show_lifecycle(config, Path(tmp))
+    show_routing(config)
     print("\ndemo finished")
 
 

@@ -17,7 +17,8 @@
 //! - [`session`]: sessions and their stores;
 //! - [`ratelimit`]: exact sliding-window rate limiting;
 //! - [`lifecycle`]: task status transitions and the exactly-once stale sweep;
-//! - [`routing`]: the worker registry and registry-only target resolution.
+//! - [`routing`]: the worker registry and registry-only target resolution;
+//! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -25,6 +26,7 @@
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod gate;
 pub mod legacy;

@@ -1,0 +1,185 @@
+//! Video lane routing: (1) the model's dedicated warm lane if it is available, (2) the
+//! degraded shared lane if queue admission passes, (3) `queue_overloaded`. A dedicated lane
+//! is unavailable when the provider denied quota, when its health check has failed for longer
+//! than the grace period (60 s), when no warm container was assigned within 30 s of
+//! admission, or when an operator switched it off; each fallback records its cause.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use super::queue::{DegradedQueue, QueueSlot, QueueSnapshot};
+use crate::clock::Clock;
+use crate::config::PolicyConfig;
+use crate::error::{Error, ErrorCode};
+
+/// Why a request fell back to the degraded lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackCause {
+    /// The dedicated lane is not ready, unhealthy, or not assigned in time.
+    Capacity,
+    /// The provider denied quota.
+    Quota,
+    /// An operator forced the fallback.
+    Manual,
+}
+
+impl FallbackCause {
+    fn as_str(self) -> &'static str {
+        match self {
+            FallbackCause::Capacity => "capacity",
+            FallbackCause::Quota => "quota",
+            FallbackCause::Manual => "manual",
+        }
+    }
+}
+
+/// What the platform knows about one model's dedicated lane.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LaneHealth {
+    /// A warm container is up.
+    pub ready: bool,
+    /// The provider refused capacity.
+    pub quota_denied: bool,
+    /// Since when health checks fail (ms), if they do.
+    pub failing_since_ms: Option<i64>,
+    /// When a warm container was requested and not yet assigned (ms), if pending.
+    pub awaiting_assignment_since_ms: Option<i64>,
+    /// An operator routes this model to the degraded lane.
+    pub manual_fallback: bool,
+}
+
+/// Where a request goes.
+#[derive(Debug)]
+pub enum Route {
+    /// The model's dedicated warm lane.
+    Dedicated {
+        /// The model.
+        model: String,
+    },
+    /// The degraded shared lane, holding a queue slot (released on drop).
+    Degraded {
+        /// The queue slot.
+        slot: QueueSlot,
+        /// Why the dedicated lane was not used.
+        cause: FallbackCause,
+    },
+}
+
+/// Routing counters as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RoutingMetrics {
+    /// Requests sent to dedicated lanes.
+    pub dedicated: u64,
+    /// Requests sent to the degraded lane.
+    pub degraded: u64,
+    /// Fallbacks by cause.
+    pub fallbacks: BTreeMap<String, u64>,
+    /// Requests refused with `queue_overloaded`.
+    pub overloaded: u64,
+    /// The degraded queue.
+    pub queue: Option<QueueSnapshot>,
+}
+
+/// Routes video requests.
+#[derive(Debug)]
+pub struct LaneRouter {
+    lanes: Mutex<HashMap<String, LaneHealth>>,
+    queue: DegradedQueue,
+    grace_ms: i64,
+    assign_timeout_ms: i64,
+    clock: Arc<dyn Clock>,
+    metrics: Mutex<RoutingMetrics>,
+}
+
+fn poisoned() -> Error {
+    Error::with_detail(ErrorCode::DependencyUnavailable, "lane state poisoned")
+}
+
+impl LaneRouter {
+    /// A router with the queue and lane limits of `config`; a started degraded lease must be
+    /// renewed within `lease_ms`.
+    pub fn new(config: &PolicyConfig, lease_ms: i64, clock: Arc<dyn Clock>) -> Self {
+        let q = &config.queue;
+        let secs = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        LaneRouter {
+            lanes: Mutex::new(HashMap::new()),
+            queue: DegradedQueue::new(
+                q.degraded_max_depth,
+                secs(q.degraded_max_wait_s),
+                lease_ms,
+                clock.clone(),
+            ),
+            grace_ms: secs(q.lane_health_grace_s),
+            assign_timeout_ms: secs(q.warm_assign_timeout_s),
+            clock,
+            metrics: Mutex::new(RoutingMetrics::default()),
+        }
+    }
+
+    /// Records what is known about `model`'s dedicated lane.
+    pub fn set_lane(&self, model: &str, health: LaneHealth) -> Result<(), Error> {
+        self.lanes
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(model.to_owned(), health);
+        Ok(())
+    }
+
+    fn unavailable_cause(&self, h: Option<&LaneHealth>, now: i64) -> Option<FallbackCause> {
+        let Some(h) = h else {
+            return Some(FallbackCause::Capacity);
+        };
+        if h.manual_fallback {
+            return Some(FallbackCause::Manual);
+        }
+        if h.quota_denied {
+            return Some(FallbackCause::Quota);
+        }
+        if h.failing_since_ms.is_some_and(|t| now - t > self.grace_ms) {
+            return Some(FallbackCause::Capacity);
+        }
+        if h.awaiting_assignment_since_ms
+            .is_some_and(|t| now - t > self.assign_timeout_ms)
+        {
+            return Some(FallbackCause::Capacity);
+        }
+        (!h.ready).then_some(FallbackCause::Capacity)
+    }
+
+    /// Routes one request for `model`.
+    pub fn route(&self, model: &str) -> Result<Route, Error> {
+        let now = self.clock.now_ms();
+        let cause = {
+            let lanes = self.lanes.lock().map_err(|_| poisoned())?;
+            self.unavailable_cause(lanes.get(model), now)
+        };
+        let mut m = self.metrics.lock().map_err(|_| poisoned())?;
+        let Some(cause) = cause else {
+            m.dedicated += 1;
+            return Ok(Route::Dedicated {
+                model: model.to_owned(),
+            });
+        };
+        *m.fallbacks.entry(cause.as_str().to_owned()).or_default() += 1;
+        match self.queue.admit() {
+            Ok(slot) => {
+                m.degraded += 1;
+                Ok(Route::Degraded { slot, cause })
+            }
+            Err(e) => {
+                m.overloaded += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// The counters, with a queue snapshot.
+    pub fn metrics(&self) -> RoutingMetrics {
+        let mut m = self.metrics.lock().map(|m| m.clone()).unwrap_or_default();
+        m.queue = Some(self.queue.snapshot());
+        m
+    }
+}

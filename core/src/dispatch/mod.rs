@@ -1,0 +1,18 @@
+//! GPU dispatch policy (REQUIREMENTS section 8), pure and clock-driven: VRAM levels and
+//! per-GPU-kind budgets, model placement, worker out-of-memory classification, the degraded
+//! shared queue (atomic admission, leases that are released on every exit path and expire
+//! when their holder dies), video lane routing (dedicated warm lane, then degraded, then
+//! `queue_overloaded`), and the one-heavy-pipeline-per-GPU slot. Talking to the GPU is the
+//! `inferwarden-cuda` crate's job; nothing here links a driver.
+
+mod lanes;
+mod oom;
+mod pipeline_slot;
+mod queue;
+mod vram;
+
+pub use lanes::{FallbackCause, LaneHealth, LaneRouter, Route, RoutingMetrics};
+pub use oom::classify_worker_error;
+pub use pipeline_slot::{PipelineSlot, SlotState};
+pub use queue::{DegradedQueue, QueueSlot, QueueSnapshot};
+pub use vram::{budget_gb, place_model, vram_level, DeviceInfo, VramLevel};

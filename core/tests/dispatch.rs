@@ -1,0 +1,321 @@
+//! Tests for `dispatch/`: VRAM levels and budgets at exact thresholds, placement, OOM
+//! classification, the degraded queue (exact 25 / 30 s boundaries, 64 concurrent admissions,
+//! killed holders reclaimed, release on every exit path), lane routing and the pipeline slot.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use inferwarden::clock::ManualClock;
+use inferwarden::config::{GpuConfig, PolicyConfig};
+use inferwarden::dispatch::{
+    budget_gb, classify_worker_error, place_model, vram_level, DegradedQueue, DeviceInfo,
+    FallbackCause, LaneHealth, LaneRouter, PipelineSlot, Route, SlotState, VramLevel,
+};
+use inferwarden::ErrorCode;
+
+#[test]
+fn vram_levels_at_exact_thresholds() {
+    let g = GpuConfig::default();
+    for (mib, level) in [
+        (Some(12288), VramLevel::Green),
+        (Some(12287), VramLevel::Yellow),
+        (Some(8192), VramLevel::Yellow),
+        (Some(8191), VramLevel::Orange),
+        (Some(4096), VramLevel::Orange),
+        (Some(4095), VramLevel::Red),
+        (Some(0), VramLevel::Red),
+        (None, VramLevel::Red),
+    ] {
+        assert_eq!(vram_level(mib, &g), level, "{mib:?}");
+    }
+    assert_eq!(
+        (
+            budget_gb("A10G", &g),
+            budget_gb("l4", &g),
+            budget_gb("T4", &g),
+            budget_gb("H100", &g)
+        ),
+        (24, 24, 16, 24)
+    );
+}
+
+#[test]
+fn placement_respects_free_memory_and_budget() {
+    let g = GpuConfig::default();
+    let devices = vec![
+        DeviceInfo {
+            index: 0,
+            kind: "T4".into(),
+            free_mib: Some(15_000),
+        },
+        DeviceInfo {
+            index: 1,
+            kind: "A10G".into(),
+            free_mib: Some(23_000),
+        },
+        DeviceInfo {
+            index: 2,
+            kind: "L4".into(),
+            free_mib: None,
+        },
+    ];
+    assert_eq!(place_model(8.0, &devices, &g).unwrap(), 0);
+    assert_eq!(
+        place_model(16.0, &devices, &g).unwrap(),
+        1,
+        "T4 budget is 16 GB but only 15,000 MiB free"
+    );
+    let err = place_model(40.0, &devices, &g).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::GpuMemoryExceeded);
+    assert_eq!(err.metadata().unwrap()["need_mib"], 40 * 1024);
+    assert_eq!(
+        place_model(f64::NAN, &devices, &g).unwrap_err().code(),
+        ErrorCode::ValidationError
+    );
+}
+
+#[test]
+fn oom_text_maps_to_gpu_memory_exceeded() {
+    for text in [
+        "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB",
+        "cuda OOM in decoder",
+        "OUT OF MEMORY",
+    ] {
+        assert_eq!(
+            classify_worker_error(text).unwrap().code(),
+            ErrorCode::GpuMemoryExceeded,
+            "{text}"
+        );
+    }
+    assert!(classify_worker_error("connection reset").is_none());
+    let e = classify_worker_error("CUDA out of memory at /home/user/secret-prompt.txt").unwrap();
+    assert!(!e.to_string().contains("secret-prompt"));
+}
+
+fn queue(clock: &ManualClock) -> DegradedQueue {
+    DegradedQueue::new(25, 30_000, 60_000, Arc::new(clock.clone()))
+}
+
+#[test]
+fn queue_depth_boundary_and_release_on_drop() {
+    let clock = ManualClock::new(1_000_000);
+    let q = queue(&clock);
+    let slots: Vec<_> = (0..25).map(|_| q.admit().unwrap()).collect();
+    let err = q.admit().unwrap_err();
+    assert_eq!(err.code(), ErrorCode::QueueOverloaded);
+    let m = err.metadata().unwrap();
+    assert_eq!(
+        (
+            m["depth"].as_u64(),
+            m["max_depth"].as_u64(),
+            m["max_wait_seconds"].as_u64()
+        ),
+        (Some(25), Some(25), Some(30))
+    );
+    assert_eq!(m["retry_after_seconds"], 30);
+    drop(slots);
+    assert_eq!(q.snapshot().depth, 0);
+    // A panicking holder still releases its slot.
+    let q2 = q.clone();
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _slot = q2.admit().unwrap();
+        panic!("worker crashed");
+    }));
+    assert_eq!(q.snapshot().depth, 0);
+}
+
+#[test]
+fn wait_boundary_is_exactly_30_seconds_and_dead_holders_are_reclaimed() {
+    let clock = ManualClock::new(1_000_000);
+    let q = queue(&clock);
+    let waiting = q.admit().unwrap();
+    clock.advance_ms(29_999);
+    let started_after = waiting.start().unwrap();
+    assert_eq!(started_after, 29_999);
+    let late = q.admit().unwrap();
+    clock.advance_ms(30_000);
+    assert_eq!(
+        late.start().unwrap_err().code(),
+        ErrorCode::QueueOverloaded,
+        "the wait was exceeded"
+    );
+    // A holder that dies without dropping (e.g. a killed worker) is reclaimed at lease end.
+    let leaked = q.admit().unwrap();
+    leaked.start().unwrap();
+    std::mem::forget(leaked);
+    assert!(q.snapshot().depth >= 1);
+    clock.advance_ms(60_001);
+    assert!(!waiting.renew(), "not renewed within the lease");
+    assert_eq!(q.snapshot().depth, 0);
+    assert!(q.snapshot().expired >= 2);
+}
+
+#[test]
+fn sixty_four_concurrent_admissions_never_exceed_25() {
+    let clock = ManualClock::new(1_000_000);
+    let q = queue(&clock);
+    let admitted = AtomicUsize::new(0);
+    let barrier = std::sync::Barrier::new(64);
+    let held: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let (q, admitted, barrier) = (&q, &admitted, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    let slot = q.admit().ok();
+                    if slot.is_some() {
+                        admitted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    slot
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(admitted.load(Ordering::SeqCst), 25);
+    assert_eq!(held.len(), 25);
+    assert_eq!(q.snapshot().overloads, 39);
+}
+
+#[test]
+fn lane_routing_order_and_causes() {
+    let clock = ManualClock::new(1_000_000);
+    let mut config = PolicyConfig::default();
+    config.queue.degraded_max_depth = 2;
+    let r = LaneRouter::new(&config, 60_000, Arc::new(clock.clone()));
+    r.set_lane(
+        "wan",
+        LaneHealth {
+            ready: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(r.route("wan").unwrap(), Route::Dedicated { .. }));
+    // Health failing: tolerated for exactly 60 s.
+    r.set_lane(
+        "wan",
+        LaneHealth {
+            ready: true,
+            failing_since_ms: Some(1_000_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    clock.advance_ms(60_000);
+    assert!(matches!(r.route("wan").unwrap(), Route::Dedicated { .. }));
+    clock.advance_ms(1);
+    let Route::Degraded { slot, cause } = r.route("wan").unwrap() else {
+        panic!("expected degraded")
+    };
+    assert_eq!(cause, FallbackCause::Capacity);
+    drop(slot);
+    r.set_lane(
+        "wan",
+        LaneHealth {
+            ready: true,
+            quota_denied: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let Route::Degraded { cause, slot: s1 } = r.route("wan").unwrap() else {
+        panic!()
+    };
+    assert_eq!(cause, FallbackCause::Quota);
+    r.set_lane(
+        "wan",
+        LaneHealth {
+            ready: true,
+            manual_fallback: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let Route::Degraded { cause, slot: s2 } = r.route("wan").unwrap() else {
+        panic!()
+    };
+    assert_eq!(cause, FallbackCause::Manual);
+    // Workers pick both degraded slots up (leases now run 60 s).
+    s1.start().unwrap();
+    s2.start().unwrap();
+    // Warm lane not assigned within 30 s of admission.
+    let t = clock_now(&clock);
+    r.set_lane(
+        "ltx",
+        LaneHealth {
+            ready: true,
+            awaiting_assignment_since_ms: Some(t),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    clock.advance_ms(30_001);
+    assert_eq!(
+        r.route("ltx").unwrap_err().code(),
+        ErrorCode::QueueOverloaded,
+        "degraded queue (depth 2) is full"
+    );
+    drop((s1, s2));
+    let m = r.metrics();
+    assert_eq!((m.dedicated, m.degraded, m.overloaded), (2, 3, 1));
+    assert_eq!(m.fallbacks["capacity"], 2);
+    assert_eq!(m.queue.unwrap().max_depth, 2);
+    assert!(matches!(
+        r.route("unknown-model").unwrap(),
+        Route::Degraded {
+            cause: FallbackCause::Capacity,
+            ..
+        }
+    ));
+}
+
+fn clock_now(c: &ManualClock) -> i64 {
+    inferwarden::clock::Clock::now_ms(c)
+}
+
+#[test]
+fn pipeline_slot_switches_models_through_release() {
+    let clock = ManualClock::new(0);
+    let slot = PipelineSlot::new(600_000, Arc::new(clock.clone()));
+    assert!(!slot.acquire("wan", |_| panic!("nothing to clear")).unwrap());
+    assert_eq!(
+        slot.acquire("ltx", |_| Ok(())).unwrap_err().code(),
+        ErrorCode::QueueOverloaded,
+        "busy loading"
+    );
+    slot.mark_loaded("wan").unwrap();
+    assert!(slot
+        .acquire("wan", |_| panic!("same model stays warm"))
+        .unwrap());
+    let mut cleared = Vec::new();
+    assert!(!slot
+        .acquire("ltx", |m| {
+            cleared.push(m.to_owned());
+            Ok(())
+        })
+        .unwrap());
+    assert_eq!(cleared, ["wan"]);
+    assert_eq!(slot.state(), SlotState::Loading("ltx".into()));
+    assert_eq!(
+        slot.mark_loaded("wan").unwrap_err().code(),
+        ErrorCode::InvalidTransition
+    );
+    slot.mark_loaded("ltx").unwrap();
+    clock.advance_ms(600_001);
+    assert_eq!(slot.evict_idle(|_| Ok(())).unwrap().as_deref(), Some("ltx"));
+    assert_eq!(slot.state(), SlotState::Empty);
+    // A failed cache clear leaves the slot empty, never "warm".
+    slot.acquire("wan", |_| Ok(())).unwrap();
+    slot.mark_loaded("wan").unwrap();
+    let err = slot
+        .acquire("ltx", |_| {
+            Err(inferwarden::Error::new(ErrorCode::GpuMemoryExceeded))
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::GpuMemoryExceeded);
+    assert_eq!(slot.state(), SlotState::Empty);
+}
