@@ -4,6 +4,7 @@
 
 mod config;
 mod convert;
+mod dispatch;
 mod errors;
 mod gate;
 mod lifecycle;
@@ -24,6 +25,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::ManualClock>()?;
     m.add_class::<lifecycle::Lifecycle>()?;
     m.add_class::<routing::Router>()?;
+    m.add_class::<dispatch::PipelineSlot>()?;
+    m.add_class::<dispatch::LaneRouter>()?;
+    m.add_class::<dispatch::RouteHandle>()?;
+    m.add_function(wrap_pyfunction!(dispatch::vram_level, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::classify_worker_error, m)?)?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;

@@ -1,0 +1,268 @@
+//! GPU dispatch policy for Python workers: VRAM levels, OOM classification, the pipeline
+//! slot (driven around torch pipelines) and video lane routing with degraded-queue slots.
+
+use std::sync::{Arc, Mutex};
+
+use inferwarden::clock::{Clock, SystemClock};
+use inferwarden::dispatch::{self as core, LaneHealth, Route};
+use inferwarden::{Error, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::config::PolicyConfig;
+use crate::convert::json_to_py;
+use crate::errors::to_py_err;
+use crate::gate::ManualClock;
+
+fn clock_of(clock: Option<&ManualClock>) -> Arc<dyn Clock> {
+    match clock {
+        Some(c) => Arc::new(c.core().clone()),
+        None => Arc::new(SystemClock),
+    }
+}
+
+fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| {
+        to_py_err(
+            py,
+            Error::with_detail(ErrorCode::InternalError, e.to_string()),
+        )
+    })?;
+    Ok(json_to_py(py, &value)?.unbind())
+}
+
+/// The VRAM level (`green`, `yellow`, `orange`, `red`) of `free_mib` (`None` = unknown = red).
+#[pyfunction]
+#[pyo3(signature = (free_mib, config=None))]
+pub fn vram_level(free_mib: Option<u64>, config: Option<&PolicyConfig>) -> String {
+    let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
+    serde_json::to_value(core::vram_level(free_mib, &gpu))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The VRAM budget in GB of a GPU kind (unknown kinds get the default).
+#[pyfunction]
+#[pyo3(signature = (kind, config=None))]
+pub fn budget_gb(kind: &str, config: Option<&PolicyConfig>) -> u32 {
+    let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
+    core::budget_gb(kind, &gpu)
+}
+
+/// `GpuMemoryExceededError` (not raised) when worker error text shows CUDA out-of-memory.
+#[pyfunction]
+pub fn classify_worker_error(py: Python<'_>, text: &str) -> Option<Py<PyAny>> {
+    core::classify_worker_error(text).map(|e| to_py_err(py, e).into_value(py).into_any())
+}
+
+/// Runs a Python `clear_cache(model)` callback from inside the core; a Python exception is
+/// kept and re-raised after the core has left the slot in a safe state.
+fn with_callback<T>(
+    py: Python<'_>,
+    callback: Option<Py<PyAny>>,
+    f: impl FnOnce(&mut dyn FnMut(&str) -> Result<(), Error>) -> Result<T, Error>,
+) -> PyResult<T> {
+    let raised: Mutex<Option<PyErr>> = Mutex::new(None);
+    let mut cb = |model: &str| -> Result<(), Error> {
+        let Some(callback) = &callback else {
+            return Ok(());
+        };
+        match callback.call1(py, (model,)) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                if let Ok(mut slot) = raised.lock() {
+                    *slot = Some(e);
+                }
+                Err(Error::with_detail(
+                    ErrorCode::InternalError,
+                    "clear_cache callback raised",
+                ))
+            }
+        }
+    };
+    let result = f(&mut cb);
+    if let Some(e) = raised.lock().ok().and_then(|mut s| s.take()) {
+        return Err(e);
+    }
+    result.map_err(|e| to_py_err(py, e))
+}
+
+/// One heavy video pipeline per GPU.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct PipelineSlot {
+    inner: core::PipelineSlot,
+}
+
+#[pymethods]
+impl PipelineSlot {
+    /// A slot that evicts a pipeline idle for `idle_evict_s` seconds.
+    #[new]
+    #[pyo3(signature = (idle_evict_s=600, *, clock=None))]
+    fn new(idle_evict_s: u64, clock: Option<&ManualClock>) -> Self {
+        PipelineSlot {
+            inner: core::PipelineSlot::new(
+                i64::try_from(idle_evict_s.saturating_mul(1000)).unwrap_or(i64::MAX),
+                clock_of(clock),
+            ),
+        }
+    }
+
+    /// `True` when `model` is already warm; `False` when the caller must load it and call
+    /// `mark_loaded`. A different active model is released first through `clear_cache(model)`.
+    #[pyo3(signature = (model, clear_cache=None))]
+    fn acquire(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        clear_cache: Option<Py<PyAny>>,
+    ) -> PyResult<bool> {
+        with_callback(py, clear_cache, |cb| self.inner.acquire(model, cb))
+    }
+
+    /// `loading(model) -> active(model)`.
+    fn mark_loaded(&self, py: Python<'_>, model: &str) -> PyResult<()> {
+        self.inner.mark_loaded(model).map_err(|e| to_py_err(py, e))
+    }
+
+    /// Abandons a failed load.
+    fn load_failed(&self) {
+        self.inner.load_failed();
+    }
+
+    /// Evicts an idle pipeline through `clear_cache(model)`; returns the evicted model.
+    #[pyo3(signature = (clear_cache=None))]
+    fn evict_idle(
+        &self,
+        py: Python<'_>,
+        clear_cache: Option<Py<PyAny>>,
+    ) -> PyResult<Option<String>> {
+        with_callback(py, clear_cache, |cb| self.inner.evict_idle(cb))
+    }
+
+    /// `{"state": "empty"|"loading"|"active"|"releasing", "model": ...}`.
+    #[getter]
+    fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json(py, &self.inner.state())
+    }
+}
+
+/// A routed request: the dedicated lane, or a degraded-queue slot released by `release()`
+/// (or when the object is garbage collected).
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct RouteHandle {
+    #[pyo3(get)]
+    lane: &'static str,
+    #[pyo3(get)]
+    cause: Option<&'static str>,
+    slot: Mutex<Option<core::QueueSlot>>,
+}
+
+#[pymethods]
+impl RouteHandle {
+    /// Marks the degraded slot started (a worker picked it up); raises `QueueOverloadedError`
+    /// when the 30 s wait was exceeded. Returns the wait in ms (0 on the dedicated lane).
+    fn start(&self, py: Python<'_>) -> PyResult<i64> {
+        match self
+            .slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|slot| slot.start()))
+        {
+            Some(r) => r.map_err(|e| to_py_err(py, e)),
+            None => Ok(0),
+        }
+    }
+
+    /// Renews a started degraded lease (heartbeat); `False` when it expired.
+    fn renew(&self) -> bool {
+        self.slot
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|slot| slot.renew()))
+            .unwrap_or(true)
+    }
+
+    /// Releases the degraded slot (idempotent).
+    fn release(&self) {
+        if let Ok(mut s) = self.slot.lock() {
+            s.take();
+        }
+    }
+}
+
+/// Video lane routing: dedicated warm lane, then the degraded queue, then `queue_overloaded`.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct LaneRouter {
+    inner: core::LaneRouter,
+}
+
+#[pymethods]
+impl LaneRouter {
+    /// A router with the queue limits of `config`; started degraded leases must be renewed
+    /// within `lease_s` seconds.
+    #[new]
+    #[pyo3(signature = (config, lease_s=60, *, clock=None))]
+    fn new(config: &PolicyConfig, lease_s: u64, clock: Option<&ManualClock>) -> Self {
+        LaneRouter {
+            inner: core::LaneRouter::new(
+                config.inner(),
+                i64::try_from(lease_s.saturating_mul(1000)).unwrap_or(i64::MAX),
+                clock_of(clock),
+            ),
+        }
+    }
+
+    /// Records what is known about `model`'s dedicated lane.
+    #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
+    #[pyo3(signature = (model, *, ready, quota_denied=false, failing_since_ms=None, awaiting_assignment_since_ms=None, manual_fallback=false))]
+    fn set_lane(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        ready: bool,
+        quota_denied: bool,
+        failing_since_ms: Option<i64>,
+        awaiting_assignment_since_ms: Option<i64>,
+        manual_fallback: bool,
+    ) -> PyResult<()> {
+        let health = LaneHealth {
+            ready,
+            quota_denied,
+            failing_since_ms,
+            awaiting_assignment_since_ms,
+            manual_fallback,
+        };
+        self.inner
+            .set_lane(model, health)
+            .map_err(|e| to_py_err(py, e))
+    }
+
+    /// Routes one request; raises `QueueOverloadedError` (metadata: depth, max_depth,
+    /// max_wait_seconds, retry_after_seconds) when nothing can take it.
+    fn route(&self, py: Python<'_>, model: &str) -> PyResult<RouteHandle> {
+        match self.inner.route(model).map_err(|e| to_py_err(py, e))? {
+            Route::Dedicated { .. } => Ok(RouteHandle {
+                lane: "dedicated",
+                cause: None,
+                slot: Mutex::new(None),
+            }),
+            Route::Degraded { slot, cause } => {
+                let cause = match cause {
+                    core::FallbackCause::Capacity => "capacity",
+                    core::FallbackCause::Quota => "quota",
+                    core::FallbackCause::Manual => "manual",
+                };
+                Ok(RouteHandle {
+                    lane: "degraded",
+                    cause: Some(cause),
+                    slot: Mutex::new(Some(slot)),
+                })
+            }
+        }
+    }
+
+    /// Routing counters and a queue snapshot.
+    fn metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        json(py, &self.inner.metrics())
+    }
+}

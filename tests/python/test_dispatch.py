@@ -1,0 +1,56 @@
+"""GPU dispatch policy through the Python binding, as a worker drives it around its pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+import inferwarden
+from inferwarden.errors import GpuMemoryExceededError, QueueOverloadedError
+
+
+def test_vram_levels_budgets_and_oom():
+    assert [inferwarden.vram_level(m) for m in (12288, 12287, 8192, 4096, 4095, None)] == [
+        "green", "yellow", "yellow", "orange", "red", "red",
+    ]
+    assert inferwarden.budget_gb("T4") == 16 and inferwarden.budget_gb("mystery") == 24
+    err = inferwarden.classify_worker_error("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1 GiB")
+    assert isinstance(err, GpuMemoryExceededError) and err.http_status == 507
+    assert inferwarden.classify_worker_error("timeout") is None
+
+
+def test_pipeline_slot_switch_clears_cache_first():
+    clock = inferwarden.ManualClock(0)
+    slot = inferwarden.PipelineSlot(600, clock=clock)
+    cleared: list[str] = []
+    assert slot.acquire("wan", cleared.append) is False
+    slot.mark_loaded("wan")
+    assert slot.acquire("wan", cleared.append) is True
+    assert slot.acquire("ltx", cleared.append) is False
+    assert cleared == ["wan"]
+    assert slot.state == {"state": "loading", "model": "ltx"}
+    slot.mark_loaded("ltx")
+
+    def broken(_model: str) -> None:
+        raise RuntimeError("torch.cuda.empty_cache failed")
+
+    with pytest.raises(RuntimeError):
+        slot.acquire("wan", broken)
+    assert slot.state == {"state": "empty"}
+
+
+def test_lane_router_and_degraded_queue():
+    clock = inferwarden.ManualClock(1_000_000)
+    cfg = inferwarden.PolicyConfig.from_text("[queue]\ndegraded_max_depth = 1\n")
+    router = inferwarden.LaneRouter(cfg, clock=clock)
+    router.set_lane("wan", ready=True)
+    assert router.route("wan").lane == "dedicated"
+    router.set_lane("wan", ready=True, quota_denied=True)
+    handle = router.route("wan")
+    assert (handle.lane, handle.cause) == ("degraded", "quota")
+    with pytest.raises(QueueOverloadedError) as info:
+        router.route("wan")
+    assert info.value.metadata["max_depth"] == 1
+    handle.release()
+    assert router.route("wan").lane == "degraded"
+    m = router.metrics()
+    assert m["overloaded"] == 1 and m["fallbacks"]["quota"] == 3
