@@ -196,6 +196,12 @@ export declare function listAllErrors(): Array<ErrorSpec>
  */
 export declare function parseTaskRef(id: string): TaskRef
 
+/**
+ * Probes the GPUs: `{ driver_present, cuda_version, devices, note }`. No driver or no
+ * device is an ordinary answer, never an exception.
+ */
+export declare function probeGpus(config?: PolicyConfig | undefined | null): any
+
 /** A parsed public task id. */
 export interface TaskRef {
   /** `"local"` or `"remote"`. */

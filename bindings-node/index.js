@@ -844,3 +844,4 @@ module.exports.Router = nativeBinding.Router
 module.exports.legacyCodes = nativeBinding.legacyCodes
 module.exports.listAllErrors = nativeBinding.listAllErrors
 module.exports.parseTaskRef = nativeBinding.parseTaskRef
+module.exports.probeGpus = nativeBinding.probeGpus

@@ -7,6 +7,7 @@ mod config;
 mod errors;
 mod gate;
 mod lifecycle;
+mod probe;
 mod routing;
 mod task_ref;
 
@@ -14,5 +15,6 @@ pub use config::PolicyConfig;
 pub use errors::{legacy_codes, list_all_errors};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;
+pub use probe::probe_gpus;
 pub use routing::Router;
 pub use task_ref::parse_task_ref;

@@ -266,3 +266,51 @@ impl LaneRouter {
         json(py, &self.inner.metrics())
     }
 }
+
+/// Probes the GPUs through the driver API (no process spawned): `{driver_present,
+/// cuda_version, devices: [{index, name, total_mib, free_mib, compute_capability,
+/// vram_level}], note}`. No driver or no device is an ordinary answer.
+#[pyfunction]
+#[pyo3(signature = (config=None))]
+pub fn probe_gpus(py: Python<'_>, config: Option<&PolicyConfig>) -> PyResult<Py<PyAny>> {
+    let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
+    let report = py.detach(move || inferwarden_cuda::probe::probe(&gpu));
+    json(py, &report)
+}
+
+/// Converts decoded diffusion output (raw bytes of a C-contiguous 5-D tensor) to `u8`
+/// frames. Returns `(bytearray, out_shape)` with `out_shape = (N, T, H, W, C)`; the Python
+/// wrapper `inferwarden.frames_to_u8` turns it into a numpy array.
+#[pyfunction]
+#[pyo3(signature = (data, dtype, layout, shape, threads=0))]
+pub fn convert_frames<'py>(
+    py: Python<'py>,
+    data: pyo3::buffer::PyBuffer<u8>,
+    dtype: &str,
+    layout: &str,
+    shape: Vec<usize>,
+    threads: usize,
+) -> PyResult<(Bound<'py, pyo3::types::PyByteArray>, [usize; 5])> {
+    use inferwarden_cuda::frames::{convert_frames as convert, DType, Dims, Layout};
+    let invalid = |msg: String| to_py_err(py, Error::with_detail(ErrorCode::ValidationError, msg));
+    let dtype = DType::from_name(dtype)
+        .ok_or_else(|| invalid("dtype must be float32, float16 or bfloat16".into()))?;
+    let layout =
+        Layout::from_name(layout).ok_or_else(|| invalid("layout must be NCTHW or NTCHW".into()))?;
+    let dims = Dims::from_shape(&shape, layout).map_err(|e| invalid(e.0))?;
+    if !data.is_c_contiguous() {
+        return Err(invalid("the input buffer must be C-contiguous".into()));
+    }
+    // SAFETY: `data` keeps the exporter's buffer alive and C-contiguous for `len_bytes()`
+    // bytes, and the GIL stays held for the whole conversion, so no Python code can resize
+    // or write the array meanwhile (the worker threads never touch Python).
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(data.buf_ptr() as *const u8, data.len_bytes()) };
+    let len = dims
+        .len()
+        .ok_or_else(|| invalid("shape overflows".into()))?;
+    let out = pyo3::types::PyByteArray::new_with(py, len, |buf| {
+        convert(bytes, dtype, layout, dims, buf, threads).map_err(|e| invalid(e.0))
+    })?;
+    Ok((out, dims.output_shape()))
+}

@@ -29,6 +29,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dispatch::LaneRouter>()?;
     m.add_class::<dispatch::RouteHandle>()?;
     m.add_function(wrap_pyfunction!(dispatch::vram_level, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::probe_gpus, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::convert_frames, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::classify_worker_error, m)?)?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;

@@ -126,3 +126,17 @@ fn sweep_once_on_sqlite() {
     let (code, _, _) = run(bin().args(["sweep", "--db", "mysql://x"]));
     assert_eq!(code, 2);
 }
+
+#[test]
+fn probe_exits_zero_without_a_gpu() {
+    let (code, out, _) = run(bin().args(["probe", "--json"]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(v["devices"].is_array());
+    if v["driver_present"] == false {
+        assert_eq!(v["devices"].as_array().unwrap().len(), 0);
+    }
+    let (code, out, _) = run(bin().args(["probe"]));
+    assert_eq!(code, 0);
+    assert!(!out.is_empty());
+}

@@ -1,16 +1,21 @@
-//! Frame conversion reference: decoded diffusion output in `[-1, 1]` to `u8`.
+//! Frame post-processing, CPU path: decoded diffusion output in `[-1, 1]` (f32, f16 or bf16;
+//! layout `N,C,T,H,W` or `N,T,C,H,W`) to `u8` frames `N,T,H,W,C`.
 //!
-//! `u8 = round_half_even(clamp((x + 1) / 2, 0, 1) * 255)`, with NaN mapped to 0. numpy and
-//! torch round half to even, so this does too (`f32::round_ties_even`), unlike
-//! `f32::round` (half away from zero) or exporters that truncate.
+//! `u8 = round_half_even(clamp((x + 1) / 2, 0, 1) * 255)`, NaN -> 0. numpy and torch round
+//! half to even, so this does too (`f32::round_ties_even`), unlike `f32::round` (half away
+//! from zero) or exporters that truncate; the choice is part of the contract. The work is
+//! split by output frame across threads; inner loops allocate nothing.
+
+use serde::{Deserialize, Serialize};
 
 /// Converts one value.
-#[inline]
+#[inline(always)]
 pub fn to_u8(x: f32) -> u8 {
+    // `max`/`min` map NaN to the other operand, so NaN -> 0 after the clamp below.
+    let unit = ((x + 1.0) * 0.5).max(0.0).min(1.0);
     if x.is_nan() {
         return 0;
     }
-    let unit = ((x + 1.0) * 0.5).clamp(0.0, 1.0);
     // In [0, 255] after the clamp, so the cast cannot truncate out of range.
     (unit * 255.0).round_ties_even() as u8
 }
@@ -22,6 +27,191 @@ pub fn convert_slice(input: &[f32], out: &mut [u8]) -> usize {
         *o = to_u8(*x);
     }
     n
+}
+
+/// Input memory layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layout {
+    /// `N, C, T, H, W` (diffusers video latents decoded).
+    Ncthw,
+    /// `N, T, C, H, W`.
+    Ntchw,
+}
+
+/// Input element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DType {
+    /// IEEE binary32.
+    F32,
+    /// IEEE binary16.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
+/// A shape error (the bindings map it to `validation_error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError(pub String);
+
+/// `N, C, T, H, W` sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    /// Batch.
+    pub n: usize,
+    /// Channels.
+    pub c: usize,
+    /// Frames.
+    pub t: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+}
+
+impl Dims {
+    /// Element count.
+    pub fn len(&self) -> Option<usize> {
+        self.n
+            .checked_mul(self.c)?
+            .checked_mul(self.t)?
+            .checked_mul(self.h)?
+            .checked_mul(self.w)
+    }
+
+    /// Whether any dimension is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+#[inline(always)]
+fn f16_to_f32(bits: u16) -> f32 {
+    let sign = u32::from(bits >> 15) << 31;
+    let exp = u32::from((bits >> 10) & 0x1f);
+    let man = u32::from(bits & 0x3ff);
+    let f = match (exp, man) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: normalise.
+            let mut e = 127 - 15 + 1;
+            let mut m = m;
+            while m & 0x400 == 0 {
+                m <<= 1;
+                e -= 1;
+            }
+            sign | ((e as u32) << 23) | ((m & 0x3ff) << 13)
+        }
+        (0x1f, 0) => sign | 0x7f80_0000,
+        (0x1f, m) => sign | 0x7fc0_0000 | (m << 13),
+        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
+    };
+    f32::from_bits(f)
+}
+
+#[inline(always)]
+fn bf16_to_f32(bits: u16) -> f32 {
+    f32::from_bits(u32::from(bits) << 16)
+}
+
+/// Element source: raw little-endian bytes of one dtype.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    bytes: &'a [u8],
+    dtype: DType,
+}
+
+impl Source<'_> {
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        match self.dtype {
+            DType::F32 => {
+                let b = &self.bytes[i * 4..i * 4 + 4];
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+            }
+            DType::F16 => f16_to_f32(u16::from_le_bytes([
+                self.bytes[i * 2],
+                self.bytes[i * 2 + 1],
+            ])),
+            DType::Bf16 => bf16_to_f32(u16::from_le_bytes([
+                self.bytes[i * 2],
+                self.bytes[i * 2 + 1],
+            ])),
+        }
+    }
+}
+
+fn element_size(dtype: DType) -> usize {
+    match dtype {
+        DType::F32 => 4,
+        DType::F16 | DType::Bf16 => 2,
+    }
+}
+
+/// Converts a whole tensor given as raw little-endian bytes. `out` receives `N,T,H,W,C`.
+/// `threads` = 0 uses the available parallelism.
+pub fn convert_frames(
+    bytes: &[u8],
+    dtype: DType,
+    layout: Layout,
+    dims: Dims,
+    out: &mut [u8],
+    threads: usize,
+) -> Result<(), ShapeError> {
+    let len = dims
+        .len()
+        .ok_or_else(|| ShapeError("shape overflows".into()))?;
+    if bytes.len() != len * element_size(dtype) {
+        return Err(ShapeError(format!(
+            "expected {} bytes for the shape, got {}",
+            len * element_size(dtype),
+            bytes.len()
+        )));
+    }
+    if out.len() != len {
+        return Err(ShapeError(format!(
+            "output must hold {len} bytes, got {}",
+            out.len()
+        )));
+    }
+    if len == 0 {
+        return Ok(());
+    }
+    let Dims { n, c, t, h, w } = dims;
+    let hw = h * w;
+    let frame_out = hw * c;
+    let src = Source { bytes, dtype };
+    // Index of (n, c, t, pixel) in the input.
+    let index = move |ni: usize, ci: usize, ti: usize| -> usize {
+        match layout {
+            Layout::Ncthw => ((ni * c + ci) * t + ti) * hw,
+            Layout::Ntchw => ((ni * t + ti) * c + ci) * hw,
+        }
+    };
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    } else {
+        threads
+    };
+    let frames = n * t;
+    let per = frames.div_ceil(threads.max(1));
+    std::thread::scope(|s| {
+        for (chunk_i, chunk) in out.chunks_mut(per * frame_out).enumerate() {
+            s.spawn(move || {
+                for (k, frame) in chunk.chunks_mut(frame_out).enumerate() {
+                    let f = chunk_i * per + k;
+                    let (ni, ti) = (f / t, f % t);
+                    for ci in 0..c {
+                        let base = index(ni, ci, ti);
+                        // Channel-strided writes: out[p * c + ci].
+                        for (p, o) in frame.iter_mut().skip(ci).step_by(c).enumerate() {
+                            *o = to_u8(src.get(base + p));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]
@@ -45,5 +235,135 @@ mod tests {
         let mut out = [9u8; 3];
         assert_eq!(convert_slice(&[-1.0, 0.0, 1.0], &mut out), 3);
         assert_eq!(out, [0, 128, 255]);
+    }
+
+    #[test]
+    fn half_conversions_match_known_values() {
+        for (bits, v) in [
+            (0x3c00u16, 1.0f32),
+            (0xbc00, -1.0),
+            (0x3800, 0.5),
+            (0x0000, 0.0),
+            (0x7bff, 65504.0),
+            (0x0001, 5.960_464_5e-8),
+        ] {
+            assert_eq!(f16_to_f32(bits), v, "{bits:#x}");
+        }
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x7c00), f32::INFINITY);
+        assert_eq!(bf16_to_f32(0x3f80), 1.0);
+        assert_eq!(bf16_to_f32(0xbf80), -1.0);
+    }
+
+    fn reference(input: &[f32], layout: Layout, d: Dims) -> Vec<u8> {
+        let mut out = vec![0u8; input.len()];
+        for ni in 0..d.n {
+            for ti in 0..d.t {
+                for p in 0..d.h * d.w {
+                    for ci in 0..d.c {
+                        let i = match layout {
+                            Layout::Ncthw => (((ni * d.c + ci) * d.t + ti) * d.h * d.w) + p,
+                            Layout::Ntchw => (((ni * d.t + ti) * d.c + ci) * d.h * d.w) + p,
+                        };
+                        out[((ni * d.t + ti) * d.h * d.w + p) * d.c + ci] = to_u8(input[i]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn layouts_and_threads_match_the_scalar_reference_on_odd_sizes() {
+        let d = Dims {
+            n: 2,
+            c: 3,
+            t: 5,
+            h: 7,
+            w: 3,
+        };
+        let len = d.len().unwrap();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let input: Vec<f32> = (0..len)
+            .map(|i| match i % 11 {
+                0 => f32::NAN,
+                1 => 1.0,
+                2 => -1.0,
+                3 => 1.1,
+                _ => {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 20_000) as f32 / 10_000.0 - 1.0
+                }
+            })
+            .collect();
+        let bytes: Vec<u8> = input.iter().flat_map(|x| x.to_le_bytes()).collect();
+        for layout in [Layout::Ncthw, Layout::Ntchw] {
+            let want = reference(&input, layout, d);
+            for threads in [1, 2, 3, 16] {
+                let mut out = vec![0u8; len];
+                convert_frames(&bytes, DType::F32, layout, d, &mut out, threads).unwrap();
+                assert_eq!(out, want, "{layout:?} threads={threads}");
+            }
+        }
+        let mut out = vec![0u8; len - 1];
+        assert!(convert_frames(&bytes, DType::F32, Layout::Ncthw, d, &mut out, 1).is_err());
+    }
+}
+
+impl Dims {
+    /// Reads `N, C, T, H, W` from a 5-D shape in `layout` order.
+    pub fn from_shape(shape: &[usize], layout: Layout) -> Result<Dims, ShapeError> {
+        let [a, b, cc, d, e] = <[usize; 5]>::try_from(shape).map_err(|_| {
+            ShapeError(format!(
+                "expected a 5-D tensor, got {} dimensions",
+                shape.len()
+            ))
+        })?;
+        Ok(match layout {
+            Layout::Ncthw => Dims {
+                n: a,
+                c: b,
+                t: cc,
+                h: d,
+                w: e,
+            },
+            Layout::Ntchw => Dims {
+                n: a,
+                t: b,
+                c: cc,
+                h: d,
+                w: e,
+            },
+        })
+    }
+
+    /// The output shape `N, T, H, W, C`.
+    pub fn output_shape(&self) -> [usize; 5] {
+        [self.n, self.t, self.h, self.w, self.c]
+    }
+}
+
+impl Layout {
+    /// Parses `NCTHW` / `NTCHW` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name.to_ascii_uppercase().as_str() {
+            "NCTHW" => Some(Layout::Ncthw),
+            "NTCHW" => Some(Layout::Ntchw),
+            _ => None,
+        }
+    }
+}
+
+impl DType {
+    /// Parses `f32`/`float32`, `f16`/`float16`, `bf16`/`bfloat16`.
+    pub fn from_name(name: &str) -> Option<DType> {
+        match name.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Some(DType::F32),
+            "f16" | "float16" => Some(DType::F16),
+            "bf16" | "bfloat16" => Some(DType::Bf16),
+            _ => None,
+        }
     }
 }

@@ -1,10 +1,12 @@
 //! # inferwarden-cuda
 //!
-//! The GPU side of inferwarden. Today it holds the CPU reference path of the frame
-//! post-processing kernel (the definition every GPU kernel is checked against); the driver
-//! probe and the NVRTC-compiled kernels arrive with the CUDA dispatch work.
+//! The GPU side of inferwarden: the driver-API device probe (no `nvidia-smi` process; no
+//! driver or no device is an ordinary answer, never a panic) and the CPU reference path of
+//! the frame post-processing kernel that GPU kernels are checked against. Dispatch POLICY
+//! lives in the `inferwarden` crate; this crate only talks to the device.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod frames;
+pub mod probe;

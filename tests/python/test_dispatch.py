@@ -54,3 +54,10 @@ def test_lane_router_and_degraded_queue():
     assert router.route("wan").lane == "degraded"
     m = router.metrics()
     assert m["overloaded"] == 1 and m["fallbacks"]["quota"] == 3
+
+
+def test_probe_without_a_gpu_is_an_ordinary_answer():
+    report = inferwarden.probe_gpus()
+    assert set(report) >= {"driver_present", "cuda_version", "devices", "note"}
+    if not report["driver_present"]:
+        assert report["devices"] == [] and report["note"]

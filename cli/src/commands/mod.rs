@@ -2,6 +2,7 @@
 
 mod config;
 mod errors;
+mod probe;
 mod sweep;
 mod task_ref;
 
@@ -70,6 +71,12 @@ enum Command {
         #[arg(long, default_value = "tasks")]
         table: String,
     },
+    /// Probe the GPUs through the driver API (no process spawned); exit 0 also without a GPU.
+    Probe {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List every error code with its HTTP status and family.
     Errors {
         /// Print JSON.
@@ -122,6 +129,7 @@ pub fn run(cli: Cli) -> u8 {
         },
         Command::TaskRef { json, ids } => task_ref::run(&ids, json),
         Command::Errors { json } => errors::run(json),
+        Command::Probe { json } => probe::run(json),
         Command::ImportLegacy { db, from, table } => sweep::import_legacy(&db, &from, &table),
         Command::Sweep {
             db,

@@ -1,0 +1,43 @@
+"""Frame conversion of a 1x3x81x480x832 clip (N,C,T,H,W): inferwarden's CPU path against the
+numpy diffusers-style conversion ``((x/2+0.5).clip(0,1)*255).round().astype(uint8)`` followed
+by a contiguous transpose to T,H,W,C, for float32 and float16, in the same run.
+
+Run: .venv/bin/python benches/python/bench_frames.py   (after scripts/setup-python.sh --release)
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from inferwarden.frames import frames_to_u8
+
+
+def numpy_way(x: np.ndarray) -> np.ndarray:
+    u8 = ((x / 2 + 0.5).clip(0, 1) * 255).round().astype(np.uint8)
+    return np.ascontiguousarray(u8.transpose(0, 2, 3, 4, 1))
+
+
+def best(fn, x, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(-1.05, 1.05, size=(1, 3, 81, 480, 832)).astype(np.float32)
+    for dtype in (np.float32, np.float16):
+        x = base.astype(dtype)
+        assert np.array_equal(frames_to_u8(x), numpy_way(x)), "results differ"
+        ours = best(frames_to_u8, x, 5)
+        ref = best(numpy_way, x, 3)
+        print(f"{np.dtype(dtype).name:<8} inferwarden {ours * 1e3:8.1f} ms   numpy {ref * 1e3:8.1f} ms   speed-up {ref / ours:5.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+//! `inferwarden probe [--json]`: GPUs through the driver API; no GPU is exit 0.
+
+use inferwarden::config::PolicyConfig;
+
+use super::EXIT_OK;
+
+pub fn run(json: bool) -> u8 {
+    let gpu = PolicyConfig::load(None).map(|c| c.gpu).unwrap_or_default();
+    let report = inferwarden_cuda::probe::probe(&gpu);
+    if json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        return EXIT_OK;
+    }
+    match (&report.cuda_version, report.devices.is_empty()) {
+        (_, true) => println!("no GPU: {}", report.note.as_deref().unwrap_or("none found")),
+        (version, false) => {
+            println!("CUDA driver API {}", version.as_deref().unwrap_or("?"));
+            for d in &report.devices {
+                let free = d.free_mib.map_or("?".to_owned(), |f| f.to_string());
+                println!(
+                    "  [{}] {} sm_{}{} total {} MiB free {} MiB level {:?}",
+                    d.index,
+                    d.name,
+                    d.compute_capability.0,
+                    d.compute_capability.1,
+                    d.total_mib,
+                    free,
+                    d.vram_level
+                );
+            }
+        }
+    }
+    EXIT_OK
+}
