@@ -11,11 +11,10 @@ use serde::{Deserialize, Serialize};
 /// Converts one value.
 #[inline(always)]
 pub fn to_u8(x: f32) -> u8 {
-    // `max`/`min` map NaN to the other operand, so NaN -> 0 after the clamp below.
-    let unit = ((x + 1.0) * 0.5).max(0.0).min(1.0);
     if x.is_nan() {
         return 0;
     }
+    let unit = ((x + 1.0) * 0.5).clamp(0.0, 1.0);
     // In [0, 255] after the clamp, so the cast cannot truncate out of range.
     (unit * 255.0).round_ties_even() as u8
 }
@@ -214,6 +213,62 @@ pub fn convert_frames(
     Ok(())
 }
 
+impl Dims {
+    /// Reads `N, C, T, H, W` from a 5-D shape in `layout` order.
+    pub fn from_shape(shape: &[usize], layout: Layout) -> Result<Dims, ShapeError> {
+        let [a, b, cc, d, e] = <[usize; 5]>::try_from(shape).map_err(|_| {
+            ShapeError(format!(
+                "expected a 5-D tensor, got {} dimensions",
+                shape.len()
+            ))
+        })?;
+        Ok(match layout {
+            Layout::Ncthw => Dims {
+                n: a,
+                c: b,
+                t: cc,
+                h: d,
+                w: e,
+            },
+            Layout::Ntchw => Dims {
+                n: a,
+                t: b,
+                c: cc,
+                h: d,
+                w: e,
+            },
+        })
+    }
+
+    /// The output shape `N, T, H, W, C`.
+    pub fn output_shape(&self) -> [usize; 5] {
+        [self.n, self.t, self.h, self.w, self.c]
+    }
+}
+
+impl Layout {
+    /// Parses `NCTHW` / `NTCHW` (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Layout> {
+        match name.to_ascii_uppercase().as_str() {
+            "NCTHW" => Some(Layout::Ncthw),
+            "NTCHW" => Some(Layout::Ntchw),
+            _ => None,
+        }
+    }
+}
+
+impl DType {
+    /// Parses `f32`/`float32`, `f16`/`float16`, `bf16`/`bfloat16`.
+    pub fn from_name(name: &str) -> Option<DType> {
+        match name.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Some(DType::F32),
+            "f16" | "float16" => Some(DType::F16),
+            "bf16" | "bfloat16" => Some(DType::Bf16),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,61 +364,5 @@ mod tests {
         }
         let mut out = vec![0u8; len - 1];
         assert!(convert_frames(&bytes, DType::F32, Layout::Ncthw, d, &mut out, 1).is_err());
-    }
-}
-
-impl Dims {
-    /// Reads `N, C, T, H, W` from a 5-D shape in `layout` order.
-    pub fn from_shape(shape: &[usize], layout: Layout) -> Result<Dims, ShapeError> {
-        let [a, b, cc, d, e] = <[usize; 5]>::try_from(shape).map_err(|_| {
-            ShapeError(format!(
-                "expected a 5-D tensor, got {} dimensions",
-                shape.len()
-            ))
-        })?;
-        Ok(match layout {
-            Layout::Ncthw => Dims {
-                n: a,
-                c: b,
-                t: cc,
-                h: d,
-                w: e,
-            },
-            Layout::Ntchw => Dims {
-                n: a,
-                t: b,
-                c: cc,
-                h: d,
-                w: e,
-            },
-        })
-    }
-
-    /// The output shape `N, T, H, W, C`.
-    pub fn output_shape(&self) -> [usize; 5] {
-        [self.n, self.t, self.h, self.w, self.c]
-    }
-}
-
-impl Layout {
-    /// Parses `NCTHW` / `NTCHW` (case-insensitive).
-    pub fn from_name(name: &str) -> Option<Layout> {
-        match name.to_ascii_uppercase().as_str() {
-            "NCTHW" => Some(Layout::Ncthw),
-            "NTCHW" => Some(Layout::Ntchw),
-            _ => None,
-        }
-    }
-}
-
-impl DType {
-    /// Parses `f32`/`float32`, `f16`/`float16`, `bf16`/`bfloat16`.
-    pub fn from_name(name: &str) -> Option<DType> {
-        match name.to_ascii_lowercase().as_str() {
-            "f32" | "float32" => Some(DType::F32),
-            "f16" | "float16" => Some(DType::F16),
-            "bf16" | "bfloat16" => Some(DType::Bf16),
-            _ => None,
-        }
     }
 }
