@@ -6,17 +6,19 @@
 //! from zero) or exporters that truncate; the choice is part of the contract. The work is
 //! split by output frame across threads; inner loops allocate nothing.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
-/// Converts one value.
+/// Converts one value. Branch-free: `max`/`min` map NaN to 0 (unlike `clamp`, which
+/// propagates it), and adding then subtracting 1.5 * 2^23 rounds half to even in the default
+/// floating-point mode without a libm call, so the loop vectorises.
 #[inline(always)]
+#[allow(clippy::manual_clamp)]
 pub fn to_u8(x: f32) -> u8 {
-    if x.is_nan() {
-        return 0;
-    }
-    let unit = ((x + 1.0) * 0.5).clamp(0.0, 1.0);
-    // In [0, 255] after the clamp, so the cast cannot truncate out of range.
-    (unit * 255.0).round_ties_even() as u8
+    const MAGIC: f32 = 12_582_912.0;
+    let unit = ((x + 1.0) * 0.5).max(0.0).min(1.0);
+    ((unit * 255.0 + MAGIC) - MAGIC) as u8
 }
 
 /// Converts a slice element-wise into `out` (same length). Returns the count written.
@@ -112,29 +114,66 @@ fn bf16_to_f32(bits: u16) -> f32 {
     f32::from_bits(u32::from(bits) << 16)
 }
 
-/// Element source: raw little-endian bytes of one dtype.
-#[derive(Clone, Copy)]
-struct Source<'a> {
-    bytes: &'a [u8],
-    dtype: DType,
+/// A 65,536-entry table from 16-bit float bits to the output byte (f16 or bf16): the whole
+/// conversion of a half-precision element is one load.
+type HalfTable = OnceLock<Box<[u8; 65536]>>;
+
+fn half_table(dtype: DType) -> &'static [u8; 65536] {
+    static F16: HalfTable = OnceLock::new();
+    static BF16: HalfTable = OnceLock::new();
+    let (cell, decode): (&HalfTable, fn(u16) -> f32) = match dtype {
+        DType::Bf16 => (&BF16, bf16_to_f32),
+        _ => (&F16, f16_to_f32),
+    };
+    cell.get_or_init(|| {
+        let mut t = Box::new([0u8; 65536]);
+        for (bits, o) in t.iter_mut().enumerate() {
+            *o = to_u8(decode(bits as u16));
+        }
+        t
+    })
 }
 
-impl Source<'_> {
-    #[inline(always)]
-    fn get(&self, i: usize) -> f32 {
-        match self.dtype {
-            DType::F32 => {
-                let b = &self.bytes[i * 4..i * 4 + 4];
-                f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+/// Converts one channel plane (raw little-endian bytes) into every `c`-th byte of `frame`
+/// starting at `ci`.
+fn convert_plane(plane: &[u8], dtype: DType, frame: &mut [u8], ci: usize, c: usize) {
+    let out = frame.iter_mut().skip(ci).step_by(c);
+    match dtype {
+        DType::F32 => {
+            for (o, b) in out.zip(plane.chunks_exact(4)) {
+                *o = to_u8(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
             }
-            DType::F16 => f16_to_f32(u16::from_le_bytes([
-                self.bytes[i * 2],
-                self.bytes[i * 2 + 1],
-            ])),
-            DType::Bf16 => bf16_to_f32(u16::from_le_bytes([
-                self.bytes[i * 2],
-                self.bytes[i * 2 + 1],
-            ])),
+        }
+        DType::F16 | DType::Bf16 => {
+            let table = half_table(dtype);
+            for (o, b) in out.zip(plane.chunks_exact(2)) {
+                *o = table[usize::from(u16::from_le_bytes([b[0], b[1]]))];
+            }
+        }
+    }
+}
+
+/// Three planes at once into interleaved RGB (the common case): contiguous writes.
+fn convert_rgb(planes: [&[u8]; 3], dtype: DType, frame: &mut [u8]) {
+    match dtype {
+        DType::F32 => {
+            let [r, g, b] = planes.map(|p| p.chunks_exact(4));
+            let load = |x: &[u8]| to_u8(f32::from_le_bytes([x[0], x[1], x[2], x[3]]));
+            for (((o, r), g), b) in frame.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
+                o[0] = load(r);
+                o[1] = load(g);
+                o[2] = load(b);
+            }
+        }
+        DType::F16 | DType::Bf16 => {
+            let table = half_table(dtype);
+            let [r, g, b] = planes.map(|p| p.chunks_exact(2));
+            let load = |x: &[u8]| table[usize::from(u16::from_le_bytes([x[0], x[1]]))];
+            for (((o, r), g), b) in frame.chunks_exact_mut(3).zip(r).zip(g).zip(b) {
+                o[0] = load(r);
+                o[1] = load(g);
+                o[2] = load(b);
+            }
         }
     }
 }
@@ -175,39 +214,46 @@ pub fn convert_frames(
     if len == 0 {
         return Ok(());
     }
-    let Dims { n, c, t, h, w } = dims;
+    let Dims { c, t, h, w, .. } = dims;
     let hw = h * w;
+    let es = element_size(dtype);
     let frame_out = hw * c;
-    let src = Source { bytes, dtype };
-    // Index of (n, c, t, pixel) in the input.
-    let index = move |ni: usize, ci: usize, ti: usize| -> usize {
+    // Start offset (in elements) of channel plane (n, c, t).
+    let plane_start = move |ni: usize, ci: usize, ti: usize| -> usize {
         match layout {
             Layout::Ncthw => ((ni * c + ci) * t + ti) * hw,
             Layout::Ntchw => ((ni * t + ti) * c + ci) * hw,
         }
+    };
+    let plane = move |ni: usize, ci: usize, ti: usize| -> &[u8] {
+        let start = plane_start(ni, ci, ti) * es;
+        &bytes[start..start + hw * es]
     };
     let threads = if threads == 0 {
         std::thread::available_parallelism().map_or(1, |p| p.get())
     } else {
         threads
     };
-    let frames = n * t;
-    let per = frames.div_ceil(threads.max(1));
+    // Split every frame into row bands so even a single frame uses every thread.
+    let rows_per_band = h.div_ceil(threads.max(1)).max(1);
+    let band_out = rows_per_band * w * c;
     std::thread::scope(|s| {
-        for (chunk_i, chunk) in out.chunks_mut(per * frame_out).enumerate() {
-            s.spawn(move || {
-                for (k, frame) in chunk.chunks_mut(frame_out).enumerate() {
-                    let f = chunk_i * per + k;
-                    let (ni, ti) = (f / t, f % t);
-                    for ci in 0..c {
-                        let base = index(ni, ci, ti);
-                        // Channel-strided writes: out[p * c + ci].
-                        for (p, o) in frame.iter_mut().skip(ci).step_by(c).enumerate() {
-                            *o = to_u8(src.get(base + p));
+        for (f, frame) in out.chunks_mut(frame_out).enumerate() {
+            let (ni, ti) = (f / t, f % t);
+            for (band_i, band) in frame.chunks_mut(band_out).enumerate() {
+                let px0 = band_i * rows_per_band * w;
+                let px = band.len() / c;
+                let sub = move |ci: usize| &plane(ni, ci, ti)[px0 * es..(px0 + px) * es];
+                s.spawn(move || {
+                    if c == 3 {
+                        convert_rgb([sub(0), sub(1), sub(2)], dtype, band);
+                    } else {
+                        for ci in 0..c {
+                            convert_plane(sub(ci), dtype, band, ci, c);
                         }
                     }
-                }
-            });
+                });
+            }
         }
     });
     Ok(())
@@ -364,5 +410,42 @@ mod tests {
         }
         let mut out = vec![0u8; len - 1];
         assert!(convert_frames(&bytes, DType::F32, Layout::Ncthw, d, &mut out, 1).is_err());
+    }
+
+    #[test]
+    fn half_precision_tables_match_the_scalar_definition() {
+        let d = Dims {
+            n: 1,
+            c: 4,
+            t: 2,
+            h: 3,
+            w: 5,
+        };
+        let len = d.len().unwrap();
+        let bits: Vec<u16> = (0..len as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 16) as u16)
+            .collect();
+        let bytes: Vec<u8> = bits.iter().flat_map(|b| b.to_le_bytes()).collect();
+        for (dtype, decode) in [
+            (DType::F16, f16_to_f32 as fn(u16) -> f32),
+            (DType::Bf16, bf16_to_f32),
+        ] {
+            let input: Vec<f32> = bits.iter().map(|b| decode(*b)).collect();
+            let want = reference(&input, Layout::Ntchw, d);
+            let mut out = vec![0u8; len];
+            convert_frames(&bytes, dtype, Layout::Ntchw, d, &mut out, 2).unwrap();
+            assert_eq!(out, want, "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn rounding_is_half_to_even_for_every_representable_midpoint() {
+        // Every f32 x in [-1, 1] whose scaled value is within a hair of a .5 boundary.
+        for k in 0..255u32 {
+            let mid = k as f32 + 0.5;
+            let x = mid / 255.0 * 2.0 - 1.0;
+            let unit = ((x + 1.0) * 0.5).clamp(0.0, 1.0) * 255.0;
+            assert_eq!(to_u8(x), unit.round_ties_even() as u8, "k={k}");
+        }
     }
 }
