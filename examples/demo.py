@@ -164,6 +164,48 @@ def show_routing(config: inferwarden.PolicyConfig) -> None:
     print(f"  rejections audited: {[e['action'] for e in router.audit_events()]}")
 
 
+def show_dispatch(config: inferwarden.PolicyConfig) -> None:
+    section("7. GPU dispatch: probe, VRAM levels, lanes and the degraded queue, pipeline slot, frames")
+    report = inferwarden.probe_gpus(config)
+    if report["devices"]:
+        for d in report["devices"]:
+            print(f"  GPU {d['index']}: {d['name']} {d['free_mib']}/{d['total_mib']} MiB free, level {d['vram_level']}")
+    else:
+        print(f"  probe: {report['note']} (an ordinary answer; no process spawned)")
+    print("  VRAM levels:", {mib: inferwarden.vram_level(mib) for mib in (16384, 9000, 5000, 2000)}, "| T4 budget", inferwarden.budget_gb("T4"), "GB")
+    clock = inferwarden.ManualClock(1_800_000_000_000)
+    lanes = inferwarden.LaneRouter(inferwarden.PolicyConfig.from_text("[queue]\ndegraded_max_depth = 2\n"), clock=clock)
+    lanes.set_lane("wan-2.2", ready=True)
+    lanes.set_lane("ltx-video", ready=True, quota_denied=True)
+    held = [lanes.route("ltx-video") for _ in range(2)]
+    print(f"  wan-2.2 -> {lanes.route('wan-2.2').lane}; ltx-video -> {[(h.lane, h.cause) for h in held]}")
+    try:
+        lanes.route("ltx-video")
+    except InferwardenError as err:
+        print(f"  third ltx-video request -> {err.code} (depth {err.metadata['depth']}/{err.metadata['max_depth']}, Retry-After {err.metadata['retry_after_seconds']} s)")
+    for h in held:
+        h.release()
+    slot = inferwarden.PipelineSlot(600, clock=clock)
+    cleared: list[str] = []
+    slot.acquire("wan-2.2", cleared.append)
+    slot.mark_loaded("wan-2.2")
+    warm = slot.acquire("wan-2.2", cleared.append)
+    slot.acquire("ltx-video", cleared.append)
+    print(f"  pipeline slot: same model warm={warm}; switching cleared {cleared} first; now {slot.state}")
+    oom = inferwarden.classify_worker_error("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 3.1 GiB")
+    print(f"  worker error 'CUDA out of memory ...' -> {oom.code} (HTTP {oom.http_status})")
+    try:
+        import numpy as np
+
+        from inferwarden.frames import frames_to_u8
+
+        clip = np.linspace(-1.1, 1.1, 3 * 2 * 2 * 4, dtype=np.float32).reshape(1, 3, 2, 2, 4)
+        frames = frames_to_u8(clip)
+        print(f"  frames: {clip.shape} float32 in [-1.1, 1.1] -> {frames.shape} uint8, first pixel {frames[0, 0, 0, 0].tolist()}")
+    except ImportError:
+        print("  frames: numpy is not installed in this environment")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -173,6 +215,7 @@ def main() -> None:
         show_gate(config, Path(tmp))
         show_lifecycle(config, Path(tmp))
     show_routing(config)
+    show_dispatch(config)
     print("\ndemo finished")
 
 
