@@ -163,15 +163,6 @@ pub struct Gate {
     audit: Arc<MemoryAuditSink>,
 }
 
-fn kind_from(name: &str) -> std::result::Result<SessionKind, Error> {
-    SessionKind::from_name(name).ok_or_else(|| {
-        Error::with_detail(
-            ErrorCode::ConfigInvalid,
-            "session kind must be 'generation' or 'admin'",
-        )
-    })
-}
-
 fn pairs(
     v: Option<Vec<Vec<String>>>,
     what: &str,
@@ -264,7 +255,7 @@ impl Gate {
                     "the decision did not allow the request",
                 ));
             };
-            let kind = kind_from(&kind)?;
+            let kind = SessionKind::parse(&kind)?;
             let issued = self.inner.issue_session(
                 kind,
                 principal,
@@ -303,7 +294,7 @@ impl Gate {
         actor: Option<String>,
     ) -> napi::Result<i64> {
         guard(&env, || {
-            let kind = kind.as_deref().map(kind_from).transpose()?;
+            let kind = kind.as_deref().map(SessionKind::parse).transpose()?;
             let n = self.inner.revoke_all_sessions(
                 kind,
                 actor.as_deref().unwrap_or("operator"),

@@ -1,7 +1,6 @@
 //! Registry-only routing as a JS class.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
@@ -19,15 +18,6 @@ use crate::errors::guard;
 
 fn json<T: serde::Serialize>(v: &T) -> std::result::Result<serde_json::Value, Error> {
     serde_json::to_value(v).map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
-}
-
-fn status_from(name: &str) -> std::result::Result<WorkspaceStatus, Error> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
-        Error::with_detail(
-            ErrorCode::ValidationError,
-            "status must be pending, ready, failed or disabled",
-        )
-    })
 }
 
 /// The worker-account registry and registry-only target resolution.
@@ -49,25 +39,11 @@ impl Router {
     ) -> napi::Result<Self> {
         let resolver: Arc<dyn AddressResolver> = match dns {
             None => Arc::new(SystemResolver),
-            Some(table) => {
-                let mut r = StaticResolver::default();
-                for (host, ips) in table {
-                    let ips: Vec<IpAddr> = guard(&env, || {
-                        ips.iter()
-                            .map(|i| {
-                                i.parse().map_err(|_| {
-                                    Error::with_detail(
-                                        ErrorCode::ValidationError,
-                                        "dns entries must be IP addresses",
-                                    )
-                                })
-                            })
-                            .collect()
-                    })?;
-                    r = r.with(&host, &ips);
-                }
-                Arc::new(r)
-            }
+            Some(table) => Arc::new(guard(&env, || {
+                StaticResolver::from_table(
+                    table.iter().map(|(h, ips)| (h.as_str(), ips.as_slice())),
+                )
+            })?),
         };
         let audit = Arc::new(MemoryAuditSink::new());
         Ok(Router {
@@ -93,7 +69,7 @@ impl Router {
         allow_private: Option<bool>,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            let status = status_from(status.as_deref().unwrap_or("ready"))?;
+            let status = WorkspaceStatus::from_name(status.as_deref().unwrap_or("ready"))?;
             json(&self.inner.register(
                 &workspace,
                 &base_url,

@@ -54,15 +54,6 @@ impl ManualClock {
     }
 }
 
-fn kind_from(name: &str) -> Result<SessionKind, Error> {
-    SessionKind::from_name(name).ok_or_else(|| {
-        Error::with_detail(
-            ErrorCode::ConfigInvalid,
-            "session kind must be 'generation' or 'admin'",
-        )
-    })
-}
-
 /// A newly issued session. `repr()` never shows the token.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct IssuedSession {
@@ -295,7 +286,7 @@ impl Gate {
                 ))
             }
         };
-        let kind = guard(py, || kind_from(kind))?;
+        let kind = guard(py, || SessionKind::parse(kind))?;
         let gate = self.inner.clone();
         let corr = correlation_id.to_owned();
         let issued = py
@@ -335,7 +326,7 @@ impl Gate {
         correlation_id: &str,
     ) -> PyResult<u64> {
         let kind = match kind {
-            Some(k) => Some(guard(py, || kind_from(k))?),
+            Some(k) => Some(guard(py, || SessionKind::parse(k))?),
             None => None,
         };
         let gate = self.inner.clone();
@@ -346,7 +337,7 @@ impl Gate {
 
     /// The `Set-Cookie` value that clears the cookie of `kind`.
     fn clear_cookie(&self, py: Python<'_>, kind: &str) -> PyResult<String> {
-        let kind = guard(py, || kind_from(kind))?;
+        let kind = guard(py, || SessionKind::parse(kind))?;
         Ok(self.inner.sessions().clear_cookie(kind))
     }
 

@@ -1,7 +1,6 @@
 //! Registry-only routing as a Python class.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
@@ -27,15 +26,6 @@ fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
     Ok(json_to_py(py, &value)?.unbind())
 }
 
-fn status_from(name: &str) -> Result<WorkspaceStatus, Error> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).map_err(|_| {
-        Error::with_detail(
-            ErrorCode::ValidationError,
-            "status must be pending, ready, failed or disabled",
-        )
-    })
-}
-
 /// The worker-account registry and registry-only target resolution.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Router {
@@ -56,25 +46,11 @@ impl Router {
     ) -> PyResult<Self> {
         let resolver: Arc<dyn AddressResolver> = match dns {
             None => Arc::new(SystemResolver),
-            Some(table) => {
-                let mut r = StaticResolver::default();
-                for (host, ips) in table {
-                    let ips: Vec<IpAddr> = guard(py, || {
-                        ips.iter()
-                            .map(|i| {
-                                i.parse().map_err(|_| {
-                                    Error::with_detail(
-                                        ErrorCode::ValidationError,
-                                        "dns entries must be IP addresses",
-                                    )
-                                })
-                            })
-                            .collect()
-                    })?;
-                    r = r.with(&host, &ips);
-                }
-                Arc::new(r)
-            }
+            Some(table) => Arc::new(guard(py, || {
+                StaticResolver::from_table(
+                    table.iter().map(|(h, ips)| (h.as_str(), ips.as_slice())),
+                )
+            })?),
         };
         let audit = Arc::new(MemoryAuditSink::new());
         Ok(Router {
@@ -103,7 +79,7 @@ impl Router {
             self.inner.register(
                 workspace,
                 base_url,
-                status_from(status)?,
+                WorkspaceStatus::from_name(status)?,
                 credential_ref,
                 allow_private,
             )
@@ -114,7 +90,8 @@ impl Router {
     /// Changes a worker account's status.
     fn set_status(&self, py: Python<'_>, workspace: &str, status: &str) -> PyResult<()> {
         guard(py, || {
-            self.inner.set_status(workspace, status_from(status)?)
+            self.inner
+                .set_status(workspace, WorkspaceStatus::from_name(status)?)
         })
     }
 

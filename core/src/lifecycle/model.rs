@@ -217,3 +217,51 @@ pub struct SweepReport {
     /// Batches run.
     pub batches: u32,
 }
+
+impl Completion {
+    /// The typed outcome when a worker's compare-and-set matched no row: decided from the row
+    /// as it is now (`target` is the status the worker reported, `result_path` its result).
+    pub fn for_miss(
+        task: &TaskRecord,
+        lease: &str,
+        target: TaskStatus,
+        result_path: Option<&str>,
+        now: i64,
+    ) -> Completion {
+        match task.status {
+            TaskStatus::Failed
+                if target == TaskStatus::Failed
+                    && task.lease_id.as_deref() == Some(lease)
+                    && task.error_code.as_deref() == result_path =>
+            {
+                Completion::Repeated
+            }
+            TaskStatus::Failed => Completion::AlreadyFailed {
+                error_code: task.error_code.clone().unwrap_or_default(),
+                late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
+            },
+            TaskStatus::Done
+                if target == TaskStatus::Done
+                    && task.lease_id.as_deref() == Some(lease)
+                    && task.result_path.as_deref() == result_path =>
+            {
+                Completion::Repeated
+            }
+            TaskStatus::Done => Completion::AlreadyDone,
+            TaskStatus::Processing => Completion::LeaseMismatch,
+            TaskStatus::Pending => Completion::NotProcessing,
+        }
+    }
+}
+
+/// A fresh random lease id (128 bits, hex).
+pub fn new_lease() -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::DependencyUnavailable,
+            "the OS random number generator failed",
+        )
+    })?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}

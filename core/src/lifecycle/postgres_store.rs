@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::model::{
-    Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+    new_lease, Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
 };
 use super::store::{check_clock_reading, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
@@ -136,17 +136,6 @@ fn row_to_task(r: &Row) -> TaskRecord {
     }
 }
 
-fn new_lease() -> Result<String, Error> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|_| {
-        Error::with_detail(
-            ErrorCode::DependencyUnavailable,
-            "the OS random number generator failed",
-        )
-    })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
 /// A task store in PostgreSQL.
 pub struct PostgresTaskStore {
     client: Mutex<Client>,
@@ -189,31 +178,6 @@ fn get_task(tx: &mut Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Er
         )
         .map_err(db_err)?
         .map(|r| row_to_task(&r)))
-}
-
-fn explain_miss(
-    task: &TaskRecord,
-    lease: &str,
-    target: TaskStatus,
-    result_path: Option<&str>,
-    now: i64,
-) -> Completion {
-    match task.status {
-        TaskStatus::Failed => Completion::AlreadyFailed {
-            error_code: task.error_code.clone().unwrap_or_default(),
-            late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
-        },
-        TaskStatus::Done
-            if target == TaskStatus::Done
-                && task.lease_id.as_deref() == Some(lease)
-                && task.result_path.as_deref() == result_path =>
-        {
-            Completion::Repeated
-        }
-        TaskStatus::Done => Completion::AlreadyDone,
-        TaskStatus::Processing => Completion::LeaseMismatch,
-        TaskStatus::Pending => Completion::NotProcessing,
-    }
 }
 
 impl PostgresTaskStore {
@@ -336,7 +300,7 @@ impl TaskStore for PostgresTaskStore {
                 return Ok(Completion::Applied { runtime_ms: 0 });
             }
             let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-            Ok(explain_miss(&task, lease_id, TaskStatus::Processing, None, now))
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Processing, None, now))
         })
     }
 
@@ -367,7 +331,7 @@ impl TaskStore for PostgresTaskStore {
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }
             let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-            Ok(explain_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
         })
     }
 
@@ -399,10 +363,7 @@ impl TaskStore for PostgresTaskStore {
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }
             let task = get_task(tx, id)?.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-            Ok(match task.status {
-                TaskStatus::Failed if task.lease_id.as_deref() == Some(lease_id) && task.error_code.as_deref() == Some(code) => Completion::Repeated,
-                _ => explain_miss(&task, lease_id, TaskStatus::Failed, None, now),
-            })
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Failed, Some(code), now))
         })
     }
 

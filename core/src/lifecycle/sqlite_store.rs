@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::iso_time;
 use super::model::{
-    Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+    new_lease, Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
 };
 use super::store::{check_clock_reading, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
@@ -102,17 +102,6 @@ fn row_to_task(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         error_message: row.get(12)?,
         finished_at: row.get(13)?,
     })
-}
-
-fn new_lease() -> Result<String, Error> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|_| {
-        Error::with_detail(
-            ErrorCode::DependencyUnavailable,
-            "the OS random number generator failed",
-        )
-    })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 /// A task store in one SQLite file.
@@ -228,32 +217,6 @@ fn not_found() -> Error {
     Error::new(ErrorCode::TaskNotFound)
 }
 
-/// The typed outcome when a compare-and-set matched no row.
-fn explain_miss(
-    task: &TaskRecord,
-    lease: &str,
-    target: TaskStatus,
-    result_path: Option<&str>,
-    now: i64,
-) -> Completion {
-    match task.status {
-        TaskStatus::Failed => Completion::AlreadyFailed {
-            error_code: task.error_code.clone().unwrap_or_default(),
-            late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
-        },
-        TaskStatus::Done
-            if target == TaskStatus::Done
-                && task.lease_id.as_deref() == Some(lease)
-                && task.result_path.as_deref() == result_path =>
-        {
-            Completion::Repeated
-        }
-        TaskStatus::Done => Completion::AlreadyDone,
-        TaskStatus::Processing => Completion::LeaseMismatch,
-        TaskStatus::Pending => Completion::NotProcessing,
-    }
-}
-
 impl TaskStore for SqliteTaskStore {
     fn create(&self, id: &str, task_type: &str, actor: &str) -> Result<TaskRecord, Error> {
         self.tx(|tx, now| {
@@ -306,7 +269,7 @@ impl TaskStore for SqliteTaskStore {
                 return Ok(Completion::Applied { runtime_ms: 0 });
             }
             let task = get_task(tx, id)?.ok_or_else(not_found)?;
-            Ok(explain_miss(&task, lease_id, TaskStatus::Processing, None, now))
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Processing, None, now))
         })
     }
 
@@ -339,7 +302,7 @@ impl TaskStore for SqliteTaskStore {
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }
             let task = get_task(tx, id)?.ok_or_else(not_found)?;
-            Ok(explain_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Done, Some(result_path), now))
         })
     }
 
@@ -373,10 +336,7 @@ impl TaskStore for SqliteTaskStore {
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }
             let task = get_task(tx, id)?.ok_or_else(not_found)?;
-            Ok(match task.status {
-                TaskStatus::Failed if task.lease_id.as_deref() == Some(lease_id) && task.error_code.as_deref() == Some(code) => Completion::Repeated,
-                _ => explain_miss(&task, lease_id, TaskStatus::Failed, None, now),
-            })
+            Ok(Completion::for_miss(&task, lease_id, TaskStatus::Failed, Some(code), now))
         })
     }
 

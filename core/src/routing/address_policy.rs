@@ -93,6 +93,28 @@ pub struct StaticResolver {
 }
 
 impl StaticResolver {
+    /// Builds a resolver from `host -> [ip text]`; a non-IP entry is `validation_error`.
+    pub fn from_table<'a>(
+        table: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> Result<Self, Error> {
+        let mut r = StaticResolver::default();
+        for (host, ips) in table {
+            let parsed = ips
+                .iter()
+                .map(|i| {
+                    i.trim().parse::<IpAddr>().map_err(|_| {
+                        Error::with_detail(
+                            ErrorCode::ValidationError,
+                            "dns entries must be IP addresses",
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            r = r.with(host, &parsed);
+        }
+        Ok(r)
+    }
+
     /// Adds an answer.
     pub fn with(mut self, host: &str, addrs: &[IpAddr]) -> Self {
         self.table.insert(host.to_owned(), addrs.to_vec());

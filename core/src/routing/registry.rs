@@ -26,6 +26,22 @@ pub enum WorkspaceStatus {
     Disabled,
 }
 
+impl WorkspaceStatus {
+    /// Parses `pending`, `ready`, `failed` or `disabled`; else `validation_error`.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        match name {
+            "pending" => Ok(WorkspaceStatus::Pending),
+            "ready" => Ok(WorkspaceStatus::Ready),
+            "failed" => Ok(WorkspaceStatus::Failed),
+            "disabled" => Ok(WorkspaceStatus::Disabled),
+            _ => Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "status must be pending, ready, failed or disabled",
+            )),
+        }
+    }
+}
+
 /// One registered worker account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceEntry {

@@ -25,6 +25,16 @@ impl SessionKind {
         }
     }
 
+    /// Parses a stable name, or `config_invalid` naming the accepted values.
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        Self::from_name(name).ok_or_else(|| {
+            Error::with_detail(
+                crate::error::ErrorCode::ConfigInvalid,
+                "session kind must be 'generation' or 'admin'",
+            )
+        })
+    }
+
     /// Parses a stable name.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
