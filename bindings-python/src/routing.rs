@@ -31,6 +31,7 @@ fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
 pub struct Router {
     inner: CoreRouter,
     audit: Arc<MemoryAuditSink>,
+    proxy: inferwarden::proxy::ProxyClient,
 }
 
 #[pymethods]
@@ -61,6 +62,7 @@ impl Router {
                 Arc::new(SystemClock),
             ),
             audit,
+            proxy: inferwarden::proxy::ProxyClient::new(&config.inner().proxy),
         })
     }
 
@@ -112,6 +114,28 @@ impl Router {
             .detach(move || inner.resolve(&task_id, route, &correlation_id))
             .map_err(|e| to_py_err(py, e))?;
         json(py, &target)
+    }
+
+    /// Resolves `task_id` and fetches its validated status from the worker with `credential`
+    /// (attached only after resolution succeeded); releases the GIL while waiting.
+    #[pyo3(signature = (task_id, credential, correlation_id="-"))]
+    fn fetch_status(
+        &self,
+        py: Python<'_>,
+        task_id: String,
+        credential: String,
+        correlation_id: &str,
+    ) -> PyResult<Py<PyAny>> {
+        let (inner, proxy, corr) = (
+            self.inner.clone(),
+            self.proxy.clone(),
+            correlation_id.to_owned(),
+        );
+        let secret = inferwarden::secret::Secret::new(credential);
+        let status = py
+            .detach(move || inner.fetch_status(&proxy, &task_id, &secret, &corr))
+            .map_err(|e| to_py_err(py, e))?;
+        json(py, &status)
     }
 
     /// Audit events (rejections) recorded so far.

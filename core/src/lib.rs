@@ -18,6 +18,7 @@
 //! - [`ratelimit`]: exact sliding-window rate limiting;
 //! - [`lifecycle`]: task status transitions and the exactly-once stale sweep;
 //! - [`routing`]: the worker registry and registry-only target resolution;
+//! - `proxy` (feature `proxy`): the proxy client for resolved targets;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
 #![forbid(unsafe_code)]
@@ -31,6 +32,8 @@ pub mod error;
 pub mod gate;
 pub mod legacy;
 pub mod lifecycle;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 pub mod ratelimit;
 pub mod routing;
 pub mod secret;

@@ -255,6 +255,7 @@ impl Completion {
 }
 
 /// A fresh random lease id (128 bits, hex).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub fn new_lease() -> Result<String, Error> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).map_err(|_| {

@@ -157,4 +157,18 @@ impl Router {
         }
         result
     }
+
+    /// Resolves `task_id` and fetches its validated status from the worker (feature
+    /// `proxy`). The credential is attached only after resolution succeeded.
+    #[cfg(feature = "proxy")]
+    pub fn fetch_status(
+        &self,
+        client: &crate::proxy::ProxyClient,
+        task_id: &str,
+        credential: &crate::secret::Secret,
+        correlation_id: &str,
+    ) -> Result<crate::proxy::RemoteStatus, Error> {
+        let target = self.resolve(task_id, ProxyRoute::Status, correlation_id)?;
+        client.fetch_status(&target, credential, task_id)
+    }
 }
