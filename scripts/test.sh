@@ -30,6 +30,12 @@ trap 'scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh start)"
 export INFERWARDEN_REQUIRE_SERVICES=1
 
+step "python tools (venv: maturin, pytest, numpy, fastapi, NVRTC from the nvidia-cuda-nvrtc-cu12 wheel)"
+scripts/setup-python.sh --tools-only
+nvrtc_lib="$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/nvidia/cuda_nvrtc/lib"
+export LD_LIBRARY_PATH="$nvrtc_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export INFERWARDEN_REQUIRE_NVRTC=1
+
 step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
 cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node
 

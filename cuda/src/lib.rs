@@ -2,11 +2,13 @@
 //!
 //! The GPU side of inferwarden: the driver-API device probe (no `nvidia-smi` process; no
 //! driver or no device is an ordinary answer, never a panic) and the CPU reference path of
-//! the frame post-processing kernel that GPU kernels are checked against. Dispatch POLICY
+//! the frame post-processing kernel that GPU kernels are checked against, and the CUDA
+//! kernel sources with their NVRTC compilation. Dispatch POLICY
 //! lives in the `inferwarden` crate; this crate only talks to the device.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod frames;
+pub mod kernels;
 pub mod probe;
