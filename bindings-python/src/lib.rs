@@ -2,6 +2,7 @@
 //! errors; every decision is made by the `inferwarden` crate. The public API is the Python
 //! package in `python/inferwarden`.
 
+mod catalogue;
 mod config;
 mod convert;
 mod dispatch;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::ManualClock>()?;
     m.add_class::<lifecycle::Lifecycle>()?;
     m.add_class::<routing::Router>()?;
+    m.add_class::<catalogue::Catalogue>()?;
     m.add_class::<dispatch::PipelineSlot>()?;
     m.add_class::<dispatch::LaneRouter>()?;
     m.add_class::<dispatch::RouteHandle>()?;

@@ -5,7 +5,7 @@
 //! GPU lane a job may run on. This crate owns every decision; the Python and Node bindings
 //! only convert types and map errors.
 //!
-//! Modules:
+//! Modules (also [`catalogue`]: the model catalogue and request validation):
 //! - [`error`]: the one error contract (stable codes, HTTP status, user action);
 //! - [`legacy`]: migration map from an existing backend's codes;
 //! - [`config`]: the one typed runtime policy configuration;
@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod catalogue;
 pub mod clock;
 pub mod config;
 pub mod dispatch;

@@ -7,6 +7,7 @@ whose ``.code`` is the stable error code.
 
 from inferwarden import _native
 from inferwarden._native import (
+    Catalogue,
     Decision,
     LaneRouter,
     PipelineSlot,
@@ -34,8 +35,17 @@ from inferwarden.errors import (
 
 __version__: str = _native.__version__
 
+
+def validate_request(catalogue: Catalogue, request: dict) -> dict:
+    """Validate a ``POST /generate`` body (a dict) against ``catalogue``; see
+    ``Catalogue.validate_request_json``."""
+    import json
+
+    return catalogue.validate_request_json(json.dumps(request))
+
 __all__ = [
     "CLASS_BY_CODE",
+    "Catalogue",
     "Decision",
     "Gate",
     "IssuedSession",
@@ -57,4 +67,5 @@ __all__ = [
     "legacy_code_map",
     "list_all_errors",
     "parse_task_ref",
+    "validate_request",
 ]

@@ -1,0 +1,58 @@
+//! The model catalogue and request validation as a Python class.
+
+use inferwarden::catalogue::{validate_request, Catalogue as CoreCatalogue};
+use inferwarden::{Error, ErrorCode};
+use pyo3::prelude::*;
+
+use crate::convert::json_to_py;
+use crate::errors::{guard, to_py_err};
+
+fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value = serde_json::to_value(v).map_err(|e| {
+        to_py_err(
+            py,
+            Error::with_detail(ErrorCode::InternalError, e.to_string()),
+        )
+    })?;
+    Ok(json_to_py(py, &value)?.unbind())
+}
+
+/// A parsed `inference_settings.json`.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Catalogue {
+    inner: CoreCatalogue,
+}
+
+#[pymethods]
+impl Catalogue {
+    /// Parses catalogue JSON text; structural errors are `ConfigInvalidError` with the path.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
+        Ok(Catalogue {
+            inner: guard(py, || CoreCatalogue::from_json(text))?,
+        })
+    }
+
+    /// Self-checks: `{"errors": [{path, message}], "warnings": [...]}`.
+    fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let (errors, warnings) = self.inner.check();
+        json(
+            py,
+            &serde_json::json!({"errors": errors, "warnings": warnings}),
+        )
+    }
+
+    /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,
+    /// "parameters"}`); returns `{model_id, kind, mode, payload}` with defaults and fixed values,
+    /// or raises `RequestValidationError` with every violation in `metadata["violations"]`.
+    fn validate_request_json(&self, py: Python<'_>, request: &str) -> PyResult<Py<PyAny>> {
+        let value: serde_json::Value = serde_json::from_str(request).map_err(|_| {
+            to_py_err(
+                py,
+                Error::with_detail(ErrorCode::ValidationError, "the request is not JSON"),
+            )
+        })?;
+        let ok = guard(py, || validate_request(&self.inner, &value))?;
+        json(py, &ok)
+    }
+}

@@ -1,0 +1,13 @@
+//! The model catalogue (`inference_settings.json`, REQUIREMENTS section 10): a typed model
+//! that keeps unknown keys (reported as warnings, never dropped), the condition language of
+//! `visible_if` / `required_if` parsed once into an AST (an atom that does not parse is an
+//! error, never silently false), catalogue self-checks, and request validation for
+//! `POST /generate` that reports EVERY violation at once.
+
+mod condition;
+mod model;
+mod validate;
+
+pub use condition::{Condition, ConditionAtom};
+pub use model::{Catalogue, CatalogueIssue, FixedParameter, Mode, Model, ParamType, Parameter};
+pub use validate::{validate_request, ValidatedRequest, Violation};

@@ -1,0 +1,343 @@
+//! The typed catalogue. Unknown keys are kept in `extra` maps (and reported by
+//! [`Catalogue::check`] as warnings), so a round trip never drops data.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::condition::Condition;
+use crate::error::{Error, ErrorCode};
+
+/// A parameter's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    /// Integer.
+    Int,
+    /// Number.
+    Float,
+    /// Text.
+    String,
+    /// One of `options`.
+    Enum,
+    /// An uploaded image reference.
+    ImageUpload,
+    /// A list of keyframes.
+    KeyframeArray,
+}
+
+/// One parameter definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    /// Default value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Value>,
+    /// Minimum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// Step grid (from `min`, or 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<f64>,
+    /// Allowed values (`enum`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<Value>>,
+    /// Always required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Required when the condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<String>,
+    /// Visible (accepted) only when the condition holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_if: Option<String>,
+    /// Maximum string length.
+    #[serde(default, rename = "maxLength", skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u64>,
+    /// Everything else (`label`, `help`, `accepts`, ...).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A mode of a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mode {
+    /// Label.
+    #[serde(default)]
+    pub label: String,
+    /// Whether a reference image is required.
+    #[serde(default)]
+    pub requires_reference: bool,
+    /// Everything else.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A fixed parameter value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixedParameter {
+    /// The value.
+    pub value: Value,
+    /// Whether requests may not change it.
+    #[serde(default)]
+    pub locked: bool,
+    /// Everything else (`recommended`, `warning`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Internal id.
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// `image` or `video`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Modes by key.
+    #[serde(default)]
+    pub modes: BTreeMap<String, Mode>,
+    /// The default mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<String>,
+    /// Parameters by name.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Parameter>,
+    /// Fixed parameters by name.
+    #[serde(default)]
+    pub fixed_parameters: BTreeMap<String, FixedParameter>,
+    /// Public names that map to this model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Everything else (`category`, `description`, `recommended_resolutions`, `metadata`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalogue {
+    /// Version.
+    #[serde(default)]
+    pub version: Value,
+    /// Parameters shared by all models.
+    #[serde(default)]
+    pub common: BTreeMap<String, Parameter>,
+    /// Image models by display key.
+    #[serde(default)]
+    pub image_models: BTreeMap<String, Model>,
+    /// Video models by display key.
+    #[serde(default)]
+    pub video_models: BTreeMap<String, Model>,
+    /// Alias -> internal id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+    /// Everything else (`available_modes`, `default_mode`, `workflows`, presets, ...).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One catalogue problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogueIssue {
+    /// JSON path (`video_models.wan.parameters.steps.default`).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Catalogue {
+    /// Parses catalogue JSON. A structural error is `config_invalid` with the JSON path.
+    pub fn from_json(text: &str) -> Result<Catalogue, Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("catalogue: {}: {}", e.path(), e.inner()),
+            )
+            .meta("path", e.path().to_string())
+        })
+    }
+
+    /// Every model with its display key, image models first.
+    pub fn models(&self) -> impl Iterator<Item = (&String, &Model)> {
+        self.image_models.iter().chain(self.video_models.iter())
+    }
+
+    /// Finds a model by display key, id, or alias (top-level or per model).
+    pub fn find(&self, name: &str) -> Option<(&String, &Model)> {
+        let target = self.aliases.get(name).map(String::as_str).unwrap_or(name);
+        self.models().find(|(key, m)| {
+            key.as_str() == target || m.id == target || m.aliases.iter().any(|a| a == name)
+        })
+    }
+
+    /// Self-checks: ids unique, aliases resolve, default modes exist, defaults within
+    /// range/step/options, fixed values within range, conditions parse and name existing
+    /// modes. Returns `(errors, warnings)`; unknown keys are warnings.
+    pub fn check(&self) -> (Vec<CatalogueIssue>, Vec<CatalogueIssue>) {
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        let mut ids = std::collections::HashSet::new();
+        for (alias, target) in &self.aliases {
+            if !self.models().any(|(_, m)| &m.id == target) {
+                errors.push(CatalogueIssue {
+                    path: format!("aliases.{alias}"),
+                    message: format!("alias points to unknown model id {target:?}"),
+                });
+            }
+        }
+        for (section, models) in [
+            ("image_models", &self.image_models),
+            ("video_models", &self.video_models),
+        ] {
+            for (key, m) in models {
+                let base = format!("{section}.{key}");
+                if !ids.insert(m.id.clone()) {
+                    errors.push(CatalogueIssue {
+                        path: format!("{base}.id"),
+                        message: format!("duplicate model id {:?}", m.id),
+                    });
+                }
+                let expected_kind = if section == "image_models" {
+                    "image"
+                } else {
+                    "video"
+                };
+                if m.kind != expected_kind {
+                    errors.push(CatalogueIssue {
+                        path: format!("{base}.type"),
+                        message: format!("expected {expected_kind:?}, found {:?}", m.kind),
+                    });
+                }
+                if let Some(d) = &m.default_mode {
+                    if !m.modes.contains_key(d) {
+                        errors.push(CatalogueIssue {
+                            path: format!("{base}.default_mode"),
+                            message: format!("{d:?} is not one of the modes"),
+                        });
+                    }
+                }
+                for k in m
+                    .extra
+                    .keys()
+                    .filter(|k| !KNOWN_MODEL_EXTRAS.contains(&k.as_str()))
+                {
+                    warnings.push(CatalogueIssue {
+                        path: format!("{base}.{k}"),
+                        message: "unknown key (kept)".into(),
+                    });
+                }
+                for (pname, p) in self.common.iter().chain(m.parameters.iter()) {
+                    check_parameter(&format!("{base}.parameters.{pname}"), p, m, &mut errors);
+                }
+                for (fname, f) in &m.fixed_parameters {
+                    if let Some(p) = m.parameters.get(fname).or_else(|| self.common.get(fname)) {
+                        if let Some(problem) = value_problem(p, &f.value) {
+                            errors.push(CatalogueIssue {
+                                path: format!("{base}.fixed_parameters.{fname}.value"),
+                                message: problem,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        (errors, warnings)
+    }
+}
+
+const KNOWN_MODEL_EXTRAS: [&str; 5] = [
+    "category",
+    "description",
+    "recommended_resolutions",
+    "metadata",
+    "workflow",
+];
+
+fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<CatalogueIssue>) {
+    for (field, cond) in [
+        ("visible_if", &p.visible_if),
+        ("required_if", &p.required_if),
+    ] {
+        if let Some(text) = cond {
+            match Condition::parse(text) {
+                Ok(c) => {
+                    for mode in c.modes() {
+                        if !m.modes.is_empty() && !m.modes.contains_key(mode) {
+                            errors.push(CatalogueIssue {
+                                path: format!("{path}.{field}"),
+                                message: format!("condition names unknown mode {mode:?}"),
+                            });
+                        }
+                    }
+                }
+                Err(e) => errors.push(CatalogueIssue {
+                    path: format!("{path}.{field}"),
+                    message: e.detail().to_owned(),
+                }),
+            }
+        }
+    }
+    if let Some(d) = &p.default {
+        if let Some(problem) = value_problem(p, d) {
+            errors.push(CatalogueIssue {
+                path: format!("{path}.default"),
+                message: problem,
+            });
+        }
+    }
+}
+
+/// Why `v` is not acceptable for `p` (type, range, step, options, length), if it is not.
+pub(crate) fn value_problem(p: &Parameter, v: &Value) -> Option<String> {
+    match p.kind {
+        ParamType::Int | ParamType::Float => {
+            let Some(x) = v.as_f64() else {
+                return Some(format!("expected a number, found {v}"));
+            };
+            if p.kind == ParamType::Int && x.fract() != 0.0 {
+                return Some(format!("expected an integer, found {v}"));
+            }
+            if let Some(min) = p.min {
+                if x < min {
+                    return Some(format!("{x} is below the minimum {min}"));
+                }
+            }
+            if let Some(max) = p.max {
+                if x > max {
+                    return Some(format!("{x} is above the maximum {max}"));
+                }
+            }
+            if let Some(step) = p.step.filter(|s| *s > 0.0) {
+                let k = (x - p.min.unwrap_or(0.0)) / step;
+                if (k - k.round()).abs() > 1e-9 {
+                    return Some(format!("{x} is not on the step grid of {step}"));
+                }
+            }
+            None
+        }
+        ParamType::String | ParamType::ImageUpload => match v.as_str() {
+            None => Some(format!("expected text, found {v}")),
+            Some(s) if p.max_length.is_some_and(|m| s.chars().count() as u64 > m) => Some(format!(
+                "longer than {} characters",
+                p.max_length.unwrap_or(0)
+            )),
+            Some(_) => None,
+        },
+        ParamType::Enum => match &p.options {
+            Some(opts) if opts.iter().any(|o| o == v) => None,
+            _ => Some(format!("{v} is not one of the options")),
+        },
+        ParamType::KeyframeArray => (!v.is_array()).then(|| format!("expected a list, found {v}")),
+    }
+}

@@ -1,0 +1,165 @@
+//! Tests for `catalogue/`: the sample platform catalogue loads and self-checks clean, the
+//! condition language, and request validation that reports every violation.
+
+use inferwarden::catalogue::{validate_request, Catalogue, Condition};
+use inferwarden::ErrorCode;
+use serde_json::json;
+
+fn sample() -> Catalogue {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/platform/src/inference_settings.json"
+    ))
+    .unwrap();
+    Catalogue::from_json(&text).unwrap()
+}
+
+#[test]
+fn sample_catalogue_is_clean() {
+    let c = sample();
+    let (errors, warnings) = c.check();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(c.find("wan-remix").unwrap().1.id, "phr00t");
+    assert_eq!(c.find("ltx-video").unwrap().0, "ltx-video");
+    assert!(
+        c.extra.contains_key("default_mode"),
+        "unknown top-level keys are kept"
+    );
+}
+
+#[test]
+fn conditions_parse_and_evaluate() {
+    let c = Condition::parse("mode == i2v || mode == 'flf2v' && mode != \"t2v\"").unwrap();
+    assert!(c.holds("i2v") && c.holds("flf2v") && !c.holds("t2v"));
+    for bad in [
+        "",
+        "mode = i2v",
+        "model == x",
+        "mode == ",
+        "mode == a b",
+        "mode == i2v ||",
+    ] {
+        assert_eq!(
+            Condition::parse(bad).unwrap_err().code(),
+            ErrorCode::ValidationError,
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn self_checks_find_catalogue_errors() {
+    let mut c = sample();
+    let wan = c.video_models.get_mut("wan-2.2").unwrap();
+    wan.default_mode = Some("v2v".into());
+    wan.parameters.get_mut("num_frames").unwrap().default = Some(json!(80));
+    wan.parameters.get_mut("image").unwrap().visible_if = Some("mode == x2v".into());
+    wan.parameters.get_mut("keyframes").unwrap().required_if = Some("mode = flf2v".into());
+    c.aliases.insert("ghost".into(), "nope".into());
+    let (errors, _) = c.check();
+    let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
+    for want in [
+        "video_models.wan-2.2.default_mode",
+        "video_models.wan-2.2.parameters.num_frames.default",
+        "video_models.wan-2.2.parameters.image.visible_if",
+        "video_models.wan-2.2.parameters.keyframes.required_if",
+        "aliases.ghost",
+    ] {
+        assert!(paths.contains(&want), "{want} missing in {paths:?}");
+    }
+}
+
+#[test]
+fn valid_request_gets_defaults_and_fixed_values() {
+    let c = sample();
+    let ok = validate_request(&c, &json!({"model": "wan-remix", "mode": "i2v", "parameters": {"prompt": "a cat", "image": "upload://1"}})).unwrap();
+    assert_eq!(
+        (ok.model_id.as_str(), ok.kind.as_str(), ok.mode.as_str()),
+        ("phr00t", "video", "i2v")
+    );
+    assert_eq!(ok.payload["num_frames"], 81);
+    assert_eq!(ok.payload["steps"], 8, "locked fixed value");
+    assert_eq!(ok.payload["cfg"], 1.0);
+    assert_eq!(ok.payload["seed"], -1);
+    assert!(!ok.payload.contains_key("keyframes"), "not visible in i2v");
+}
+
+#[test]
+fn every_violation_is_reported_at_once() {
+    let c = sample();
+    let err = validate_request(
+        &c,
+        &json!({"model": "wan-2.2", "type": "image", "mode": "t2v", "parameters": {
+            "num_frames": 80, "resolution": "4k", "image": "x", "steps": 50, "bogus": 1, "prompt": "p".repeat(2001)
+        }}),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ValidationError);
+    let v = &err.metadata().unwrap()["violations"];
+    let got: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["path"].as_str().unwrap().to_owned(),
+                x["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [
+        ("type", "type_mismatch"),
+        ("parameters.num_frames", "invalid_value"),
+        ("parameters.resolution", "invalid_value"),
+        ("parameters.image", "not_visible_in_mode"),
+        ("parameters.steps", "locked"),
+        ("parameters.bogus", "unknown_parameter"),
+        ("parameters.prompt", "invalid_value"),
+    ] {
+        assert!(
+            got.contains(&(want.0.to_owned(), want.1.to_owned())),
+            "{want:?} missing in {got:?}"
+        );
+    }
+}
+
+#[test]
+fn required_by_mode_and_unknown_model() {
+    let c = sample();
+    let err = validate_request(
+        &c,
+        &json!({"model": "wan-2.2", "mode": "flf2v", "parameters": {"prompt": "p"}}),
+    )
+    .unwrap_err();
+    let rules: Vec<_> = err.metadata().unwrap()["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        rules.contains(&"parameters.image".to_owned())
+            && rules.contains(&"parameters.keyframes".to_owned()),
+        "{rules:?}"
+    );
+    let err = validate_request(&c, &json!({"model": "nope"})).unwrap_err();
+    assert_eq!(
+        err.metadata().unwrap()["violations"][0]["rule"],
+        "unknown_model"
+    );
+    let err = validate_request(
+        &c,
+        &json!({"model": "flux-dev", "mode": "i2v", "parameters": {"prompt": "p"}}),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.metadata().unwrap()["violations"][0]["rule"],
+        "mode_not_allowed"
+    );
+    assert!(validate_request(
+        &c,
+        &json!({"model": "sdxl-turbo", "parameters": {"prompt": "p", "steps": 4}})
+    )
+    .is_ok());
+}
