@@ -206,6 +206,21 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
         print("  frames: numpy is not installed in this environment")
 
 
+def show_catalogue() -> None:
+    section("8. Model catalogue: request validation from one source of truth")
+    catalogue = inferwarden.Catalogue.from_json((PLATFORM / "src" / "inference_settings.json").read_text(encoding="utf-8"))
+    report = catalogue.check()
+    print(f"  examples/platform/src/inference_settings.json: {len(report['errors'])} errors, {len(report['warnings'])} warnings")
+    ok = inferwarden.validate_request(catalogue, {"model": "wan-remix", "mode": "i2v", "parameters": {"prompt": "a cat", "image": "upload://1"}})
+    print(f"  wan-remix (alias of {ok['model_id']}) i2v -> payload {ok['payload']}")
+    try:
+        inferwarden.validate_request(catalogue, {"model": "wan-2.2", "parameters": {"num_frames": 80, "steps": 50, "bogus": 1}})
+    except InferwardenError as err:
+        print(f"  a bad request -> {err.code} with every violation:")
+        for v in err.metadata["violations"]:
+            print(f"    {v['path']:<24} {v['rule']:<20} expected {v['expected']}")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -216,6 +231,7 @@ def main() -> None:
         show_lifecycle(config, Path(tmp))
     show_routing(config)
     show_dispatch(config)
+    show_catalogue()
     print("\ndemo finished")
 
 
