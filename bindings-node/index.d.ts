@@ -9,6 +9,19 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A parsed `inference_settings.json`. */
+export declare class Catalogue {
+  /** Parses catalogue JSON text; structural errors throw `config_invalid` with the path. */
+  static fromJson(text: string): Catalogue
+  /** Self-checks: `{ errors: [{ path, message }], warnings: [...] }`. */
+  check(): any
+  /**
+   * Validates a `POST /generate` body; returns `{ model_id, kind, mode, payload }` or throws
+   * `validation_error` with every violation in `metadata.violations`.
+   */
+  validateRequest(request: any): any
+}
+
 /** The gate's answer for one request. */
 export declare class Decision {
   /** Whether the handler may run. */

@@ -3,6 +3,7 @@
 
 #![deny(clippy::all)]
 
+mod catalogue;
 mod config;
 mod errors;
 mod gate;
@@ -11,6 +12,7 @@ mod probe;
 mod routing;
 mod task_ref;
 
+pub use catalogue::Catalogue;
 pub use config::PolicyConfig;
 pub use errors::{legacy_codes, list_all_errors};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
