@@ -4,7 +4,7 @@ use inferwarden::catalogue::{validate_request, Catalogue as CoreCatalogue};
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
-use crate::convert::json_to_py;
+use crate::convert::{json_to_py, py_to_json};
 use crate::errors::{guard, to_py_err};
 
 fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
@@ -40,6 +40,23 @@ impl Catalogue {
             py,
             &serde_json::json!({"errors": errors, "warnings": warnings}),
         )
+    }
+
+    /// Validates a `POST /generate` body given as a dict (`{"model", "type"?, "mode"?,
+    /// "parameters"}`); returns `{model_id, kind, mode, payload}` or raises
+    /// `RequestValidationError` with every violation in `metadata["violations"]`.
+    fn validate_request(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let value = py_to_json(request, 0).ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::with_detail(
+                    ErrorCode::ValidationError,
+                    "the request must be JSON-like (dict, list, str, int, float, bool, None)",
+                ),
+            )
+        })?;
+        let ok = guard(py, || validate_request(&self.inner, &value))?;
+        json(py, &ok)
     }
 
     /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,

@@ -37,11 +37,9 @@ __version__: str = _native.__version__
 
 
 def validate_request(catalogue: Catalogue, request: dict) -> dict:
-    """Validate a ``POST /generate`` body (a dict) against ``catalogue``; see
-    ``Catalogue.validate_request_json``."""
-    import json
-
-    return catalogue.validate_request_json(json.dumps(request))
+    """Validate a ``POST /generate`` body (a dict) against ``catalogue``: the accepted
+    ``{model_id, kind, mode, payload}``, or ``RequestValidationError`` listing every violation."""
+    return catalogue.validate_request(request)
 
 __all__ = [
     "CLASS_BY_CODE",

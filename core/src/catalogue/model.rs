@@ -144,6 +144,9 @@ pub struct Catalogue {
     /// Everything else (`available_modes`, `default_mode`, `workflows`, presets, ...).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// Every condition text of the catalogue, parsed once at load.
+    #[serde(skip)]
+    conditions: std::collections::HashMap<String, Result<Condition, String>>,
 }
 
 /// One catalogue problem.
@@ -159,13 +162,50 @@ impl Catalogue {
     /// Parses catalogue JSON. A structural error is `config_invalid` with the JSON path.
     pub fn from_json(text: &str) -> Result<Catalogue, Error> {
         let mut de = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let mut catalogue: Catalogue = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             Error::with_detail(
                 ErrorCode::ConfigInvalid,
                 format!("catalogue: {}: {}", e.path(), e.inner()),
             )
             .meta("path", e.path().to_string())
-        })
+        })?;
+        catalogue.parse_conditions();
+        Ok(catalogue)
+    }
+
+    /// Parses every `visible_if` / `required_if` once (call again after editing the model).
+    pub fn parse_conditions(&mut self) {
+        let texts: Vec<String> = self
+            .models()
+            .flat_map(|(_, m)| m.parameters.values())
+            .chain(self.common.values())
+            .flat_map(|p| [p.visible_if.clone(), p.required_if.clone()])
+            .flatten()
+            .collect();
+        self.conditions = texts
+            .into_iter()
+            .map(|t| {
+                let parsed = Condition::parse(&t).map_err(|e| e.detail().to_owned());
+                (t, parsed)
+            })
+            .collect();
+    }
+
+    /// The parsed form of a condition text (parsed now if it was not seen at load).
+    pub fn condition(&self, text: &str) -> Result<std::borrow::Cow<'_, Condition>, Error> {
+        let invalid = |why: &str| {
+            Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("catalogue condition is invalid: {why}"),
+            )
+        };
+        match self.conditions.get(text) {
+            Some(Ok(c)) => Ok(std::borrow::Cow::Borrowed(c)),
+            Some(Err(e)) => Err(invalid(e)),
+            None => Condition::parse(text)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| invalid(e.detail())),
+        }
     }
 
     /// Every model with its display key, image models first.

@@ -8,7 +8,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::condition::Condition;
 use super::model::{value_problem, Catalogue, Parameter};
 use crate::error::{Error, ErrorCode};
 
@@ -38,15 +37,15 @@ pub struct ValidatedRequest {
     pub payload: Map<String, Value>,
 }
 
-fn cond(text: &Option<String>, mode: &str, default: bool) -> Result<bool, Error> {
+fn cond(
+    catalogue: &Catalogue,
+    text: &Option<String>,
+    mode: &str,
+    default: bool,
+) -> Result<bool, Error> {
     match text {
         None => Ok(default),
-        Some(t) => Condition::parse(t).map(|c| c.holds(mode)).map_err(|e| {
-            Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                format!("catalogue condition is invalid: {}", e.detail()),
-            )
-        }),
+        Some(t) => catalogue.condition(t).map(|c| c.holds(mode)),
     }
 }
 
@@ -148,7 +147,7 @@ pub fn validate_request(catalogue: &Catalogue, request: &Value) -> Result<Valida
                 found: value.clone(),
             }),
             Some((_, p)) => {
-                if !cond(&p.visible_if, &mode, true)? {
+                if !cond(catalogue, &p.visible_if, &mode, true)? {
                     v.push(Violation {
                         path,
                         rule: "not_visible_in_mode",
@@ -171,10 +170,10 @@ pub fn validate_request(catalogue: &Catalogue, request: &Value) -> Result<Valida
         }
     }
     for (name, p) in defs.iter().rev() {
-        if payload.contains_key(*name) || !cond(&p.visible_if, &mode, true)? {
+        if payload.contains_key(*name) || !cond(catalogue, &p.visible_if, &mode, true)? {
             continue;
         }
-        let required = p.required == Some(true) || cond(&p.required_if, &mode, false)?;
+        let required = p.required == Some(true) || cond(catalogue, &p.required_if, &mode, false)?;
         match &p.default {
             Some(d) if !params.contains_key(*name) => {
                 payload.insert((*name).clone(), d.clone());
