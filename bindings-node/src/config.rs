@@ -4,16 +4,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use inferwarden::config::{self as core_config, ConfigFormat};
-use inferwarden::{Error, ErrorCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::errors::guard;
-
-fn to_json<T: serde::Serialize>(value: &T) -> std::result::Result<serde_json::Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
-}
 
 /// The validated runtime policy configuration (secrets never leave it).
 #[napi]
@@ -79,19 +73,23 @@ impl PolicyConfig {
     /// The effective configuration; secrets appear as `"[REDACTED]"`.
     #[napi(js_name = "toJSON")]
     pub fn to_json(&self, env: Env) -> napi::Result<serde_json::Value> {
-        guard(&env, || to_json(&self.inner))
+        guard(&env, || inferwarden::error::to_json_value(&self.inner))
     }
 
     /// `{ errors: [...], warnings: [...] }`, each item `{ field, message }`.
     #[napi]
     pub fn validate(&self, env: Env) -> napi::Result<serde_json::Value> {
-        guard(&env, || to_json(&self.inner.validate()))
+        guard(&env, || {
+            inferwarden::error::to_json_value(&self.inner.validate())
+        })
     }
 
     /// Per-lane worker settings (`timeout`, `min_containers`, `max_containers`, `scaledown_window`).
     #[napi]
     pub fn worker_settings(&self, env: Env) -> napi::Result<serde_json::Value> {
-        guard(&env, || to_json(&self.inner.worker_settings()))
+        guard(&env, || {
+            inferwarden::error::to_json_value(&self.inner.worker_settings())
+        })
     }
 
     /// The stale TTL in seconds for a task type (unknown types get the strictest).

@@ -1,6 +1,5 @@
 //! The request gate, sessions and the manual test clock as JS classes.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
@@ -219,12 +218,7 @@ impl Gate {
     #[napi]
     pub fn decide(&self, env: Env, request: GateRequest) -> napi::Result<Decision> {
         let req = guard(&env, || {
-            let peer = match request.peer.as_deref() {
-                None => None,
-                Some(p) => Some(p.trim().parse::<IpAddr>().map_err(|_| {
-                    Error::with_detail(ErrorCode::ValidationError, "peer is not an IP address")
-                })?),
-            };
+            let peer = inferwarden::gate::parse_peer(request.peer.as_deref())?;
             Ok(RequestView {
                 method: request.method,
                 path: request.path,

@@ -5,18 +5,14 @@ use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::{Clock, SystemClock};
+use inferwarden::error::to_json_value;
 use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
-use inferwarden::{Error, ErrorCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::config::PolicyConfig;
 use crate::errors::guard;
 use crate::gate::ManualClock;
-
-fn json<T: serde::Serialize>(v: &T) -> std::result::Result<serde_json::Value, Error> {
-    serde_json::to_value(v).map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
-}
 
 /// Task lifecycle over a store (`sqlite:PATH`) with the stale policy of a `PolicyConfig`.
 #[napi]
@@ -58,7 +54,9 @@ impl Lifecycle {
         task_id: String,
         task_type: String,
     ) -> napi::Result<serde_json::Value> {
-        guard(&env, || json(&self.inner.create(&task_id, &task_type)?))
+        guard(&env, || {
+            to_json_value(&self.inner.create(&task_id, &task_type)?)
+        })
     }
 
     /// `pending -> processing`: `{ lease_id, started_at, stale_deadline, ttl_ms, attempt }`.
@@ -69,7 +67,9 @@ impl Lifecycle {
         task_id: String,
         worker: String,
     ) -> napi::Result<serde_json::Value> {
-        guard(&env, || json(&self.inner.claim(&task_id, &worker)?))
+        guard(&env, || {
+            to_json_value(&self.inner.claim(&task_id, &worker)?)
+        })
     }
 
     /// `processing -> done`; throws `invalid_transition` (with `metadata.outcome`) when refused.
@@ -83,7 +83,7 @@ impl Lifecycle {
         worker: String,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            json(
+            to_json_value(
                 &self
                     .inner
                     .complete(&task_id, &lease_id, &result_path, &worker)?
@@ -104,7 +104,7 @@ impl Lifecycle {
         worker: String,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            json(
+            to_json_value(
                 &self
                     .inner
                     .fail(&task_id, &lease_id, &code, &message, &worker)?
@@ -116,19 +116,19 @@ impl Lifecycle {
     /// One sweep: `{ sweep_id, swept_at, failed, batches }`.
     #[napi]
     pub fn sweep(&self, env: Env) -> napi::Result<serde_json::Value> {
-        guard(&env, || json(&self.inner.sweep()?))
+        guard(&env, || to_json_value(&self.inner.sweep()?))
     }
 
     /// The task, or `null`.
     #[napi]
     pub fn get(&self, env: Env, task_id: String) -> napi::Result<serde_json::Value> {
-        guard(&env, || json(&self.inner.get(&task_id)?))
+        guard(&env, || to_json_value(&self.inner.get(&task_id)?))
     }
 
     /// The task's transitions, oldest first.
     #[napi]
     pub fn transitions(&self, env: Env, task_id: String) -> napi::Result<serde_json::Value> {
-        guard(&env, || json(&self.inner.transitions(&task_id)?))
+        guard(&env, || to_json_value(&self.inner.transitions(&task_id)?))
     }
 
     /// Audit events written by this instance.

@@ -5,20 +5,16 @@ use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
+use inferwarden::error::to_json_value;
 use inferwarden::routing::{
     AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
     WorkspaceStatus,
 };
-use inferwarden::{Error, ErrorCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::config::PolicyConfig;
 use crate::errors::guard;
-
-fn json<T: serde::Serialize>(v: &T) -> std::result::Result<serde_json::Value, Error> {
-    serde_json::to_value(v).map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
-}
 
 /// The worker-account registry and registry-only target resolution.
 #[napi]
@@ -70,7 +66,7 @@ impl Router {
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
             let status = WorkspaceStatus::from_name(status.as_deref().unwrap_or("ready"))?;
-            json(&self.inner.register(
+            to_json_value(&self.inner.register(
                 &workspace,
                 &base_url,
                 status,
@@ -89,7 +85,7 @@ impl Router {
         route: String,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            json(
+            to_json_value(
                 &self
                     .inner
                     .resolve(&task_id, ProxyRoute::from_name(&route)?, "-")?,

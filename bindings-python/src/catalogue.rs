@@ -4,18 +4,8 @@ use inferwarden::catalogue::{validate_request, Catalogue as CoreCatalogue};
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
-use crate::convert::{json_to_py, py_to_json};
+use crate::convert::{py_to_json, to_py_json};
 use crate::errors::{guard, to_py_err};
-
-fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
-    let value = serde_json::to_value(v).map_err(|e| {
-        to_py_err(
-            py,
-            Error::with_detail(ErrorCode::InternalError, e.to_string()),
-        )
-    })?;
-    Ok(json_to_py(py, &value)?.unbind())
-}
 
 /// A parsed `inference_settings.json`.
 #[pyclass(module = "inferwarden._native", frozen)]
@@ -36,7 +26,7 @@ impl Catalogue {
     /// Self-checks: `{"errors": [{path, message}], "warnings": [...]}`.
     fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let (errors, warnings) = self.inner.check();
-        json(
+        to_py_json(
             py,
             &serde_json::json!({"errors": errors, "warnings": warnings}),
         )
@@ -56,7 +46,7 @@ impl Catalogue {
             )
         })?;
         let ok = guard(py, || validate_request(&self.inner, &value))?;
-        json(py, &ok)
+        to_py_json(py, &ok)
     }
 
     /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,
@@ -70,6 +60,6 @@ impl Catalogue {
             )
         })?;
         let ok = guard(py, || validate_request(&self.inner, &value))?;
-        json(py, &ok)
+        to_py_json(py, &ok)
     }
 }

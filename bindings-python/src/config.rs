@@ -4,16 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use inferwarden::config::{self as core_config, ConfigFormat};
-use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
 use crate::convert::json_to_py;
 use crate::errors::guard;
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|e| Error::with_detail(ErrorCode::InternalError, e.to_string()))
-}
 
 /// The validated runtime policy configuration (secrets never leave it).
 #[pyclass(frozen, module = "inferwarden._native")]
@@ -76,7 +70,7 @@ impl PolicyConfig {
 
     /// The effective configuration as a dict; secrets appear as `"[REDACTED]"`.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v = guard(py, || to_json(&self.inner))?;
+        let v = guard(py, || inferwarden::error::to_json_value(&self.inner))?;
         json_to_py(py, &v)
     }
 
@@ -87,13 +81,17 @@ impl PolicyConfig {
 
     /// `{"errors": [...], "warnings": [...]}`, each item `{"field", "message"}`.
     fn validate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v = guard(py, || to_json(&self.inner.validate()))?;
+        let v = guard(py, || {
+            inferwarden::error::to_json_value(&self.inner.validate())
+        })?;
         json_to_py(py, &v)
     }
 
     /// Per-lane worker settings: `{lane: {timeout, min_containers, max_containers, scaledown_window, max_inputs}}`.
     fn worker_settings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v = guard(py, || to_json(&self.inner.worker_settings()))?;
+        let v = guard(py, || {
+            inferwarden::error::to_json_value(&self.inner.worker_settings())
+        })?;
         json_to_py(py, &v)
     }
 

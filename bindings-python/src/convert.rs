@@ -87,3 +87,10 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>, depth: usize) -> Option<Value> {
     }
     None
 }
+
+/// Serialises a core value and converts it into Python objects.
+pub fn to_py_json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
+    let value =
+        inferwarden::error::to_json_value(v).map_err(|e| crate::errors::to_py_err(py, e))?;
+    Ok(json_to_py(py, &value)?.unbind())
+}

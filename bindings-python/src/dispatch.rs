@@ -9,7 +9,7 @@ use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
 use crate::config::PolicyConfig;
-use crate::convert::json_to_py;
+use crate::convert::to_py_json;
 use crate::errors::to_py_err;
 use crate::gate::ManualClock;
 
@@ -18,16 +18,6 @@ fn clock_of(clock: Option<&ManualClock>) -> Arc<dyn Clock> {
         Some(c) => Arc::new(c.core().clone()),
         None => Arc::new(SystemClock),
     }
-}
-
-fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
-    let value = serde_json::to_value(v).map_err(|e| {
-        to_py_err(
-            py,
-            Error::with_detail(ErrorCode::InternalError, e.to_string()),
-        )
-    })?;
-    Ok(json_to_py(py, &value)?.unbind())
 }
 
 /// The VRAM level (`green`, `yellow`, `orange`, `red`) of `free_mib` (`None` = unknown = red).
@@ -142,7 +132,7 @@ impl PipelineSlot {
     /// `{"state": "empty"|"loading"|"active"|"releasing", "model": ...}`.
     #[getter]
     fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        json(py, &self.inner.state())
+        to_py_json(py, &self.inner.state())
     }
 }
 
@@ -263,7 +253,7 @@ impl LaneRouter {
 
     /// Routing counters and a queue snapshot.
     fn metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        json(py, &self.inner.metrics())
+        to_py_json(py, &self.inner.metrics())
     }
 }
 
@@ -275,7 +265,7 @@ impl LaneRouter {
 pub fn probe_gpus(py: Python<'_>, config: Option<&PolicyConfig>) -> PyResult<Py<PyAny>> {
     let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
     let report = py.detach(move || inferwarden_cuda::probe::probe(&gpu));
-    json(py, &report)
+    to_py_json(py, &report)
 }
 
 /// Converts decoded diffusion output (raw bytes of a C-contiguous 5-D tensor) to `u8`

@@ -1,6 +1,5 @@
 //! The request gate, sessions and the manual test clock as Python classes.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
@@ -189,15 +188,6 @@ pub struct Gate {
     audit: Arc<MemoryAuditSink>,
 }
 
-fn parse_peer(peer: Option<&str>) -> Result<Option<IpAddr>, Error> {
-    match peer {
-        None => Ok(None),
-        Some(p) => p.trim().parse().map(Some).map_err(|_| {
-            Error::with_detail(ErrorCode::ValidationError, "peer is not an IP address")
-        }),
-    }
-}
-
 #[pymethods]
 impl Gate {
     /// A gate over `config`. `session_store`: `memory` (default), `sqlite:PATH`,
@@ -251,7 +241,7 @@ impl Gate {
         query: Vec<(String, String)>,
         peer: Option<&str>,
     ) -> PyResult<Decision> {
-        let peer = guard(py, || parse_peer(peer))?;
+        let peer = guard(py, || inferwarden::gate::parse_peer(peer))?;
         let req = RequestView {
             method,
             path,

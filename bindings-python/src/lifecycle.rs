@@ -5,23 +5,13 @@ use std::sync::Arc;
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
-use inferwarden::{Error, ErrorCode};
+use inferwarden::Error;
 use pyo3::prelude::*;
 
 use crate::config::PolicyConfig;
-use crate::convert::json_to_py;
+use crate::convert::to_py_json;
 use crate::errors::to_py_err;
 use crate::gate::ManualClock;
-
-fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
-    let value = serde_json::to_value(v).map_err(|e| {
-        to_py_err(
-            py,
-            Error::with_detail(ErrorCode::InternalError, e.to_string()),
-        )
-    })?;
-    Ok(json_to_py(py, &value)?.unbind())
-}
 
 /// Task lifecycle over a store (`sqlite:PATH`), with the stale policy of a `PolicyConfig`.
 #[pyclass(module = "inferwarden._native", frozen)]
@@ -38,7 +28,7 @@ impl Lifecycle {
     ) -> PyResult<Py<PyAny>> {
         let inner = self.inner.clone();
         let out = py.detach(move || f(&inner)).map_err(|e| to_py_err(py, e))?;
-        json(py, &out)
+        to_py_json(py, &out)
     }
 }
 
@@ -149,6 +139,6 @@ impl Lifecycle {
 
     /// Audit events written by this instance (stale transitions, late completions).
     fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        json(py, &self.audit.events())
+        to_py_json(py, &self.audit.events())
     }
 }

@@ -9,22 +9,11 @@ use inferwarden::routing::{
     AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
     WorkspaceStatus,
 };
-use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
 use crate::config::PolicyConfig;
-use crate::convert::json_to_py;
+use crate::convert::to_py_json;
 use crate::errors::{guard, to_py_err};
-
-fn json<T: serde::Serialize>(py: Python<'_>, v: &T) -> PyResult<Py<PyAny>> {
-    let value = serde_json::to_value(v).map_err(|e| {
-        to_py_err(
-            py,
-            Error::with_detail(ErrorCode::InternalError, e.to_string()),
-        )
-    })?;
-    Ok(json_to_py(py, &value)?.unbind())
-}
 
 /// The worker-account registry and registry-only target resolution.
 #[pyclass(module = "inferwarden._native", frozen)]
@@ -86,7 +75,7 @@ impl Router {
                 allow_private,
             )
         })?;
-        json(py, &entry)
+        to_py_json(py, &entry)
     }
 
     /// Changes a worker account's status.
@@ -113,7 +102,7 @@ impl Router {
         let target = py
             .detach(move || inner.resolve(&task_id, route, &correlation_id))
             .map_err(|e| to_py_err(py, e))?;
-        json(py, &target)
+        to_py_json(py, &target)
     }
 
     /// Resolves `task_id` and fetches its validated status from the worker with `credential`
@@ -135,11 +124,11 @@ impl Router {
         let status = py
             .detach(move || inner.fetch_status(&proxy, &task_id, &secret, &corr))
             .map_err(|e| to_py_err(py, e))?;
-        json(py, &status)
+        to_py_json(py, &status)
     }
 
     /// Audit events (rejections) recorded so far.
     fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        json(py, &self.audit.events())
+        to_py_json(py, &self.audit.events())
     }
 }

@@ -557,5 +557,12 @@ impl<'de> Deserialize<'de> for Error {
     }
 }
 
+/// Serialises a value into JSON for a binding or a report; a failure (never expected for
+/// this crate's types) is `internal_error`.
+pub fn to_json_value<T: Serialize>(value: &T) -> Result<Value, Error> {
+    serde_json::to_value(value)
+        .map_err(|e| Error::with_detail(ErrorCode::InternalError, format!("cannot serialise: {e}")))
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

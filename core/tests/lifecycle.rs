@@ -463,6 +463,7 @@ fn thirty_two_concurrent_sweepers_fail_each_stale_task_exactly_once() {
 
 /// Child body of `separate_processes_sweep_exactly_once`; a no-op unless spawned by it.
 #[test]
+#[ignore = "child-process body: run by its parent test with --ignored"]
 fn sweeper_process_worker() {
     let Ok(path) = std::env::var("IW_SWEEP_DB") else {
         return;
@@ -497,6 +498,7 @@ fn separate_processes_sweep_exactly_once() {
                 std::process::Command::new(&exe)
                     .args([
                         "sweeper_process_worker",
+                        "--ignored",
                         "--exact",
                         "--nocapture",
                         "--test-threads=1",

@@ -28,7 +28,7 @@ pub use api_key::{secrets_equal, ApiKeyVerifier};
 pub use cors::CorsVerdict;
 pub use decision::{Decision, Principal};
 pub use media_url::MediaSigner;
-pub use request::{Lookup, RequestView};
+pub use request::{parse_peer, Lookup, RequestView};
 pub use routes::{normalize_path, RouteMatch, RouteTable};
 
 use std::cell::OnceCell;
