@@ -80,6 +80,16 @@ export declare class Lifecycle {
   create(taskId: string, taskType: string): any
   /** `pending -> processing`: `{ lease_id, started_at, stale_deadline, ttl_ms, attempt }`. */
   claim(taskId: string, worker: string): any
+  /**
+   * Progress 0..=100 under the lease (also a heartbeat; never extends the deadline);
+   * throws `invalid_transition` when refused.
+   */
+  reportProgress(taskId: string, leaseId: string, progress: number): any
+  /**
+   * A heartbeat under the lease (refreshes `heartbeat_at`, never the deadline); throws
+   * `invalid_transition` when refused.
+   */
+  heartbeat(taskId: string, leaseId: string): any
   /** `processing -> done`; throws `invalid_transition` (with `metadata.outcome`) when refused. */
   complete(taskId: string, leaseId: string, resultPath: string, worker: string): any
   /** `processing -> failed`; throws `invalid_transition` when refused. */

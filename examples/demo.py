@@ -141,6 +141,19 @@ def show_lifecycle(config: inferwarden.PolicyConfig, workdir: Path) -> None:
         print(f"  late done for img-1 -> {err.code} ({err.metadata['outcome']}); recorded: "
               f"{[e['action'] for e in life.audit_events() if e['action'] == 'late_completion_rejected']}")
     print("  img-1 transitions:", " -> ".join(t["to_status"] for t in life.transitions("img-1")))
+    # A heartbeat timeout (off by default) fails a silent worker's task before its deadline.
+    hb_config = inferwarden.PolicyConfig.from_text("[stale]\nheartbeat_timeout_s = 120\n")
+    hb = inferwarden.Lifecycle(hb_config, f"sqlite:{workdir / 'heartbeat.db'}", clock=clock)
+    hb.create("vid-2", "video")
+    hb.create("vid-3", "video")
+    hb.claim("vid-2", "worker-c")
+    alive = hb.claim("vid-3", "worker-d")
+    clock.advance_ms(100_000)
+    hb.heartbeat("vid-3", alive["lease_id"])
+    clock.advance_ms(20_001)
+    for t in hb.sweep()["failed"]:
+        print(f"  heartbeat timeout 120 s: {t['task_id']} failed as {t['reason']} after {t['runtime_ms']} ms; "
+              f"vid-3 (heartbeat at 100 s) is {hb.get('vid-3')['status']}")
 
 
 def show_routing(config: inferwarden.PolicyConfig) -> None:

@@ -72,6 +72,41 @@ impl Lifecycle {
         })
     }
 
+    /// Progress 0..=100 under the lease (also a heartbeat; never extends the deadline);
+    /// throws `invalid_transition` when refused.
+    #[napi]
+    pub fn report_progress(
+        &self,
+        env: Env,
+        task_id: String,
+        lease_id: String,
+        progress: u32,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            let progress = u8::try_from(progress.min(100)).unwrap_or(100);
+            to_json_value(
+                &self
+                    .inner
+                    .report_progress(&task_id, &lease_id, progress)?
+                    .into_result()?,
+            )
+        })
+    }
+
+    /// A heartbeat under the lease (refreshes `heartbeat_at`, never the deadline); throws
+    /// `invalid_transition` when refused.
+    #[napi]
+    pub fn heartbeat(
+        &self,
+        env: Env,
+        task_id: String,
+        lease_id: String,
+    ) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            to_json_value(&self.inner.heartbeat(&task_id, &lease_id)?.into_result()?)
+        })
+    }
+
     /// `processing -> done`; throws `invalid_transition` (with `metadata.outcome`) when refused.
     #[napi]
     pub fn complete(

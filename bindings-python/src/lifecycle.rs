@@ -89,6 +89,15 @@ impl Lifecycle {
         })
     }
 
+    /// A heartbeat under the lease (refreshes `heartbeat_at`, never the deadline); raises
+    /// `InvalidTransitionError` when refused.
+    fn heartbeat(&self, py: Python<'_>, task_id: String, lease_id: String) -> PyResult<Py<PyAny>> {
+        self.call(py, move |l| {
+            l.heartbeat(&task_id, &lease_id)
+                .and_then(|c| c.into_result())
+        })
+    }
+
     /// `processing -> done`; returns the outcome (`applied` or `repeated`), raises
     /// `InvalidTransitionError` with `metadata["outcome"]` when refused (a late done after a
     /// stale failure is also recorded as an audit event).

@@ -12,7 +12,7 @@ use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::ManualClock;
 use inferwarden::config::PolicyConfig;
 use inferwarden::lifecycle::{
-    Completion, Lifecycle, SqliteTaskStore, TaskStatus, TaskStore, TimeSource,
+    Completion, Lifecycle, SqliteTaskStore, SweepPolicy, TaskStatus, TaskStore, TimeSource,
 };
 use inferwarden::ErrorCode;
 
@@ -240,6 +240,174 @@ fn completion_outcomes_are_typed() {
     assert!(Completion::AlreadyDone.into_result().is_err());
 }
 
+fn heartbeat_world(name: &str) -> (Lifecycle, ManualClock) {
+    let mut c = PolicyConfig::default();
+    c.stale.heartbeat_timeout_s = 120;
+    assert!(c.validate().is_valid(), "{:?}", c.validate());
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        SqliteTaskStore::open(temp_db(name), TimeSource::Injected(Arc::new(clock.clone())))
+            .unwrap(),
+    );
+    let life = Lifecycle::new(
+        store,
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock.clone()),
+    );
+    (life, clock)
+}
+
+#[test]
+fn heartbeat_timeout_fails_silent_workers_early_at_the_exact_boundary() {
+    let (life, clock) = heartbeat_world("heartbeat");
+    life.create("silent", "video").unwrap();
+    let silent = life.claim("silent", "w").unwrap();
+    life.create("alive", "video").unwrap();
+    let alive = life.claim("alive", "w").unwrap();
+    assert_eq!(
+        life.get("silent").unwrap().unwrap().heartbeat_at,
+        Some(T0),
+        "the claim is the first heartbeat"
+    );
+    clock.set_ms(T0 + 100_000);
+    life.heartbeat("alive", &alive.lease_id).unwrap();
+    clock.set_ms(T0 + 120_000);
+    assert!(
+        life.sweep().unwrap().failed.is_empty(),
+        "= timeout: not yet"
+    );
+    clock.set_ms(T0 + 120_001);
+    let report = life.sweep().unwrap();
+    assert_eq!(report.failed.len(), 1);
+    let swept = &report.failed[0];
+    assert_eq!(
+        (
+            swept.task_id.as_str(),
+            swept.reason.as_str(),
+            swept.ttl_ms,
+            swept.runtime_ms
+        ),
+        ("silent", "heartbeat_timeout", 120_000, 120_001)
+    );
+    let t = life.get("silent").unwrap().unwrap();
+    assert_eq!(
+        (t.status, t.error_code.as_deref()),
+        (TaskStatus::Failed, Some("heartbeat_timeout"))
+    );
+    assert_eq!(
+        life.complete("silent", &silent.lease_id, "/late.mp4", "w")
+            .unwrap(),
+        Completion::AlreadyFailed {
+            error_code: "heartbeat_timeout".into(),
+            late_by_ms: 0
+        }
+    );
+    assert_eq!(
+        life.get("alive").unwrap().unwrap().status,
+        TaskStatus::Processing
+    );
+}
+
+#[test]
+fn heartbeats_never_extend_the_stale_deadline() {
+    let (life, clock) = heartbeat_world("heartbeat-deadline");
+    life.create("t", "image").unwrap();
+    let c = life.claim("t", "w").unwrap();
+    let mut at = T0;
+    while at + 60_000 <= T0 + 10 * MIN {
+        at += 60_000;
+        clock.set_ms(at);
+        if at < T0 + 10 * MIN {
+            life.heartbeat("t", &c.lease_id).unwrap();
+            assert!(life.sweep().unwrap().failed.is_empty());
+        }
+    }
+    clock.set_ms(T0 + 10 * MIN + 1);
+    let report = life.sweep().unwrap();
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].reason, "stale_timeout");
+    assert_eq!(
+        life.get("t").unwrap().unwrap().stale_deadline,
+        Some(T0 + 10 * MIN)
+    );
+}
+
+#[test]
+fn heartbeat_timeout_must_be_shorter_than_every_ttl() {
+    let mut c = PolicyConfig::default();
+    c.stale.heartbeat_timeout_s = 600;
+    let report = c.validate();
+    assert!(!report.is_valid());
+    assert!(
+        format!("{report:?}").contains("stale.heartbeat_timeout_s"),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn version_one_databases_gain_the_heartbeat_column() {
+    let path = temp_db("migrate");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE iw_tasks (id TEXT PRIMARY KEY NOT NULL, task_type TEXT NOT NULL, status TEXT NOT NULL, progress INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, stale_deadline INTEGER, lease_id TEXT, attempt INTEGER NOT NULL DEFAULT 0, result_path TEXT, error_code TEXT, error_message TEXT, finished_at INTEGER);
+             INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES ('old', 'image', 'pending', 1, 1);",
+        )
+        .unwrap();
+    }
+    let clock = ManualClock::new(T0);
+    let store =
+        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone()))).unwrap();
+    assert_eq!(store.get("old").unwrap().unwrap().heartbeat_at, None);
+    let claim = store
+        .claim(
+            "old",
+            &std::collections::BTreeMap::from([("image".to_owned(), 600_000)]),
+            "w",
+        )
+        .unwrap();
+    assert_eq!(claim.started_at, T0);
+    assert_eq!(store.get("old").unwrap().unwrap().heartbeat_at, Some(T0));
+}
+
+#[test]
+fn tokio_sweeper_service_sweeps_every_interval_until_shutdown() {
+    let w = world("tokio");
+    for i in 0..3 {
+        w.life.create(&format!("t{i}"), "image").unwrap();
+        w.life.claim(&format!("t{i}"), "w").unwrap();
+    }
+    w.clock.set_ms(T0 + 11 * MIN);
+    let mut c = PolicyConfig::default();
+    c.stale.sweep_interval_s = 1;
+    let life = Lifecycle::new(
+        w.store.clone(),
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(w.clock.clone()),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    let started = std::time::Instant::now();
+    runtime.block_on(life.run_sweeper_async(
+        async { tokio::time::sleep(std::time::Duration::from_millis(1_500)).await },
+        move |r| sink.lock().unwrap().push(r.unwrap().failed.len()),
+    ));
+    let seen = reports.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![3, 0],
+        "sweeps at 0 s and 1 s, then shutdown at 1.5 s"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
 #[test]
 fn late_done_after_stale_failure_is_refused_and_audited() {
     let w = world("late");
@@ -328,7 +496,17 @@ fn implausible_clock_aborts_the_sweep() {
     let store =
         SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(ManualClock::new(0)))).unwrap();
     assert_eq!(
-        store.sweep("s", 1, 10).unwrap_err().code(),
+        store
+            .sweep(
+                "s",
+                &SweepPolicy {
+                    pending_timeout_ms: 1,
+                    heartbeat_timeout_ms: None,
+                    batch: 10,
+                }
+            )
+            .unwrap_err()
+            .code(),
         ErrorCode::DependencyUnavailable
     );
     let db_clock = SqliteTaskStore::open(&path, TimeSource::Database).unwrap();

@@ -4,6 +4,9 @@
 //! in its own schema so tests never see each other's tasks.
 #![cfg(feature = "postgres")]
 
+#[path = "support/trials.rs"]
+mod trials;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -180,4 +183,172 @@ fn thirty_two_concurrent_sweepers_over_100_trials() {
             );
         }
     }
+}
+
+#[test]
+fn heartbeat_timeout_on_postgres() {
+    let Some(url) = schema_url("heartbeat") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        PostgresTaskStore::connect(&url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    let mut c = PolicyConfig::default();
+    c.stale.heartbeat_timeout_s = 120;
+    let l = Lifecycle::new(
+        store,
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock.clone()),
+    );
+    l.create("silent", "video").unwrap();
+    l.claim("silent", "w").unwrap();
+    l.create("alive", "video").unwrap();
+    let alive = l.claim("alive", "w").unwrap();
+    clock.set_ms(T0 + 100_000);
+    l.heartbeat("alive", &alive.lease_id).unwrap();
+    clock.set_ms(T0 + 120_000);
+    assert!(l.sweep().unwrap().failed.is_empty());
+    clock.set_ms(T0 + 120_001);
+    let r = l.sweep().unwrap();
+    assert_eq!(r.failed.len(), 1);
+    assert_eq!(
+        (
+            r.failed[0].task_id.as_str(),
+            r.failed[0].reason.as_str(),
+            r.failed[0].ttl_ms
+        ),
+        ("silent", "heartbeat_timeout", 120_000)
+    );
+    let tr = l.transitions("silent").unwrap();
+    let last = tr.last().unwrap();
+    assert_eq!(
+        (last.reason.as_str(), last.ttl_ms, last.runtime_ms),
+        ("heartbeat_timeout", Some(120_000), Some(120_001))
+    );
+    assert_eq!(
+        l.get("alive").unwrap().unwrap().status,
+        TaskStatus::Processing
+    );
+}
+
+/// The server kills the sweeper's own backend at three points: before the first row is
+/// updated, after the update but before the transition rows, and inside COMMIT (a deferred
+/// constraint trigger). Nothing is half written, and the next sweep (on a new connection
+/// the store opens by itself) converges.
+#[test]
+fn killed_backend_mid_sweep_leaves_no_partial_state_and_the_next_sweep_converges() {
+    let points = [
+        (
+            "before_update",
+            "CREATE TRIGGER crash BEFORE UPDATE ON iw_tasks FOR EACH ROW WHEN (NEW.status = 'failed') EXECUTE FUNCTION iw_crash()",
+        ),
+        (
+            "between_update_and_audit",
+            "CREATE TRIGGER crash BEFORE INSERT ON iw_task_transitions FOR EACH ROW WHEN (NEW.to_status = 'failed') EXECUTE FUNCTION iw_crash()",
+        ),
+        (
+            "during_commit",
+            "CREATE CONSTRAINT TRIGGER crash AFTER INSERT ON iw_task_transitions DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.to_status = 'failed') EXECUTE FUNCTION iw_crash()",
+        ),
+    ];
+    for (point, trigger) in points {
+        let Some(url) = schema_url(point) else {
+            return;
+        };
+        let clock = ManualClock::new(T0);
+        let (l, store) = life(&url, &clock);
+        for i in 0..5 {
+            l.create(&format!("t{i}"), "image").unwrap();
+            l.claim(&format!("t{i}"), "w").unwrap();
+        }
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE OR REPLACE FUNCTION iw_crash() RETURNS trigger AS $$
+                 BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NEW; END $$ LANGUAGE plpgsql;
+                 {trigger};"
+            ))
+            .unwrap();
+        clock.set_ms(T0 + 10 * MIN + 1);
+        let err = l.sweep().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::DependencyUnavailable, "{point}");
+        for i in 0..5 {
+            let id = format!("t{i}");
+            assert_eq!(
+                l.get(&id).unwrap().unwrap().status,
+                TaskStatus::Processing,
+                "{point}: {id} rolled back"
+            );
+            assert!(
+                l.transitions(&id)
+                    .unwrap()
+                    .iter()
+                    .all(|t| !t.to_status.is_terminal()),
+                "{point}: no orphan transition row"
+            );
+        }
+        admin
+            .batch_execute("DROP TRIGGER crash ON iw_task_transitions; ")
+            .unwrap_or_else(|_| {
+                admin
+                    .batch_execute("DROP TRIGGER crash ON iw_tasks")
+                    .unwrap()
+            });
+        assert_eq!(l.sweep().unwrap().failed.len(), 5, "{point}");
+        for i in 0..5 {
+            assert_eq!(
+                l.transitions(&format!("t{i}"))
+                    .unwrap()
+                    .iter()
+                    .filter(|t| t.to_status.is_terminal())
+                    .count(),
+                1,
+                "{point}"
+            );
+        }
+        drop(store);
+    }
+}
+
+/// Child body of the 32-process trial: a sweeper.
+#[test]
+#[ignore = "child-process body: run by its parent test with --ignored"]
+fn pg_trial_sweeper_child() {
+    let Ok(url) = std::env::var("IW_TRIAL_PG") else {
+        return;
+    };
+    let clock = ManualClock::new(trials::T0);
+    trials::sweeper(&life(&url, &clock).0, &clock);
+}
+
+/// Child body of the 32-process trial: the worker.
+#[test]
+#[ignore = "child-process body: run by its parent test with --ignored"]
+fn pg_trial_worker_child() {
+    let Ok(url) = std::env::var("IW_TRIAL_PG") else {
+        return;
+    };
+    let clock = ManualClock::new(trials::T0);
+    trials::worker(life(&url, &clock).1.as_ref(), &clock);
+}
+
+/// 32 sweeper processes and a worker process over 100 trials of 20 tasks on PostgreSQL:
+/// each task failed by exactly one sweeper or completed by the worker, never both, with
+/// exactly one terminal transition row.
+#[test]
+fn thirty_two_sweeper_processes_over_100_trials_on_postgres() {
+    let Some(url) = schema_url("procs") else {
+        return;
+    };
+    let clock = ManualClock::new(trials::T0);
+    let (l, _) = life(&url, &clock);
+    trials::seed(&l, &clock);
+    let outputs = trials::run_children(
+        "pg_trial_sweeper_child",
+        "pg_trial_worker_child",
+        ("IW_TRIAL_PG", &url),
+    );
+    trials::verify(&outputs, &l);
 }

@@ -28,3 +28,22 @@ test('claim, stale sweep, late done refused', () => {
   assert.ok(life.auditEvents().some((e) => e.action === 'late_completion_rejected'))
   assert.throws(() => life.claim('nope', 'w'), { code: 'task_not_found' })
 })
+
+test('heartbeats keep a worker alive; a silent one fails as heartbeat_timeout', () => {
+  const clock = new iw.ManualClock(T0)
+  const db = `sqlite:${join(mkdtempSync(join(tmpdir(), 'iw-')), 'hb.db')}`
+  const config = iw.PolicyConfig.load(null, { INFERWARDEN_STALE__HEARTBEAT_TIMEOUT_S: '120' })
+  const life = new iw.Lifecycle(config, db, clock)
+  life.create('silent', 'video')
+  life.claim('silent', 'w')
+  life.create('alive', 'video')
+  const alive = life.claim('alive', 'w')
+  clock.setMs(T0 + 100_000)
+  assert.deepEqual(life.heartbeat('alive', alive.lease_id), { outcome: 'applied', runtime_ms: 0 })
+  assert.deepEqual(life.reportProgress('alive', alive.lease_id, 40), { outcome: 'applied', runtime_ms: 0 })
+  clock.setMs(T0 + 120_001)
+  const report = life.sweep()
+  assert.deepEqual(report.failed.map((t) => [t.task_id, t.reason]), [['silent', 'heartbeat_timeout']])
+  assert.equal(life.get('alive').progress, 40)
+  assert.throws(() => life.heartbeat('alive', 'wrong'), { code: 'invalid_transition' })
+})

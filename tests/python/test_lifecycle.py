@@ -76,3 +76,28 @@ def test_unsupported_store_is_typed():
     with pytest.raises(inferwarden.InferwardenError) as info:
         inferwarden.Lifecycle(inferwarden.PolicyConfig(), "mysql://x")
     assert info.value.code == "config_invalid"
+
+
+def test_heartbeat_timeout_fails_a_silent_worker_early(tmp_path):
+    clock = inferwarden.ManualClock(T0)
+    config = inferwarden.PolicyConfig.from_text("[stale]\nheartbeat_timeout_s = 120\n")
+    life = inferwarden.Lifecycle(config, f"sqlite:{tmp_path / 'hb.db'}", clock=clock)
+    life.create("silent", "video")
+    life.claim("silent", "w")
+    life.create("alive", "video")
+    alive = life.claim("alive", "w")
+    clock.set_ms(T0 + 100_000)
+    assert life.heartbeat("alive", alive["lease_id"]) == {"outcome": "applied", "runtime_ms": 0}
+    clock.set_ms(T0 + 120_001)
+    report = life.sweep()
+    assert [(t["task_id"], t["reason"], t["ttl_ms"]) for t in report["failed"]] == [("silent", "heartbeat_timeout", 120_000)]
+    assert life.get("alive")["status"] == "processing"
+    assert life.get("alive")["heartbeat_at"] == T0 + 100_000
+    with pytest.raises(InvalidTransitionError):
+        life.heartbeat("silent", "wrong-lease")
+
+
+def test_heartbeat_timeout_not_shorter_than_ttl_is_a_config_error():
+    with pytest.raises(inferwarden.errors.ConfigInvalidError) as info:
+        inferwarden.PolicyConfig.from_text("[stale]\nheartbeat_timeout_s = 600\n")
+    assert "stale.heartbeat_timeout_s" in str(info.value.metadata)

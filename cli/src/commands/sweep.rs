@@ -2,7 +2,6 @@
 //! once (safe to run on several replicas at once) and print what was failed.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
@@ -71,11 +70,26 @@ pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool)
             }
         };
     }
-    let stop = AtomicBool::new(false);
-    life.run_sweeper(&stop, |result| match result {
-        Ok(report) => print_report(&report, json),
-        Err(e) => eprintln!("error[{}]: {} (retrying)", e.code_str(), e.detail()),
-    });
+    // The tokio sweeper service until Ctrl-C; several replicas may run it at once.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error[internal_error]: cannot start the runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    runtime.block_on(life.run_sweeper_async(
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        |result| match result {
+            Ok(report) => print_report(&report, json),
+            Err(e) => eprintln!("error[{}]: {} (retrying)", e.code_str(), e.detail()),
+        },
+    ));
     EXIT_OK
 }
 

@@ -277,8 +277,13 @@ pub struct StaleConfig {
     pub pending_start_timeout_s: u64,
     /// How often the sweep runs, seconds.
     pub sweep_interval_s: u64,
-    /// Tasks failed per sweep transaction.
+    /// Tasks failed per sweep transaction (halved after a store timeout, restored as sweeps
+    /// succeed).
     pub sweep_batch_size: u32,
+    /// A `processing` task with no heartbeat or progress report for this many seconds fails
+    /// as `heartbeat_timeout` before its stale deadline; 0 disables the check. Must be
+    /// shorter than every processing TTL.
+    pub heartbeat_timeout_s: u64,
 }
 
 impl Default for StaleConfig {
@@ -291,6 +296,7 @@ impl Default for StaleConfig {
             pending_start_timeout_s: 120,
             sweep_interval_s: 60,
             sweep_batch_size: 500,
+            heartbeat_timeout_s: 0,
         }
     }
 }

@@ -252,6 +252,20 @@ impl PolicyConfig {
         if st.sweep_batch_size == 0 {
             r.error("stale.sweep_batch_size", "must be at least 1");
         }
+        if st.heartbeat_timeout_s > 0 {
+            if let Some((task_type, ttl)) = st
+                .processing_ttl_s
+                .iter()
+                .find(|(_, ttl)| **ttl <= st.heartbeat_timeout_s)
+            {
+                r.error(
+                    "stale.heartbeat_timeout_s",
+                    format!(
+                        "must be shorter than every processing TTL ({task_type} is {ttl} s); 0 disables it"
+                    ),
+                );
+            }
+        }
         for (lane_name, lane) in &self.workers.lanes {
             let lane_field = format!("workers.lanes.{lane_name}");
             match st.processing_ttl_s.get(&lane.task_type) {

@@ -19,7 +19,8 @@ mod store;
 
 pub use iso_time::parse_iso8601_ms;
 pub use model::{
-    Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+    Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
+    TransitionRecord,
 };
 #[cfg(feature = "postgres")]
 pub use postgres_store::PostgresTaskStore;

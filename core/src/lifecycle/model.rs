@@ -104,6 +104,9 @@ pub struct TaskRecord {
     pub error_message: Option<String>,
     /// When it became terminal (ms).
     pub finished_at: Option<i64>,
+    /// The last heartbeat or progress report under the current lease (ms); set at claim.
+    /// Never moves the stale deadline.
+    pub heartbeat_at: Option<i64>,
 }
 
 /// One row of the transitions table.
@@ -159,7 +162,8 @@ pub enum Completion {
     AlreadyFailed {
         /// The recorded failure code.
         error_code: String,
-        /// How long after the stale deadline the report came, ms.
+        /// How late the report came, ms: after the stale deadline for a `stale_timeout`,
+        /// after the failure was recorded for any other failure.
         late_by_ms: i64,
     },
     /// The task was already done with another result: refused.
@@ -218,6 +222,18 @@ pub struct SweepReport {
     pub batches: u32,
 }
 
+/// What one sweep fails, and how much per transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweepPolicy {
+    /// A `pending` task older than this fails as `worker_start_timeout`, ms.
+    pub pending_timeout_ms: i64,
+    /// A `processing` task without a heartbeat (or progress report) for this long fails as
+    /// `heartbeat_timeout` before its stale deadline; `None` disables the check.
+    pub heartbeat_timeout_ms: Option<i64>,
+    /// Tasks failed per transaction.
+    pub batch: u32,
+}
+
 impl Completion {
     /// The typed outcome when a worker's compare-and-set matched no row: decided from the row
     /// as it is now (`target` is the status the worker reported, `result_path` its result).
@@ -238,7 +254,10 @@ impl Completion {
             }
             TaskStatus::Failed => Completion::AlreadyFailed {
                 error_code: task.error_code.clone().unwrap_or_default(),
-                late_by_ms: task.stale_deadline.map_or(0, |d| now - d),
+                late_by_ms: match (task.error_code.as_deref(), task.stale_deadline) {
+                    (Some("stale_timeout"), Some(deadline)) => now - deadline,
+                    _ => task.finished_at.map_or(0, |f| now - f),
+                },
             },
             TaskStatus::Done
                 if target == TaskStatus::Done

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use postgres::{Client, NoTls, Row, Transaction};
 
 use super::model::{
-    new_lease, Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+    new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
+    TransitionRecord,
 };
 use super::store::{check_clock_reading, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
@@ -30,8 +32,11 @@ CREATE TABLE IF NOT EXISTS iw_tasks (
     result_path TEXT,
     error_code TEXT,
     error_message TEXT,
-    finished_at BIGINT
+    finished_at BIGINT,
+    heartbeat_at BIGINT
 );
+ALTER TABLE iw_tasks ADD COLUMN IF NOT EXISTS heartbeat_at BIGINT;
+CREATE INDEX IF NOT EXISTS iw_tasks_heartbeat ON iw_tasks (heartbeat_at) WHERE status = 'processing';
 CREATE INDEX IF NOT EXISTS iw_tasks_stale ON iw_tasks (stale_deadline) WHERE status = 'processing';
 CREATE INDEX IF NOT EXISTS iw_tasks_pending ON iw_tasks (created_at) WHERE status = 'pending';
 CREATE TABLE IF NOT EXISTS iw_task_transitions (
@@ -51,9 +56,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_one_terminal
     ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
 CREATE OR REPLACE FUNCTION iw_tasks_guard() RETURNS trigger AS $$
 BEGIN
+    -- Called only for writes the triggers' WHEN clauses found illegal: legal writes never
+    -- enter PL/pgSQL, which keeps a 1,000-row sweep cheap.
     IF TG_OP = 'INSERT' THEN
-        IF NEW.status <> 'pending' THEN RAISE EXCEPTION 'invalid_transition: tasks start pending'; END IF;
-        RETURN NEW;
+        RAISE EXCEPTION 'invalid_transition: tasks start pending';
     END IF;
     IF OLD.status IN ('done', 'failed') THEN
         RAISE EXCEPTION 'invalid_transition: terminal tasks are immutable';
@@ -63,36 +69,84 @@ BEGIN
         OR (OLD.status = 'processing' AND NEW.status IN ('done', 'failed'))) THEN
         RAISE EXCEPTION 'invalid_transition: illegal status change';
     END IF;
-    IF (NEW.status = 'done' AND NEW.result_path IS NULL)
-        OR (NEW.status = 'failed' AND (NEW.error_code IS NULL OR NEW.error_message IS NULL)) THEN
-        RAISE EXCEPTION 'invalid_transition: done needs a result path, failed an error';
-    END IF;
-    RETURN NEW;
+    RAISE EXCEPTION 'invalid_transition: done needs a result path, failed an error';
 END
 $$ LANGUAGE plpgsql;
-CREATE OR REPLACE TRIGGER iw_tasks_guard BEFORE INSERT OR UPDATE ON iw_tasks
-    FOR EACH ROW EXECUTE FUNCTION iw_tasks_guard();
+DROP TRIGGER IF EXISTS iw_tasks_guard ON iw_tasks;
+CREATE OR REPLACE TRIGGER iw_tasks_guard_insert BEFORE INSERT ON iw_tasks
+    FOR EACH ROW WHEN (NEW.status <> 'pending') EXECUTE FUNCTION iw_tasks_guard();
+CREATE OR REPLACE TRIGGER iw_tasks_guard_update BEFORE UPDATE ON iw_tasks
+    FOR EACH ROW WHEN (
+        OLD.status IN ('done', 'failed')
+        OR (OLD.status <> NEW.status AND NOT (
+            (OLD.status = 'pending' AND NEW.status IN ('processing', 'failed'))
+            OR (OLD.status = 'processing' AND NEW.status IN ('done', 'failed'))))
+        OR (NEW.status = 'done' AND NEW.result_path IS NULL)
+        OR (NEW.status = 'failed' AND (NEW.error_code IS NULL OR NEW.error_message IS NULL)))
+    EXECUTE FUNCTION iw_tasks_guard();
 ";
 
-const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at";
+const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at, heartbeat_at";
 
-const STALE_SWEEP: &str = "
-WITH stale AS (
+/// One kind of sweep write, as ONE statement: candidates locked with `FOR UPDATE SKIP LOCKED`
+/// (concurrent sweepers split the set), the compare-and-set UPDATE re-checking the condition,
+/// and the transition rows inserted from the UPDATE's own RETURNING, so a task is never
+/// failed without its row. Parameters: $1 now, $2 room, $3 actor, then (except the stale pass) $4 cutoff, $5 limit (ms).
+struct SweepPass {
+    reason: &'static str,
+    sql: &'static str,
+}
+
+const SWEEP_PASSES: [SweepPass; 3] = [
+    SweepPass {
+        reason: "stale_timeout",
+        sql: "
+WITH candidates AS (
     SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < $1
-    ORDER BY stale_deadline LIMIT $2 FOR UPDATE SKIP LOCKED)
-UPDATE iw_tasks t SET status = 'failed', error_code = 'stale_timeout',
-    error_message = 'processing exceeded the stale limit of its task type', finished_at = $1, updated_at = $1
-FROM stale WHERE t.id = stale.id AND t.status = 'processing' AND t.stale_deadline < $1
-RETURNING t.id, t.task_type, t.started_at, t.stale_deadline, t.lease_id";
-
-const PENDING_SWEEP: &str = "
-WITH waiting AS (
-    SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < $1
-    ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-UPDATE iw_tasks t SET status = 'failed', error_code = 'worker_start_timeout',
-    error_message = 'no worker claimed the task in time', finished_at = $3, updated_at = $3
-FROM waiting WHERE t.id = waiting.id AND t.status = 'pending' AND t.created_at < $1
-RETURNING t.id, t.task_type, t.created_at";
+    ORDER BY stale_deadline LIMIT $2 FOR UPDATE SKIP LOCKED),
+swept AS (
+    UPDATE iw_tasks t SET status = 'failed', error_code = 'stale_timeout',
+        error_message = 'processing exceeded the stale limit of its task type', finished_at = $1, updated_at = $1
+    FROM candidates WHERE t.id = candidates.id AND t.status = 'processing' AND t.stale_deadline < $1
+    RETURNING t.id, t.task_type, $1::BIGINT - t.started_at AS runtime_ms, t.stale_deadline - t.started_at AS limit_ms, t.lease_id),
+audit AS (
+    INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+    SELECT id, 'processing', 'failed', 'stale_timeout', $3, lease_id, $1, limit_ms, runtime_ms FROM swept)
+SELECT id, task_type, runtime_ms, limit_ms FROM swept",
+    },
+    SweepPass {
+        reason: "heartbeat_timeout",
+        sql: "
+WITH candidates AS (
+    SELECT id FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < $4
+    ORDER BY heartbeat_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+swept AS (
+    UPDATE iw_tasks t SET status = 'failed', error_code = 'heartbeat_timeout',
+        error_message = 'the worker stopped sending heartbeats', finished_at = $1, updated_at = $1
+    FROM candidates WHERE t.id = candidates.id AND t.status = 'processing' AND t.heartbeat_at < $4
+    RETURNING t.id, t.task_type, $1::BIGINT - t.started_at AS runtime_ms, $5::BIGINT AS limit_ms, t.lease_id),
+audit AS (
+    INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+    SELECT id, 'processing', 'failed', 'heartbeat_timeout', $3, lease_id, $1, limit_ms, runtime_ms FROM swept)
+SELECT id, task_type, runtime_ms, limit_ms FROM swept",
+    },
+    SweepPass {
+        reason: "worker_start_timeout",
+        sql: "
+WITH candidates AS (
+    SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < $4
+    ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+swept AS (
+    UPDATE iw_tasks t SET status = 'failed', error_code = 'worker_start_timeout',
+        error_message = 'no worker claimed the task in time', finished_at = $1, updated_at = $1
+    FROM candidates WHERE t.id = candidates.id AND t.status = 'pending' AND t.created_at < $4
+    RETURNING t.id, t.task_type, $1::BIGINT - t.created_at AS runtime_ms, $5::BIGINT AS limit_ms),
+audit AS (
+    INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+    SELECT id, 'pending', 'failed', 'worker_start_timeout', $3, NULL, $1, limit_ms, runtime_ms FROM swept)
+SELECT id, task_type, runtime_ms, limit_ms FROM swept",
+    },
+];
 
 fn db_err(e: postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
@@ -133,12 +187,15 @@ fn row_to_task(r: &Row) -> TaskRecord {
         error_code: r.get(11),
         error_message: r.get(12),
         finished_at: r.get(13),
+        heartbeat_at: r.get(14),
     }
 }
 
 /// A task store in PostgreSQL.
 pub struct PostgresTaskStore {
     client: Mutex<Client>,
+    url: crate::secret::Secret,
+    suspect: std::sync::atomic::AtomicBool,
     time: TimeSource,
 }
 
@@ -191,19 +248,53 @@ impl PostgresTaskStore {
         tx.commit().map_err(db_err)?;
         Ok(PostgresTaskStore {
             client: Mutex::new(client),
+            url: crate::secret::Secret::new(url.to_owned()),
+            suspect: std::sync::atomic::AtomicBool::new(false),
             time,
         })
+    }
+
+    /// The connection, replaced by a new one when the server closed it (a restart or a
+    /// killed backend): the write that was in flight rolled back, so nothing is half done.
+    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, Error> {
+        let mut client = self.client.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        let suspect = self
+            .suspect
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
+        if client.is_closed() || (suspect && client.is_valid(Duration::from_secs(2)).is_err()) {
+            *client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
+                self.suspect
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                db_err(e)
+            })?;
+        }
+        Ok(client)
     }
 
     fn tx<T>(
         &self,
         f: impl FnOnce(&mut Transaction<'_>, i64) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
-        })?;
+        let mut client = self.client()?;
+        let result = Self::in_transaction(&mut client, &self.time, f);
+        if matches!(&result, Err(e) if e.code() == ErrorCode::DependencyUnavailable) {
+            // The connection may be gone (a killed backend, a restart): check it before the
+            // next call rather than on every call.
+            self.suspect
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        result
+    }
+
+    fn in_transaction<T>(
+        client: &mut Client,
+        time: &TimeSource,
+        f: impl FnOnce(&mut Transaction<'_>, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut tx = client.transaction().map_err(db_err)?;
-        let now = match &self.time {
+        let now = match time {
             TimeSource::Injected(clock) => check_clock_reading(Some(clock.now_ms()))?,
             TimeSource::Database => {
                 let row = tx
@@ -222,18 +313,14 @@ impl PostgresTaskStore {
 
     /// Runs raw SQL (operators and tests); the trigger still applies.
     pub fn execute_raw(&self, sql: &str) -> Result<u64, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
-        })?;
+        let mut client = self.client()?;
         client.execute(sql, &[]).map_err(db_err)
     }
 
     /// The `EXPLAIN` lines of the sweep's candidate query with sequential scans disabled
     /// (tests assert the partial index can serve it).
     pub fn sweep_query_plan(&self) -> Result<Vec<String>, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
-        })?;
+        let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db_err)?;
         tx.execute("SET LOCAL enable_seqscan = off", &[])
             .map_err(db_err)?;
@@ -275,7 +362,7 @@ impl TaskStore for PostgresTaskStore {
             let row = tx
                 .query_opt(
                     "UPDATE iw_tasks SET status = 'processing', started_at = $2, stale_deadline = $2::BIGINT + $3::BIGINT, lease_id = $4,
-                     attempt = attempt + 1, updated_at = $2 WHERE id = $1 AND status = 'pending' RETURNING attempt",
+                     attempt = attempt + 1, updated_at = $2, heartbeat_at = $2 WHERE id = $1 AND status = 'pending' RETURNING attempt",
                     &[&id, &now, &ttl, &lease],
                 )
                 .map_err(db_err)?;
@@ -292,7 +379,7 @@ impl TaskStore for PostgresTaskStore {
             let p = i32::from(progress.min(100));
             let n = tx
                 .execute(
-                    "UPDATE iw_tasks SET progress = GREATEST(progress, $3), updated_at = $4 WHERE id = $1 AND status = 'processing' AND lease_id = $2",
+                    "UPDATE iw_tasks SET progress = GREATEST(progress, $3), updated_at = $4, heartbeat_at = $4 WHERE id = $1 AND status = 'processing' AND lease_id = $2",
                     &[&id, &lease_id, &p, &now],
                 )
                 .map_err(db_err)?;
@@ -367,83 +454,42 @@ impl TaskStore for PostgresTaskStore {
         })
     }
 
-    fn sweep(
-        &self,
-        sweep_id: &str,
-        pending_timeout_ms: i64,
-        batch: u32,
-    ) -> Result<SweepReport, Error> {
+    fn sweep(&self, sweep_id: &str, policy: &SweepPolicy) -> Result<SweepReport, Error> {
         let actor = format!("sweeper:{sweep_id}");
+        let batch = policy.batch.max(1);
         let mut report = SweepReport {
             sweep_id: sweep_id.to_owned(),
             swept_at: 0,
             failed: Vec::new(),
             batches: 0,
         };
-        let batch_i = i64::from(batch);
         loop {
             let (swept_at, rows) = self.tx(|tx, now| {
                 let mut out = Vec::new();
-                let stale = tx.query(STALE_SWEEP, &[&now, &batch_i]).map_err(db_err)?;
-                for r in stale {
-                    let (id, task_type, started, deadline, lease): (
-                        String,
-                        String,
-                        i64,
-                        i64,
-                        Option<String>,
-                    ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-                    let (runtime, ttl) = (now - started, deadline - started);
-                    insert_transition(
-                        tx,
-                        &id,
-                        Some(TaskStatus::Processing),
-                        TaskStatus::Failed,
-                        "stale_timeout",
-                        &actor,
-                        lease.as_deref(),
-                        now,
-                        Some(ttl),
-                        Some(runtime),
-                    )?;
-                    out.push(SweptTask {
-                        task_id: id,
-                        task_type,
-                        reason: "stale_timeout".into(),
-                        runtime_ms: runtime,
-                        ttl_ms: ttl,
-                    });
-                }
-                let room = batch_i - out.len() as i64;
-                if room > 0 {
-                    let cutoff = now - pending_timeout_ms;
-                    for r in tx
-                        .query(PENDING_SWEEP, &[&cutoff, &room, &now])
-                        .map_err(db_err)?
-                    {
-                        let (id, task_type, created): (String, String, i64) =
-                            (r.get(0), r.get(1), r.get(2));
-                        let waited = now - created;
-                        insert_transition(
-                            tx,
-                            &id,
-                            Some(TaskStatus::Pending),
-                            TaskStatus::Failed,
-                            "worker_start_timeout",
-                            &actor,
-                            None,
-                            now,
-                            Some(pending_timeout_ms),
-                            Some(waited),
-                        )?;
-                        out.push(SweptTask {
-                            task_id: id,
-                            task_type,
-                            reason: "worker_start_timeout".into(),
-                            runtime_ms: waited,
-                            ttl_ms: pending_timeout_ms,
-                        });
+                for pass in &SWEEP_PASSES {
+                    let room = i64::from(batch) - out.len() as i64;
+                    if room <= 0 {
+                        break;
                     }
+                    let (cutoff, limit) = match pass.reason {
+                        "stale_timeout" => (now, 0),
+                        "heartbeat_timeout" => match policy.heartbeat_timeout_ms {
+                            Some(t) => (now - t, t),
+                            None => continue,
+                        },
+                        _ => (now - policy.pending_timeout_ms, policy.pending_timeout_ms),
+                    };
+                    let args: [&(dyn postgres::types::ToSql + Sync); 5] =
+                        [&now, &room, &actor, &cutoff, &limit];
+                    let used = if pass.reason == "stale_timeout" { 3 } else { 5 };
+                    let rows = tx.query(pass.sql, &args[..used]).map_err(db_err)?;
+                    out.extend(rows.iter().map(|r| SweptTask {
+                        task_id: r.get(0),
+                        task_type: r.get(1),
+                        reason: pass.reason.into(),
+                        runtime_ms: r.get(2),
+                        ttl_ms: r.get(3),
+                    }));
                 }
                 Ok((now, out))
             })?;

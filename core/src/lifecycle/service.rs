@@ -1,13 +1,14 @@
 //! The lifecycle service: TTLs from the one configuration, task ids validated, stale and
 //! late-completion events written to the audit sink, and a sweeper loop that is safe with any
-//! number of replicas (correctness comes from the conditional writes alone).
+//! number of replicas (correctness comes from the conditional writes alone). The batch size
+//! halves after a store error (a busy database or a timeout) and grows back as sweeps succeed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::model::{Claim, Completion, SweepReport, TaskRecord, TransitionRecord};
+use super::model::{Claim, Completion, SweepPolicy, SweepReport, TaskRecord, TransitionRecord};
 use super::store::TaskStore;
 use crate::audit::{AuditEvent, AuditFields, AuditSink, Outcome};
 use crate::clock::Clock;
@@ -21,7 +22,9 @@ pub struct Lifecycle {
     store: Arc<dyn TaskStore>,
     ttls_ms: BTreeMap<String, i64>,
     pending_timeout_ms: i64,
-    batch: u32,
+    heartbeat_timeout_ms: Option<i64>,
+    max_batch: u32,
+    batch: Arc<AtomicU32>,
     interval: Duration,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
@@ -54,7 +57,12 @@ impl Lifecycle {
                 .map(|(k, v)| (k.clone(), secs_ms(*v)))
                 .collect(),
             pending_timeout_ms: secs_ms(config.stale.pending_start_timeout_s),
-            batch: config.stale.sweep_batch_size,
+            heartbeat_timeout_ms: match config.stale.heartbeat_timeout_s {
+                0 => None,
+                s => Some(secs_ms(s)),
+            },
+            max_batch: config.stale.sweep_batch_size.max(1),
+            batch: Arc::new(AtomicU32::new(config.stale.sweep_batch_size.max(1))),
             interval: Duration::from_secs(config.stale.sweep_interval_s),
             audit,
             clock,
@@ -127,6 +135,22 @@ impl Lifecycle {
         self.store.report_progress(id, lease_id, progress)
     }
 
+    /// A liveness signal under the lease: refreshes `heartbeat_at` (checked when
+    /// `stale.heartbeat_timeout_s` is set), never the stale deadline or the progress.
+    pub fn heartbeat(&self, id: &str, lease_id: &str) -> Result<Completion, Error> {
+        self.store.report_progress(id, lease_id, 0)
+    }
+
+    /// The batch size the next sweep uses (halved after store errors).
+    pub fn current_batch(&self) -> u32 {
+        self.batch.load(Ordering::SeqCst)
+    }
+
+    /// The sweep interval from the configuration.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// `processing -> done`. A report that arrives after the task was failed is refused and
     /// recorded as `late_completion_rejected` with the result location for an operator.
     pub fn complete(
@@ -175,9 +199,23 @@ impl Lifecycle {
     /// One sweep; every stale transition is audited (task id, type, runtime, TTL, sweep id).
     pub fn sweep(&self) -> Result<SweepReport, Error> {
         let sweep_id = new_sweep_id();
-        let report = self
-            .store
-            .sweep(&sweep_id, self.pending_timeout_ms, self.batch)?;
+        let policy = SweepPolicy {
+            pending_timeout_ms: self.pending_timeout_ms,
+            heartbeat_timeout_ms: self.heartbeat_timeout_ms,
+            batch: self.current_batch(),
+        };
+        let report = match self.store.sweep(&sweep_id, &policy) {
+            Ok(report) => {
+                let grown = policy.batch.saturating_mul(2).min(self.max_batch);
+                self.batch.store(grown, Ordering::SeqCst);
+                report
+            }
+            Err(e) => {
+                self.batch
+                    .store((policy.batch / 2).max(1), Ordering::SeqCst);
+                return Err(e);
+            }
+        };
         for t in &report.failed {
             self.audit(
                 &format!("sweeper:{sweep_id}"),
@@ -190,6 +228,7 @@ impl Lifecycle {
                     ("runtime_ms", t.runtime_ms.into()),
                     ("ttl_ms", t.ttl_ms.into()),
                     ("sweep_id", sweep_id.clone().into()),
+                    ("task_id", t.task_id.clone().into()),
                     ("swept_at", report.swept_at.into()),
                 ],
             )?;
@@ -232,6 +271,46 @@ impl Lifecycle {
                 self.interval * 2
             };
             on_report(result);
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Lifecycle {
+    /// The sweeper as a tokio service: a sweep every configured interval (the first one
+    /// immediately) on the blocking pool, until `shutdown` resolves; after an error the next
+    /// sweep waits an extra interval. Safe to run on every replica.
+    pub async fn run_sweeper_async<F>(
+        self,
+        shutdown: F,
+        mut on_report: impl FnMut(Result<SweepReport, Error>) + Send,
+    ) where
+        F: std::future::Future<Output = ()> + Send,
+    {
+        let mut ticks = tokio::time::interval(self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = ticks.tick() => {}
+            }
+            let life = self.clone();
+            let result = match tokio::task::spawn_blocking(move || life.sweep()).await {
+                Ok(result) => result,
+                Err(_) => Err(Error::with_detail(
+                    ErrorCode::InternalError,
+                    "the sweep task panicked",
+                )),
+            };
+            let failed = result.is_err();
+            on_report(result);
+            if failed {
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(self.interval) => {}
+                }
+            }
         }
     }
 }

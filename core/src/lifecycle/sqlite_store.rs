@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::iso_time;
 use super::model::{
-    new_lease, Claim, Completion, SweepReport, SweptTask, TaskRecord, TaskStatus, TransitionRecord,
+    new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
+    TransitionRecord,
 };
 use super::store::{check_clock_reading, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
@@ -32,12 +33,14 @@ CREATE TABLE IF NOT EXISTS iw_tasks (
     result_path TEXT,
     error_code TEXT,
     error_message TEXT,
-    finished_at INTEGER
+    finished_at INTEGER,
+    heartbeat_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS iw_tasks_stale ON iw_tasks (stale_deadline) WHERE status = 'processing';
 CREATE INDEX IF NOT EXISTS iw_tasks_pending ON iw_tasks (created_at) WHERE status = 'pending';
 CREATE TABLE IF NOT EXISTS iw_task_transitions (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- Rows are never deleted, so the rowid alone is monotonic (no AUTOINCREMENT bookkeeping).
+    seq INTEGER PRIMARY KEY,
     task_id TEXT NOT NULL,
     from_status TEXT,
     to_status TEXT NOT NULL,
@@ -68,7 +71,10 @@ CREATE TRIGGER IF NOT EXISTS iw_tasks_insert_pending BEFORE INSERT ON iw_tasks
     BEGIN SELECT RAISE(ABORT, 'invalid_transition: tasks start pending'); END;
 ";
 
-const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at";
+const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at, heartbeat_at";
+
+/// Upgrades from schema version 1 (no heartbeat column), after [`SQLITE_SCHEMA`].
+const SQLITE_HEARTBEAT_INDEX: &str = "CREATE INDEX IF NOT EXISTS iw_tasks_heartbeat ON iw_tasks (heartbeat_at) WHERE status = 'processing'";
 
 fn db_err(e: rusqlite::Error) -> Error {
     let text = e.to_string();
@@ -78,10 +84,19 @@ fn db_err(e: rusqlite::Error) -> Error {
             "the database refused an illegal transition",
         );
     }
-    Error::with_detail(
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    let err = Error::with_detail(
         ErrorCode::DependencyUnavailable,
         format!("task store (sqlite): {text}"),
-    )
+    );
+    if busy {
+        err.meta("busy", true)
+    } else {
+        err
+    }
 }
 
 fn row_to_task(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
@@ -101,6 +116,7 @@ fn row_to_task(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
         error_code: row.get(11)?,
         error_message: row.get(12)?,
         finished_at: row.get(13)?,
+        heartbeat_at: row.get(14)?,
     })
 }
 
@@ -134,29 +150,71 @@ fn insert_transition(
     Ok(())
 }
 
+/// Schema version 2 adds `heartbeat_at` and its partial index to a version-1 database.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_heartbeat: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('iw_tasks') WHERE name = 'heartbeat_at'",
+        [],
+        |r| r.get(0),
+    )?;
+    if has_heartbeat == 0 {
+        conn.execute_batch("ALTER TABLE iw_tasks ADD COLUMN heartbeat_at INTEGER")?;
+    }
+    conn.execute_batch(SQLITE_HEARTBEAT_INDEX)?;
+    conn.pragma_update(None, "user_version", 2)
+}
+
 impl SqliteTaskStore {
     /// Opens (creating and migrating) the database at `path`.
     pub fn open(path: impl AsRef<Path>, time: TimeSource) -> Result<Self, Error> {
+        Self::open_with_busy_timeout(path, time, Duration::from_secs(10))
+    }
+
+    /// Opens with a busy timeout other than the default 10 s: a write that cannot take the
+    /// database lock in time fails with `dependency_unavailable` (`metadata.busy = true`),
+    /// never with a partial result.
+    pub fn open_with_busy_timeout(
+        path: impl AsRef<Path>,
+        time: TimeSource,
+        busy_timeout: Duration,
+    ) -> Result<Self, Error> {
         let conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_err)?;
+        conn.busy_timeout(busy_timeout).map_err(db_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db_err)?;
         conn.execute_batch(SQLITE_SCHEMA).map_err(db_err)?;
+        migrate(&conn).map_err(db_err)?;
         Ok(SqliteTaskStore {
             conn: Mutex::new(conn),
             time,
         })
     }
 
+    /// A write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting up to
+    /// the busy timeout), so a compare-and-set never upgrades a read lock mid-way.
     fn tx<T>(&self, f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, Error>) -> Result<T, Error> {
+        self.run(TransactionBehavior::Immediate, f)
+    }
+
+    /// A read transaction: in WAL mode it never waits for a writer.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.run(TransactionBehavior::Deferred, f)
+    }
+
+    fn run<T>(
+        &self,
+        behavior: TransactionBehavior,
+        f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self.conn.lock().map_err(|_| {
             Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
         })?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db_err)?;
+        let tx = conn.transaction_with_behavior(behavior).map_err(db_err)?;
         let now = match &self.time {
             TimeSource::Injected(clock) => check_clock_reading(Some(clock.now_ms()))?,
             TimeSource::Database => {
@@ -173,6 +231,15 @@ impl SqliteTaskStore {
         let out = f(&tx, now)?;
         tx.commit().map_err(db_err)?;
         Ok(out)
+    }
+
+    /// Runs `f` with the store's connection while no other store call can run: an escape
+    /// hatch for operators and fault-injection tests. The triggers still apply.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, Error> {
+        let conn = self.conn.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        })?;
+        Ok(f(&conn))
     }
 
     /// Runs raw SQL (operators and tests); the triggers still apply.
@@ -201,7 +268,45 @@ impl SqliteTaskStore {
 
 const STALE_CANDIDATES: &str =
     "SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2";
-const PENDING_CANDIDATES: &str = "SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < ?1 ORDER BY created_at LIMIT ?2";
+
+/// One kind of sweep write: the compare-and-set UPDATE (candidates from a partial index,
+/// condition re-checked in the WHERE clause) returning id, type, runtime, the limit applied
+/// and the lease. Parameters: ?1 now, ?2 room in the batch, ?3 cutoff, ?4 limit (ms).
+struct SweepPass {
+    reason: &'static str,
+    from: TaskStatus,
+    sql: &'static str,
+}
+
+const SWEEP_PASSES: [SweepPass; 3] = [
+    SweepPass {
+        reason: "stale_timeout",
+        from: TaskStatus::Processing,
+        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
+              error_message = 'processing exceeded the stale limit of its task type', finished_at = ?1, updated_at = ?1
+              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2)
+                AND status = 'processing' AND stale_deadline < ?1
+              RETURNING id, task_type, ?1 - started_at, stale_deadline - started_at, lease_id",
+    },
+    SweepPass {
+        reason: "heartbeat_timeout",
+        from: TaskStatus::Processing,
+        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'heartbeat_timeout',
+              error_message = 'the worker stopped sending heartbeats', finished_at = ?1, updated_at = ?1
+              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < ?3 ORDER BY heartbeat_at LIMIT ?2)
+                AND status = 'processing' AND heartbeat_at < ?3
+              RETURNING id, task_type, ?1 - started_at, ?4, lease_id",
+    },
+    SweepPass {
+        reason: "worker_start_timeout",
+        from: TaskStatus::Pending,
+        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
+              error_message = 'no worker claimed the task in time', finished_at = ?1, updated_at = ?1
+              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < ?3 ORDER BY created_at LIMIT ?2)
+                AND status = 'pending' AND created_at < ?3
+              RETURNING id, task_type, ?1 - created_at, ?4, NULL",
+    },
+];
 
 fn get_task(tx: &Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
     tx.query_row(
@@ -245,7 +350,7 @@ impl TaskStore for SqliteTaskStore {
             let n = tx
                 .execute(
                     "UPDATE iw_tasks SET status = 'processing', started_at = ?2, stale_deadline = ?2 + ?3, lease_id = ?4,
-                     attempt = attempt + 1, updated_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                     attempt = attempt + 1, updated_at = ?2, heartbeat_at = ?2 WHERE id = ?1 AND status = 'pending'",
                     params![id, now, ttl, lease],
                 )
                 .map_err(db_err)?;
@@ -261,7 +366,7 @@ impl TaskStore for SqliteTaskStore {
         self.tx(|tx, now| {
             let n = tx
                 .execute(
-                    "UPDATE iw_tasks SET progress = MAX(progress, ?3), updated_at = ?4 WHERE id = ?1 AND status = 'processing' AND lease_id = ?2",
+                    "UPDATE iw_tasks SET progress = MAX(progress, ?3), updated_at = ?4, heartbeat_at = ?4 WHERE id = ?1 AND status = 'processing' AND lease_id = ?2",
                     params![id, lease_id, i64::from(progress.min(100)), now],
                 )
                 .map_err(db_err)?;
@@ -340,13 +445,9 @@ impl TaskStore for SqliteTaskStore {
         })
     }
 
-    fn sweep(
-        &self,
-        sweep_id: &str,
-        pending_timeout_ms: i64,
-        batch: u32,
-    ) -> Result<SweepReport, Error> {
+    fn sweep(&self, sweep_id: &str, policy: &SweepPolicy) -> Result<SweepReport, Error> {
         let actor = format!("sweeper:{sweep_id}");
+        let batch = policy.batch.max(1);
         let mut report = SweepReport {
             sweep_id: sweep_id.to_owned(),
             swept_at: 0,
@@ -356,47 +457,61 @@ impl TaskStore for SqliteTaskStore {
         loop {
             let (swept_at, rows) = self.tx(|tx, now| {
                 let mut out = Vec::new();
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
-                         error_message = 'processing exceeded the stale limit of its task type', finished_at = ?1, updated_at = ?1
-                         WHERE id IN ({STALE_CANDIDATES}) AND status = 'processing' AND stale_deadline < ?1
-                         RETURNING id, task_type, started_at, stale_deadline, lease_id"
-                    ))
-                    .map_err(db_err)?;
-                let stale = stmt
-                    .query_map(params![now, i64::from(batch)], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?))
-                    })
-                    .map_err(db_err)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(db_err)?;
-                drop(stmt);
-                for (id, task_type, started, deadline, lease) in stale {
-                    let (runtime, ttl) = (now - started, deadline - started);
-                    insert_transition(tx, &id, Some(TaskStatus::Processing), TaskStatus::Failed, "stale_timeout", &actor, lease.as_deref(), now, Some(ttl), Some(runtime))?;
-                    out.push(SweptTask { task_id: id, task_type, reason: "stale_timeout".into(), runtime_ms: runtime, ttl_ms: ttl });
-                }
-                let room = i64::from(batch) - out.len() as i64;
-                if room > 0 {
-                    let mut stmt = tx
-                        .prepare(&format!(
-                            "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
-                             error_message = 'no worker claimed the task in time', finished_at = ?3, updated_at = ?3
-                             WHERE id IN ({PENDING_CANDIDATES}) AND status = 'pending' AND created_at < ?1
-                             RETURNING id, task_type, created_at"
-                        ))
+                for pass in SWEEP_PASSES {
+                    let room = i64::from(batch) - out.len() as i64;
+                    if room <= 0 {
+                        break;
+                    }
+                    let args: Vec<i64> = match pass.reason {
+                        "stale_timeout" => vec![now, room],
+                        "heartbeat_timeout" => match policy.heartbeat_timeout_ms {
+                            Some(t) => vec![now, room, now - t, t],
+                            None => continue,
+                        },
+                        _ => vec![
+                            now,
+                            room,
+                            now - policy.pending_timeout_ms,
+                            policy.pending_timeout_ms,
+                        ],
+                    };
+                    // The WHERE clause re-checks the condition inside the write: a task a
+                    // worker completed since the candidate read is not touched.
+                    let swept = tx
+                        .prepare_cached(pass.sql)
+                        .and_then(|mut stmt| {
+                            stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                                Ok((
+                                    r.get::<_, String>(0)?,
+                                    r.get::<_, String>(1)?,
+                                    r.get::<_, i64>(2)?,
+                                    r.get::<_, i64>(3)?,
+                                    r.get::<_, Option<String>>(4)?,
+                                ))
+                            })?
+                            .collect::<Result<Vec<_>, _>>()
+                        })
                         .map_err(db_err)?;
-                    let pending = stmt
-                        .query_map(params![now - pending_timeout_ms, room, now], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-                        .map_err(db_err)?
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(db_err)?;
-                    drop(stmt);
-                    for (id, task_type, created) in pending {
-                        let waited = now - created;
-                        insert_transition(tx, &id, Some(TaskStatus::Pending), TaskStatus::Failed, "worker_start_timeout", &actor, None, now, Some(pending_timeout_ms), Some(waited))?;
-                        out.push(SweptTask { task_id: id, task_type, reason: "worker_start_timeout".into(), runtime_ms: waited, ttl_ms: pending_timeout_ms });
+                    for (id, task_type, runtime, limit, lease) in swept {
+                        insert_transition(
+                            tx,
+                            &id,
+                            Some(pass.from),
+                            TaskStatus::Failed,
+                            pass.reason,
+                            &actor,
+                            lease.as_deref(),
+                            now,
+                            Some(limit),
+                            Some(runtime),
+                        )?;
+                        out.push(SweptTask {
+                            task_id: id,
+                            task_type,
+                            reason: pass.reason.into(),
+                            runtime_ms: runtime,
+                            ttl_ms: limit,
+                        });
                     }
                 }
                 Ok((now, out))
@@ -413,11 +528,11 @@ impl TaskStore for SqliteTaskStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {
-        self.tx(|tx, _| get_task(tx, id))
+        self.read(|tx, _| get_task(tx, id))
     }
 
     fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, Error> {
-        self.tx(|tx, _| {
+        self.read(|tx, _| {
             let mut stmt = tx
                 .prepare("SELECT task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms FROM iw_task_transitions WHERE task_id = ?1 ORDER BY seq")
                 .map_err(db_err)?;
@@ -443,7 +558,7 @@ impl TaskStore for SqliteTaskStore {
     }
 
     fn now_ms(&self) -> Result<i64, Error> {
-        self.tx(|_, now| Ok(now))
+        self.read(|_, now| Ok(now))
     }
 }
 
@@ -544,7 +659,7 @@ impl SqliteTaskStore {
                 let ttl = ttls.get(&task_type).copied().unwrap_or(strictest);
                 if matches!(status, TaskStatus::Processing | TaskStatus::Done) {
                     tx.execute(
-                        "UPDATE iw_tasks SET status = 'processing', started_at = ?2, stale_deadline = ?2 + ?3, lease_id = 'imported', attempt = 1, updated_at = ?2 WHERE id = ?1",
+                        "UPDATE iw_tasks SET status = 'processing', started_at = ?2, stale_deadline = ?2 + ?3, lease_id = 'imported', attempt = 1, updated_at = ?2, heartbeat_at = ?2 WHERE id = ?1",
                         params![id, updated, ttl],
                     )
                     .map_err(db_err)?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use super::model::{Claim, Completion, SweepReport, TaskRecord, TransitionRecord};
+use super::model::{Claim, Completion, SweepPolicy, SweepReport, TaskRecord, TransitionRecord};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode};
 
@@ -38,7 +38,8 @@ pub trait TaskStore: Send + Sync + Debug {
     /// `pending -> processing` with a new lease; the TTL is resolved from `ttls` for the
     /// task's type (unknown types are refused).
     fn claim(&self, id: &str, ttls: &BTreeMap<String, i64>, actor: &str) -> Result<Claim, Error>;
-    /// Progress 0..=100 under the current lease; never extends the deadline.
+    /// Progress 0..=100 under the current lease (also a heartbeat); never extends the
+    /// deadline and never lowers the recorded progress.
     fn report_progress(&self, id: &str, lease_id: &str, progress: u8) -> Result<Completion, Error>;
     /// `processing -> done` under the current lease.
     fn complete(
@@ -57,14 +58,10 @@ pub trait TaskStore: Send + Sync + Debug {
         message: &str,
         actor: &str,
     ) -> Result<Completion, Error>;
-    /// Fails stale `processing` tasks (deadline passed) and `pending` tasks not claimed
-    /// within `pending_timeout_ms`, in batches of `batch` rows, each exactly once.
-    fn sweep(
-        &self,
-        sweep_id: &str,
-        pending_timeout_ms: i64,
-        batch: u32,
-    ) -> Result<SweepReport, Error>;
+    /// Fails stale `processing` tasks (deadline passed), `processing` tasks whose heartbeat
+    /// stopped (when the policy sets a heartbeat timeout) and `pending` tasks not claimed in
+    /// time, in batches, each exactly once.
+    fn sweep(&self, sweep_id: &str, policy: &SweepPolicy) -> Result<SweepReport, Error>;
     /// Reads a task.
     fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error>;
     /// Every transition of a task, oldest first.
