@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -234,6 +235,27 @@ def show_catalogue() -> None:
             print(f"    {v['path']:<24} {v['rule']:<20} expected {v['expected']}")
 
 
+def show_parity() -> None:
+    section("9. Catalogue parity: hand-written mirrors checked against inference_settings.json")
+    from inferwarden import parity
+
+    clean = parity.check(PLATFORM)
+    print(f"  sample platform: {len(clean['sources'])} sources, {clean['facts_checked']} facts checked, "
+          f"{len(clean['findings'])} findings (exit {clean['exit_code']})")
+    with tempfile.TemporaryDirectory(prefix="inferwarden-parity-") as tmp:
+        root = Path(tmp) / "platform"
+        shutil.copytree(PLATFORM, root)
+        config_py = root / "backend" / "config.py"
+        # The classic drift: the backend restates a locked step count the catalogue changed.
+        config_py.write_text(config_py.read_text().replace('{"steps": {"value": 8,', '{"steps": {"value": 50,'))
+        drift = parity.check(root, "text")
+        print("  after planting a drift in backend/config.py:")
+        for line in drift["rendered"].splitlines()[:9]:
+            print(f"    {line}")
+        print(f"  exit {drift['exit_code']} (0 clean, 1 drift, 2 input error); "
+              f"same check: `inferwarden parity check ROOT --format text|json|sarif|junit|github`")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -245,6 +267,7 @@ def main() -> None:
     show_routing(config)
     show_dispatch(config)
     show_catalogue()
+    show_parity()
     print("\ndemo finished")
 
 

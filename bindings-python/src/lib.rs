@@ -9,6 +9,7 @@ mod dispatch;
 mod errors;
 mod gate;
 mod lifecycle;
+mod parity;
 mod routing;
 mod task_ref;
 
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::classify_worker_error, m)?)?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
+    m.add_function(wrap_pyfunction!(parity::parity_check, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
     Ok(())

@@ -33,6 +33,8 @@ pub mod error;
 pub mod gate;
 pub mod legacy;
 pub mod lifecycle;
+#[cfg(feature = "parity")]
+pub mod parity;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod ratelimit;

@@ -2,6 +2,7 @@
 
 mod config;
 mod errors;
+mod parity;
 mod probe;
 mod sweep;
 mod task_ref;
@@ -77,11 +78,40 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check that sources restating the model catalogue still agree with it.
+    Parity {
+        #[command(subcommand)]
+        action: ParityAction,
+    },
     /// List every error code with its HTTP status and family.
     Errors {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Output format for `parity check`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ParityFormat {
+    Text,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+}
+
+#[derive(Debug, Subcommand)]
+enum ParityAction {
+    /// Compare the sources named in ROOT/parity.toml with the catalogue; exit 0 clean,
+    /// 1 drift, 2 input error.
+    Check {
+        /// The platform tree (holds parity.toml and the catalogue).
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ParityFormat,
     },
 }
 
@@ -129,6 +159,9 @@ pub fn run(cli: Cli) -> u8 {
         },
         Command::TaskRef { json, ids } => task_ref::run(&ids, json),
         Command::Errors { json } => errors::run(json),
+        Command::Parity {
+            action: ParityAction::Check { root, format },
+        } => parity::check(&root, format_name(format)),
         Command::Probe { json } => probe::run(json),
         Command::ImportLegacy { db, from, table } => sweep::import_legacy(&db, &from, &table),
         Command::Sweep {
@@ -138,5 +171,15 @@ pub fn run(cli: Cli) -> u8 {
             interval,
             json,
         } => sweep::run(&db, config, interval, json),
+    }
+}
+
+fn format_name(format: ParityFormat) -> &'static str {
+    match format {
+        ParityFormat::Text => "text",
+        ParityFormat::Json => "json",
+        ParityFormat::Sarif => "sarif",
+        ParityFormat::Junit => "junit",
+        ParityFormat::Github => "github",
     }
 }

@@ -1,0 +1,157 @@
+//! Catalogue parity: sources that restate `inference_settings.json` by hand (Python module
+//! constants and Pydantic models, TypeScript unions, fallbacks and form props) are read with
+//! real parsers (ruff's for Python, oxc for TypeScript/TSX) behind one "extract facts"
+//! interface, compared with the catalogue, and every disagreement is reported with the
+//! source's `file:line:col` and the catalogue path with its own `file:line:col`. A source
+//! that does not parse is a finding with its location, never a crash or a silent skip.
+//! Feature `parity`.
+
+mod compare;
+mod config;
+mod facts;
+mod findings;
+mod json_locations;
+mod location;
+mod python_source;
+mod report;
+mod typescript_source;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use config::{ParityConfig, PythonSource, TypeScriptSource};
+pub use facts::{Fact, FactKind, SourceError, SourceFacts};
+pub use findings::{Finding, ParityReport, Severity, RULES};
+pub use location::Location;
+pub use report::{render, Format};
+
+use crate::catalogue::Catalogue;
+use crate::error::{Error, ErrorCode};
+
+/// A checked tree: the report and the text of every file read (for snippets).
+#[derive(Debug, Clone)]
+pub struct ParityRun {
+    /// The findings.
+    pub report: ParityReport,
+    /// File (relative to the root) -> content.
+    pub sources: BTreeMap<String, String>,
+}
+
+impl ParityRun {
+    /// Renders the report in `format`.
+    pub fn render(&self, format: Format) -> String {
+        render(&self.report, format, &self.sources)
+    }
+}
+
+/// Checks the tree at `root` with `root/parity.toml` (or the defaults when it is absent).
+/// Errors (`config_invalid`) only for a bad `parity.toml` or an unreadable / invalid
+/// catalogue; problems in sources are findings.
+pub fn check_tree(root: &Path) -> Result<ParityRun, Error> {
+    let config_path = root.join("parity.toml");
+    let config = match std::fs::read_to_string(&config_path) {
+        Ok(text) => ParityConfig::from_toml(&text)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParityConfig::from_toml("")?,
+        Err(e) => {
+            return Err(Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("cannot read parity.toml: {e}"),
+            ))
+        }
+    };
+    check_with(root, &config)
+}
+
+/// Checks the tree at `root` with an explicit configuration.
+pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error> {
+    let catalogue_text = std::fs::read_to_string(root.join(&config.catalogue)).map_err(|e| {
+        Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            format!("cannot read the catalogue {}: {e}", config.catalogue),
+        )
+    })?;
+    // The typed load validates the shape; the raw JSON is what paths are looked up in.
+    Catalogue::from_json(&catalogue_text)?;
+    let json: serde_json::Value = serde_json::from_str(&catalogue_text)
+        .map_err(|e| Error::with_detail(ErrorCode::ConfigInvalid, format!("catalogue: {e}")))?;
+    let view = compare::CatalogueView::new(&config.catalogue, &catalogue_text, &json);
+    let names = view.names();
+    let mut sources = BTreeMap::new();
+    let mut facts = Vec::new();
+    let mut findings = Vec::new();
+    let read = |path: &str, findings: &mut Vec<Finding>| -> Option<String> {
+        match std::fs::read_to_string(root.join(path)) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                findings.push(input_finding(
+                    "source_unreadable",
+                    Location {
+                        file: path.to_owned(),
+                        line: 1,
+                        column: 1,
+                    },
+                    format!("cannot read {path}: {e}"),
+                ));
+                None
+            }
+        }
+    };
+    for src in &config.python {
+        if let Some(text) = read(&src.path, &mut findings) {
+            let got = python_source::extract(&src.path, &text, &src.models, &src.constants);
+            absorb(got, &mut facts, &mut findings);
+            sources.insert(src.path.clone(), text);
+        }
+    }
+    for src in &config.typescript {
+        if let Some(text) = read(&src.path, &mut findings) {
+            let got = typescript_source::extract(
+                &src.path,
+                &text,
+                &src.model_unions,
+                &src.fallbacks,
+                &names,
+            );
+            absorb(got, &mut facts, &mut findings);
+            sources.insert(src.path.clone(), text);
+        }
+    }
+    findings.extend(compare::compare(&view, &facts));
+    findings.sort_by(|a, b| (&a.source, a.rule).cmp(&(&b.source, b.rule)));
+    sources.insert(config.catalogue.clone(), catalogue_text.clone());
+    Ok(ParityRun {
+        report: ParityReport {
+            schema_version: 1,
+            catalogue: config.catalogue.clone(),
+            sources: config
+                .python
+                .iter()
+                .map(|s| s.path.clone())
+                .chain(config.typescript.iter().map(|s| s.path.clone()))
+                .collect(),
+            facts_checked: facts.len(),
+            findings,
+        },
+        sources,
+    })
+}
+
+fn input_finding(rule: &'static str, at: Location, message: String) -> Finding {
+    Finding {
+        rule,
+        severity: Severity::Error,
+        message,
+        source: at,
+        catalogue_path: None,
+        catalogue_at: None,
+        expected: serde_json::Value::Null,
+        found: serde_json::Value::Null,
+    }
+}
+
+fn absorb(got: SourceFacts, facts: &mut Vec<Fact>, findings: &mut Vec<Finding>) {
+    for e in got.errors {
+        findings.push(input_finding("source_parse_error", e.at, e.message));
+    }
+    facts.extend(got.facts);
+}

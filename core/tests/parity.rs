@@ -1,0 +1,373 @@
+//! The parity checker on the sample platform (`examples/platform`): the clean tree has no
+//! findings; each planted drift gives exactly the expected finding, at the right source line
+//! and catalogue path; syntax errors are findings with locations (exit 2); every output
+//! format is well-formed.
+#![cfg(feature = "parity")]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use inferwarden::parity::{check_tree, Format, ParityRun, Severity};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/platform")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A copy of the sample tree with `old` replaced by `new` (exactly once) in `file`.
+fn planted(file: &str, old: &str, new: &str) -> PathBuf {
+    planted_at(file, old, new).0
+}
+
+/// [`planted`], also returning the line where the replacement ends.
+fn planted_at(file: &str, old: &str, new: &str) -> (PathBuf, u32) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let root = std::env::temp_dir().join(format!(
+        "iw-parity-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&root);
+    copy_tree(&sample(), &root);
+    let path = root.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.matches(old).count(),
+        1,
+        "{file}: `{old}` must occur once"
+    );
+    let at = text.find(old).unwrap();
+    let line = 1 + text[..at].matches('\n').count() + new.matches('\n').count();
+    std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
+    (root, line as u32)
+}
+
+fn line_of(root: &Path, file: &str, needle: &str) -> u32 {
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
+    text.lines().position(|l| l.contains(needle)).unwrap() as u32 + 1
+}
+
+#[test]
+fn the_clean_sample_has_no_findings() {
+    let run = check_tree(&sample()).unwrap();
+    assert!(
+        run.report.findings.is_empty(),
+        "{}",
+        run.render(Format::Text)
+    );
+    assert!(
+        run.report.facts_checked > 80,
+        "{}",
+        run.report.facts_checked
+    );
+    assert_eq!(run.report.exit_code(), 0);
+}
+
+struct Drift {
+    file: &'static str,
+    old: &'static str,
+    new: &'static str,
+    rule: &'static str,
+    catalogue_path: Option<&'static str>,
+}
+
+const DRIFTS: &[Drift] = &[
+    Drift {
+        file: "backend/config.py",
+        old: r#""default": 28, "min": 1, "max": 50"#,
+        new: r#""default": 28, "min": 1, "max": 60"#,
+        rule: "range_differs",
+        catalogue_path: Some("image_models.flux-dev.parameters.steps.max"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#""default": 28,"#,
+        new: r#""default": 30,"#,
+        rule: "default_differs",
+        catalogue_path: Some("image_models.flux-dev.parameters.steps.default"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#"{"steps": {"value": 8, "locked": True}"#,
+        new: r#"{"steps": {"value": 50, "locked": True}"#,
+        rule: "fixed_differs",
+        catalogue_path: Some("video_models.wan-2.2.fixed_parameters.steps.value"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#""modes": ["t2i", "i2i"]"#,
+        new: r#""modes": ["t2i"]"#,
+        rule: "mode_set_differs",
+        catalogue_path: Some("image_models.sdxl-turbo.modes"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#""options": ["480p", "720p"]"#,
+        new: r#""options": ["480p", "720p", "1080p"]"#,
+        rule: "options_differ",
+        catalogue_path: Some("video_models.wan-2.2.parameters.resolution.options"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#"{"wan-remix": "phr00t"}"#,
+        new: r#"{"wan-remix": "ltx-video"}"#,
+        rule: "alias_differs",
+        catalogue_path: Some("aliases.wan-remix"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: "\"id\": \"flux-dev\",\n        \"type\": \"image\"",
+        new: "\"id\": \"flux-dev\",\n        \"type\": \"video\"",
+        rule: "type_differs",
+        catalogue_path: Some("image_models.flux-dev.type"),
+    },
+    Drift {
+        file: "backend/schemas.py",
+        old: "width: int = Field(default=1024, ge=512",
+        new: "width: int = Field(default=1024, ge=256",
+        rule: "range_differs",
+        catalogue_path: Some("image_models.flux-dev.parameters.width.min"),
+    },
+    Drift {
+        file: "backend/schemas.py",
+        old: r#"Literal["phr00t", "wan-remix"]"#,
+        new: r#"Literal["phr00t", "wan-classic"]"#,
+        rule: "alias_differs",
+        catalogue_path: Some("video_models.wan-2.2.id"),
+    },
+    Drift {
+        file: "src/configManager.ts",
+        old: " | 'ltx-video'",
+        new: "",
+        rule: "model_missing",
+        catalogue_path: Some("video_models.ltx-video"),
+    },
+    Drift {
+        file: "src/configManager.ts",
+        old: "'flux-dev' | ",
+        new: "'flux-dev' | 'sd3' | ",
+        rule: "model_extra",
+        catalogue_path: None,
+    },
+    Drift {
+        file: "src/configManager.ts",
+        old: "{ steps: 28,",
+        new: "{ steps: 20,",
+        rule: "default_differs",
+        catalogue_path: Some("image_models.flux-dev.parameters.steps.default"),
+    },
+    Drift {
+        file: "src/components/GenerationForm.tsx",
+        old: "max={50}",
+        new: "max={64}",
+        rule: "range_differs",
+        catalogue_path: Some("image_models.flux-dev.parameters.steps.max"),
+    },
+    Drift {
+        file: "backend/config.py",
+        old: r#""num_frames": {"type": "int", "default": 97"#,
+        new: r#""frames": {"type": "int", "default": 97"#,
+        rule: "parameter_extra",
+        catalogue_path: Some("video_models.ltx-video.parameters"),
+    },
+];
+
+#[test]
+fn each_planted_drift_gives_exactly_its_finding_with_both_locations() {
+    for d in DRIFTS {
+        let (root, line) = planted_at(d.file, d.old, d.new);
+        let run = check_tree(&root).unwrap();
+        let text = run.render(Format::Text);
+        let errors: Vec<_> = run
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{} ({}): {text}", d.rule, d.new);
+        let f = errors[0];
+        assert_eq!(f.rule, d.rule, "{text}");
+        assert_eq!(f.catalogue_path.as_deref(), d.catalogue_path, "{text}");
+        assert_eq!(f.source.file, d.file);
+        assert_eq!(f.source.line, line, "{}: {text}", d.rule);
+        if let Some(path) = d.catalogue_path {
+            let at = f
+                .catalogue_at
+                .as_ref()
+                .unwrap_or_else(|| panic!("{path} has no location"));
+            assert_eq!(at.file, "src/inference_settings.json");
+            let key = path.rsplit('.').next().unwrap();
+            let line = std::fs::read_to_string(root.join(&at.file))
+                .unwrap()
+                .lines()
+                .nth(at.line as usize - 1)
+                .unwrap()
+                .to_owned();
+            assert!(
+                line.contains(key) || path == "video_models.ltx-video",
+                "{path} -> line {}: {line}",
+                at.line
+            );
+        }
+        assert_eq!(run.report.exit_code(), 1);
+    }
+}
+
+#[test]
+fn a_hard_coded_model_comparison_is_a_warning() {
+    let root = planted(
+        "src/components/GenerationForm.tsx",
+        "export function FramesInput() {",
+        "export function FramesInput({ model }: { model: string }) {\n  if (model === 'phr00t') { return null }",
+    );
+    let run = check_tree(&root).unwrap();
+    assert_eq!(run.report.findings.len(), 1, "{}", run.render(Format::Text));
+    let f = &run.report.findings[0];
+    assert_eq!(
+        (f.rule, f.severity),
+        ("hardcoded_model_in_ui", Severity::Warning)
+    );
+    assert_eq!(
+        f.source.line,
+        line_of(
+            &root,
+            "src/components/GenerationForm.tsx",
+            "model === 'phr00t'"
+        )
+    );
+    assert_eq!(run.report.exit_code(), 0);
+}
+
+#[test]
+fn syntax_errors_are_findings_with_locations_and_exit_2() {
+    for (file, old, new) in [
+        (
+            "backend/schemas.py",
+            "class WanRequest(BaseModel):",
+            "class WanRequest(BaseModel:",
+        ),
+        (
+            "src/configManager.ts",
+            "export type GenerationType = 'image' | 'video'",
+            "export type GenerationType = 'image' |",
+        ),
+    ] {
+        let root = planted(file, old, new);
+        let run = check_tree(&root).unwrap();
+        let parse: Vec<_> = run
+            .report
+            .findings
+            .iter()
+            .filter(|f| f.rule == "source_parse_error")
+            .collect();
+        assert!(!parse.is_empty(), "{}", run.render(Format::Text));
+        assert_eq!(parse[0].source.file, file);
+        assert!(parse[0].source.line >= line_of(&root, file, new.lines().next().unwrap()));
+        assert_eq!(run.report.exit_code(), 2);
+    }
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    let root = planted(
+        "backend/config.py",
+        r#""default": 28, "min": 1, "max": 50"#,
+        r#""default": 28, "min": 1, "max": 60, "help": "Schritte für Überblick""#,
+    );
+    // The drifted value is before the Unicode text; move Unicode before it instead.
+    let path = root.join("backend/config.py");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        r#""steps": {"type": "int", "default": 28"#,
+        r#""steps": {"label": "Schrittzähler ✓", "type": "int", "default": 28"#,
+    );
+    std::fs::write(&path, text).unwrap();
+    let run = check_tree(&root).unwrap();
+    let f = run
+        .report
+        .findings
+        .iter()
+        .find(|f| f.rule == "range_differs")
+        .unwrap();
+    let line = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .nth(f.source.line as usize - 1)
+        .unwrap()
+        .to_owned();
+    let byte = line.find("60").unwrap();
+    assert_eq!(f.source.column as usize, line[..byte].chars().count() + 1);
+}
+
+fn drifted_run() -> ParityRun {
+    let root = planted(
+        "backend/config.py",
+        r#""default": 28, "min": 1, "max": 50"#,
+        r#""default": 28, "min": 1, "max": 60"#,
+    );
+    check_tree(&root).unwrap()
+}
+
+#[test]
+fn json_output_is_versioned() {
+    let run = drifted_run();
+    let v: serde_json::Value = serde_json::from_str(&run.render(Format::Json)).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["findings"][0]["rule"], "range_differs");
+    assert_eq!(v["findings"][0]["expected"], 50);
+    assert_eq!(v["findings"][0]["found"], 60);
+}
+
+#[test]
+fn sarif_output_has_the_2_1_0_shape() {
+    let v: serde_json::Value = serde_json::from_str(&drifted_run().render(Format::Sarif)).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "inferwarden-parity");
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let result = &run["results"][0];
+    assert!(rules.contains(&result["ruleId"].as_str().unwrap()));
+    assert!(["error", "warning", "note", "none"].contains(&result["level"].as_str().unwrap()));
+    assert!(result["message"]["text"].is_string());
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "backend/config.py");
+    assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+    assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "src/inference_settings.json"
+    );
+}
+
+#[test]
+fn junit_and_github_outputs() {
+    let run = drifted_run();
+    let xml = run.render(Format::Junit);
+    assert!(xml.starts_with("<?xml"));
+    assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
+    assert!(xml.contains("<failure message="), "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), 1);
+    let gh = run.render(Format::Github);
+    assert!(
+        gh.starts_with("::error file=backend/config.py,line="),
+        "{gh}"
+    );
+    assert!(gh.contains("title=range_differs::"), "{gh}");
+    assert_eq!(gh.lines().count(), 1);
+}
