@@ -83,7 +83,8 @@ impl Lifecycle {
         progress: u32,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            let progress = u8::try_from(progress.min(100)).unwrap_or(100);
+            // Type conversion only: core clamps progress to 0..=100.
+            let progress = u8::try_from(progress).unwrap_or(u8::MAX);
             to_json_value(
                 &self
                     .inner

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::to_json_value;
-use inferwarden::routing::{
-    AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
-    WorkspaceStatus,
-};
+use inferwarden::routing::{resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceStatus};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -33,14 +30,7 @@ impl Router {
         config: &PolicyConfig,
         dns: Option<HashMap<String, Vec<String>>>,
     ) -> napi::Result<Self> {
-        let resolver: Arc<dyn AddressResolver> = match dns {
-            None => Arc::new(SystemResolver),
-            Some(table) => Arc::new(guard(&env, || {
-                StaticResolver::from_table(
-                    table.iter().map(|(h, ips)| (h.as_str(), ips.as_slice())),
-                )
-            })?),
-        };
+        let resolver = guard(&env, || resolver_for(dns.as_ref()))?;
         let audit = Arc::new(MemoryAuditSink::new());
         Ok(Router {
             inner: CoreRouter::new(

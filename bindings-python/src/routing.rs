@@ -5,10 +5,7 @@ use std::sync::Arc;
 
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
-use inferwarden::routing::{
-    AddressResolver, ProxyRoute, Router as CoreRouter, StaticResolver, SystemResolver,
-    WorkspaceStatus,
-};
+use inferwarden::routing::{resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceStatus};
 use pyo3::prelude::*;
 
 use crate::config::PolicyConfig;
@@ -34,14 +31,7 @@ impl Router {
         config: &PolicyConfig,
         dns: Option<BTreeMap<String, Vec<String>>>,
     ) -> PyResult<Self> {
-        let resolver: Arc<dyn AddressResolver> = match dns {
-            None => Arc::new(SystemResolver),
-            Some(table) => Arc::new(guard(py, || {
-                StaticResolver::from_table(
-                    table.iter().map(|(h, ips)| (h.as_str(), ips.as_slice())),
-                )
-            })?),
-        };
+        let resolver = guard(py, || resolver_for(dns.as_ref()))?;
         let audit = Arc::new(MemoryAuditSink::new());
         Ok(Router {
             inner: CoreRouter::new(

@@ -41,6 +41,7 @@ pub mod ratelimit;
 pub mod routing;
 pub mod secret;
 pub mod session;
+pub mod store_url;
 pub mod task_ref;
 
 pub use error::{list_all_errors, Error, ErrorCode, ErrorFamily, ErrorSpec, Result};

@@ -371,3 +371,40 @@ fn junit_and_github_outputs() {
     assert!(gh.contains("title=range_differs::"), "{gh}");
     assert_eq!(gh.lines().count(), 1);
 }
+
+#[test]
+fn deeply_nested_sources_never_crash_the_check() {
+    let deep = 20_000;
+    let root = planted(
+        "backend/config.py",
+        "MODEL_ALIASES = {",
+        &format!(
+            "DEEP = {}{}\nMODEL_ALIASES = {{",
+            "[".repeat(deep),
+            "]".repeat(deep)
+        ),
+    );
+    let ts = root.join("src/configManager.ts");
+    let text = std::fs::read_to_string(&ts).unwrap();
+    std::fs::write(
+        &ts,
+        format!(
+            "{text}\nexport const deep = {}1{}\nexport const chain = a{}\n",
+            "[".repeat(deep),
+            "]".repeat(deep),
+            ".b".repeat(deep)
+        ),
+    )
+    .unwrap();
+    let run = check_tree(&root).unwrap();
+    // Either parser may refuse such nesting (a located finding, exit 2); nothing may crash,
+    // and nothing else may be reported.
+    assert!(
+        run.report
+            .findings
+            .iter()
+            .all(|f| f.rule == "source_parse_error"),
+        "{}",
+        run.render(Format::Text)
+    );
+}

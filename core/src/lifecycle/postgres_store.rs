@@ -13,7 +13,7 @@ use super::model::{
     new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
     TransitionRecord,
 };
-use super::store::{check_clock_reading, TaskStore, TimeSource};
+use super::store::{check_clock_reading, pass_window, sweep_in_batches, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
 
 /// The schema (idempotent; run under an advisory lock so replicas can start together).
@@ -455,32 +455,20 @@ impl TaskStore for PostgresTaskStore {
     }
 
     fn sweep(&self, sweep_id: &str, policy: &SweepPolicy) -> Result<SweepReport, Error> {
-        let actor = format!("sweeper:{sweep_id}");
-        let batch = policy.batch.max(1);
-        let mut report = SweepReport {
-            sweep_id: sweep_id.to_owned(),
-            swept_at: 0,
-            failed: Vec::new(),
-            batches: 0,
-        };
-        loop {
-            let (swept_at, rows) = self.tx(|tx, now| {
+        sweep_in_batches(sweep_id, policy, |actor, batch| {
+            self.tx(|tx, now| {
                 let mut out = Vec::new();
                 for pass in &SWEEP_PASSES {
                     let room = i64::from(batch) - out.len() as i64;
                     if room <= 0 {
                         break;
                     }
-                    let (cutoff, limit) = match pass.reason {
-                        "stale_timeout" => (now, 0),
-                        "heartbeat_timeout" => match policy.heartbeat_timeout_ms {
-                            Some(t) => (now - t, t),
-                            None => continue,
-                        },
-                        _ => (now - policy.pending_timeout_ms, policy.pending_timeout_ms),
+                    let Some((cutoff, limit)) = pass_window(pass.reason, policy, now) else {
+                        continue;
                     };
                     let args: [&(dyn postgres::types::ToSql + Sync); 5] =
                         [&now, &room, &actor, &cutoff, &limit];
+                    // The stale pass reads its limit from each row ($4/$5 unused).
                     let used = if pass.reason == "stale_timeout" { 3 } else { 5 };
                     let rows = tx.query(pass.sql, &args[..used]).map_err(db_err)?;
                     out.extend(rows.iter().map(|r| SweptTask {
@@ -492,16 +480,8 @@ impl TaskStore for PostgresTaskStore {
                     }));
                 }
                 Ok((now, out))
-            })?;
-            report.swept_at = swept_at;
-            report.batches += 1;
-            let full = rows.len() as u32 >= batch;
-            report.failed.extend(rows);
-            if !full || report.batches >= 10_000 {
-                break;
-            }
-        }
-        Ok(report)
+            })
+        })
     }
 
     fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {

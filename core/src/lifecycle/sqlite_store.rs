@@ -14,7 +14,7 @@ use super::model::{
     new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
     TransitionRecord,
 };
-use super::store::{check_clock_reading, TaskStore, TimeSource};
+use super::store::{check_clock_reading, pass_window, sweep_in_batches, TaskStore, TimeSource};
 use crate::error::{Error, ErrorCode};
 
 /// The schema; `CREATE ... IF NOT EXISTS` makes it its own migration (version 1).
@@ -446,34 +446,22 @@ impl TaskStore for SqliteTaskStore {
     }
 
     fn sweep(&self, sweep_id: &str, policy: &SweepPolicy) -> Result<SweepReport, Error> {
-        let actor = format!("sweeper:{sweep_id}");
-        let batch = policy.batch.max(1);
-        let mut report = SweepReport {
-            sweep_id: sweep_id.to_owned(),
-            swept_at: 0,
-            failed: Vec::new(),
-            batches: 0,
-        };
-        loop {
-            let (swept_at, rows) = self.tx(|tx, now| {
+        sweep_in_batches(sweep_id, policy, |actor, batch| {
+            self.tx(|tx, now| {
                 let mut out = Vec::new();
                 for pass in SWEEP_PASSES {
                     let room = i64::from(batch) - out.len() as i64;
                     if room <= 0 {
                         break;
                     }
-                    let args: Vec<i64> = match pass.reason {
-                        "stale_timeout" => vec![now, room],
-                        "heartbeat_timeout" => match policy.heartbeat_timeout_ms {
-                            Some(t) => vec![now, room, now - t, t],
-                            None => continue,
-                        },
-                        _ => vec![
-                            now,
-                            room,
-                            now - policy.pending_timeout_ms,
-                            policy.pending_timeout_ms,
-                        ],
+                    let Some((cutoff, limit)) = pass_window(pass.reason, policy, now) else {
+                        continue;
+                    };
+                    // The stale pass reads its limit from each row (?3/?4 unused).
+                    let args: &[i64] = if pass.reason == "stale_timeout" {
+                        &[now, room]
+                    } else {
+                        &[now, room, cutoff, limit]
                     };
                     // The WHERE clause re-checks the condition inside the write: a task a
                     // worker completed since the candidate read is not touched.
@@ -499,7 +487,7 @@ impl TaskStore for SqliteTaskStore {
                             Some(pass.from),
                             TaskStatus::Failed,
                             pass.reason,
-                            &actor,
+                            actor,
                             lease.as_deref(),
                             now,
                             Some(limit),
@@ -515,16 +503,8 @@ impl TaskStore for SqliteTaskStore {
                     }
                 }
                 Ok((now, out))
-            })?;
-            report.swept_at = swept_at;
-            report.batches += 1;
-            let full = rows.len() as u32 >= batch;
-            report.failed.extend(rows);
-            if !full || report.batches >= 10_000 {
-                break;
-            }
-        }
-        Ok(report)
+            })
+        })
     }
 
     fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {

@@ -4,9 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use super::model::SweptTask;
 use super::model::{Claim, Completion, SweepPolicy, SweepReport, TaskRecord, TransitionRecord};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode};
+use crate::store_url::{unknown_store, StoreUrl};
 
 /// Where a store reads "now" from.
 #[derive(Debug, Clone)]
@@ -26,6 +29,47 @@ pub fn check_clock_reading(now: Option<i64>) -> Result<i64, Error> {
             ErrorCode::DependencyUnavailable,
             "the database clock reading is missing or implausible",
         )),
+    }
+}
+
+/// The window a sweep pass applies at `now`: `(cutoff, limit_ms)`, or `None` when the
+/// policy disables that pass. Pass reasons: `stale_timeout` (cutoff = now; the limit is the
+/// task's own TTL), `heartbeat_timeout`, `worker_start_timeout`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn pass_window(reason: &str, policy: &SweepPolicy, now: i64) -> Option<(i64, i64)> {
+    match reason {
+        "stale_timeout" => Some((now, 0)),
+        "heartbeat_timeout" => policy.heartbeat_timeout_ms.map(|t| (now - t, t)),
+        _ => Some((now - policy.pending_timeout_ms, policy.pending_timeout_ms)),
+    }
+}
+
+/// The batch loop every store shares: `one_batch(actor, batch)` runs ONE transaction that
+/// fails at most `batch` tasks and returns the database time it used and what it failed;
+/// batches continue while they come back full (at most 10,000 batches per sweep).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn sweep_in_batches(
+    sweep_id: &str,
+    policy: &SweepPolicy,
+    mut one_batch: impl FnMut(&str, u32) -> Result<(i64, Vec<SweptTask>), Error>,
+) -> Result<SweepReport, Error> {
+    let actor = format!("sweeper:{sweep_id}");
+    let batch = policy.batch.max(1);
+    let mut report = SweepReport {
+        sweep_id: sweep_id.to_owned(),
+        swept_at: 0,
+        failed: Vec::new(),
+        batches: 0,
+    };
+    loop {
+        let (swept_at, rows) = one_batch(&actor, batch)?;
+        report.swept_at = swept_at;
+        report.batches += 1;
+        let full = rows.len() as u32 >= batch;
+        report.failed.extend(rows);
+        if !full || report.batches >= 10_000 {
+            return Ok(report);
+        }
     }
 }
 
@@ -74,41 +118,19 @@ pub trait TaskStore: Send + Sync + Debug {
 pub fn open_task_store(url: &str, time: TimeSource) -> Result<Arc<dyn TaskStore>, Error> {
     #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
     let _ = &time;
-    let url = url.trim();
-    if let Some(path) = url.strip_prefix("sqlite:") {
+    match StoreUrl::parse(url) {
         #[cfg(feature = "sqlite")]
-        {
-            return Ok(Arc::new(super::sqlite_store::SqliteTaskStore::open(
-                path.strip_prefix("//").unwrap_or(path),
-                time,
-            )?));
-        }
+        Some(StoreUrl::Sqlite(path)) => Ok(Arc::new(super::sqlite_store::SqliteTaskStore::open(
+            path, time,
+        )?)),
         #[cfg(not(feature = "sqlite"))]
-        {
-            let _ = path;
-            return Err(Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                "this build has no `sqlite` feature",
-            ));
-        }
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(StoreUrl::Sqlite(_)) => Err(crate::store_url::feature_missing("sqlite")),
         #[cfg(feature = "postgres")]
-        {
-            return Ok(Arc::new(super::postgres_store::PostgresTaskStore::connect(
-                url, time,
-            )?));
-        }
+        Some(StoreUrl::Postgres(url)) => Ok(Arc::new(
+            super::postgres_store::PostgresTaskStore::connect(url, time)?,
+        )),
         #[cfg(not(feature = "postgres"))]
-        {
-            return Err(Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                "this build has no `postgres` feature",
-            ));
-        }
+        Some(StoreUrl::Postgres(_)) => Err(crate::store_url::feature_missing("postgres")),
+        _ => Err(unknown_store("task store", "sqlite:PATH, postgres://...")),
     }
-    Err(Error::with_detail(
-        ErrorCode::ConfigInvalid,
-        "unknown task store (sqlite:PATH, postgres://...)",
-    ))
 }

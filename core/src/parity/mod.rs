@@ -98,20 +98,24 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
     };
     for src in &config.python {
         if let Some(text) = read(&src.path, &mut findings) {
-            let got = python_source::extract(&src.path, &text, &src.models, &src.constants);
+            let got = on_big_stack(&src.path, || {
+                python_source::extract(&src.path, &text, &src.models, &src.constants)
+            });
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
     }
     for src in &config.typescript {
         if let Some(text) = read(&src.path, &mut findings) {
-            let got = typescript_source::extract(
-                &src.path,
-                &text,
-                &src.model_unions,
-                &src.fallbacks,
-                &names,
-            );
+            let got = on_big_stack(&src.path, || {
+                typescript_source::extract(
+                    &src.path,
+                    &text,
+                    &src.model_unions,
+                    &src.fallbacks,
+                    &names,
+                )
+            });
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
@@ -134,6 +138,33 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
         },
         sources,
     })
+}
+
+/// Parsers and tree walks recurse; a hostile, deeply nested source must not overflow the
+/// caller's stack, so each file is read on a thread with a large stack. A reader that
+/// fails anyway becomes a `source_parse_error` finding.
+fn on_big_stack(file: &str, read: impl FnOnce() -> SourceFacts + Send) -> SourceFacts {
+    let outcome = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("inferwarden-parity-reader".into())
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, read)
+            .map(|handle| handle.join())
+    });
+    match outcome {
+        Ok(Ok(facts)) => facts,
+        _ => SourceFacts {
+            facts: Vec::new(),
+            errors: vec![SourceError {
+                at: Location {
+                    file: file.to_owned(),
+                    line: 1,
+                    column: 1,
+                },
+                message: "the source could not be read (reader failed)".into(),
+            }],
+        },
+    }
 }
 
 fn input_finding(rule: &'static str, at: Location, message: String) -> Finding {

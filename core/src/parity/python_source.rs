@@ -71,7 +71,18 @@ struct Lit {
     items: Vec<(Option<String>, Lit)>,
 }
 
+/// Literals nested deeper than this (or attribute chains longer) are not read: they are not
+/// catalogue mirrors, and the readers must not exhaust the stack on hostile input.
+const MAX_NESTING: usize = 64;
+
 fn literal(e: &Expr) -> Option<Lit> {
+    literal_at(e, 0)
+}
+
+fn literal_at(e: &Expr, depth: usize) -> Option<Lit> {
+    if depth > MAX_NESTING {
+        return None;
+    }
     let offset = e.range().start().to_usize();
     let leaf = |value: Value| {
         Some(Lit {
@@ -90,7 +101,7 @@ fn literal(e: &Expr) -> Option<Lit> {
             Number::Complex { .. } => None,
         },
         Expr::UnaryOp(u) if u.op == UnaryOp::USub => {
-            let inner = literal(&u.operand)?;
+            let inner = literal_at(&u.operand, depth + 1)?;
             let value = match inner.value.as_i64() {
                 Some(i) => json!(-i),
                 None => json!(-inner.value.as_f64()?),
@@ -105,7 +116,7 @@ fn literal(e: &Expr) -> Option<Lit> {
             };
             let items: Vec<_> = elts
                 .iter()
-                .filter_map(|x| literal(x).map(|l| (None, l)))
+                .filter_map(|x| literal_at(x, depth + 1).map(|l| (None, l)))
                 .collect();
             let value = Value::Array(items.iter().map(|(_, l)| l.value.clone()).collect());
             Some(Lit {
@@ -119,7 +130,7 @@ fn literal(e: &Expr) -> Option<Lit> {
             let mut map = Map::new();
             for item in &d.items {
                 let (Some(Expr::StringLiteral(k)), Some(v)) =
-                    (item.key.as_ref(), literal(&item.value))
+                    (item.key.as_ref(), literal_at(&item.value, depth + 1))
                 else {
                     continue;
                 };
@@ -138,7 +149,7 @@ fn literal(e: &Expr) -> Option<Lit> {
             let func = dotted(&c.func)?;
             match func.as_str() {
                 "int" | "float" => {
-                    let inner = literal(c.arguments.find_positional(0)?)?;
+                    let inner = literal_at(c.arguments.find_positional(0)?, depth + 1)?;
                     let value = match (&inner.value, func.as_str()) {
                         (Value::String(s), "int") => json!(s.trim().parse::<i64>().ok()?),
                         (Value::String(s), _) => json!(s.trim().parse::<f64>().ok()?),
@@ -151,7 +162,7 @@ fn literal(e: &Expr) -> Option<Lit> {
                     })
                 }
                 "os.environ.get" | "os.getenv" | "environ.get" | "getenv" => {
-                    literal(c.arguments.find_argument_value("default", 1)?)
+                    literal_at(c.arguments.find_argument_value("default", 1)?, depth + 1)
                 }
                 _ => None,
             }
@@ -161,9 +172,20 @@ fn literal(e: &Expr) -> Option<Lit> {
 }
 
 fn dotted(e: &Expr) -> Option<String> {
+    dotted_at(e, 0)
+}
+
+fn dotted_at(e: &Expr, depth: usize) -> Option<String> {
+    if depth > MAX_NESTING {
+        return None;
+    }
     match e {
         Expr::Name(n) => Some(n.id.as_str().to_owned()),
-        Expr::Attribute(a) => Some(format!("{}.{}", dotted(&a.value)?, a.attr.as_str())),
+        Expr::Attribute(a) => Some(format!(
+            "{}.{}",
+            dotted_at(&a.value, depth + 1)?,
+            a.attr.as_str()
+        )),
         _ => None,
     }
 }

@@ -96,22 +96,42 @@ pub fn extract(
 }
 
 fn dotted(e: &Expression<'_>) -> Option<String> {
+    dotted_at(e, 0)
+}
+
+fn dotted_at(e: &Expression<'_>, depth: usize) -> Option<String> {
+    if depth > MAX_NESTING {
+        return None;
+    }
     match e.without_parentheses() {
         Expression::Identifier(id) => Some(id.name.to_string()),
-        Expression::StaticMemberExpression(m) => {
-            Some(format!("{}.{}", dotted(&m.object)?, m.property.name))
-        }
+        Expression::StaticMemberExpression(m) => Some(format!(
+            "{}.{}",
+            dotted_at(&m.object, depth + 1)?,
+            m.property.name
+        )),
         _ => None,
     }
 }
 
+/// Literals nested deeper than this (or member chains longer) are not read: they are not
+/// catalogue mirrors, and the readers must not exhaust the stack on hostile input.
+const MAX_NESTING: usize = 64;
+
 fn literal(e: &Expression<'_>) -> Option<Value> {
+    literal_at(e, 0)
+}
+
+fn literal_at(e: &Expression<'_>, depth: usize) -> Option<Value> {
+    if depth > MAX_NESTING {
+        return None;
+    }
     match e.without_parentheses() {
         Expression::NumericLiteral(n) => Some(number(n.value)),
         Expression::StringLiteral(s) => Some(Value::String(s.value.to_string())),
         Expression::BooleanLiteral(b) => Some(Value::Bool(b.value)),
         Expression::UnaryExpression(u) if u.operator == UnaryOperator::UnaryNegation => {
-            match literal(&u.argument)? {
+            match literal_at(&u.argument, depth + 1)? {
                 Value::Number(n) => Some(number(-n.as_f64()?)),
                 _ => None,
             }
@@ -119,7 +139,7 @@ fn literal(e: &Expression<'_>) -> Option<Value> {
         Expression::ArrayExpression(a) => a
             .elements
             .iter()
-            .map(|el| el.as_expression().and_then(literal))
+            .map(|el| el.as_expression().and_then(|x| literal_at(x, depth + 1)))
             .collect::<Option<Vec<_>>>()
             .map(Value::Array),
         _ => None,

@@ -13,5 +13,5 @@ mod target_url;
 pub use address_policy::{forbidden_reason, AddressResolver, StaticResolver};
 pub use registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
 pub use resolve::{resolve_target, ProxyRoute, ResolvedTarget};
-pub use router::{Router, SystemResolver};
+pub use router::{resolver_for, Router, SystemResolver};
 pub use target_url::{TargetPolicy, TargetUrl};

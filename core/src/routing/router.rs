@@ -20,6 +20,22 @@ use crate::task_ref::parse_task_ref;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemResolver;
 
+/// The resolver an embedder asked for: the system resolver, or (tests, pinned deployments)
+/// a fixed `host -> [ip]` table whose entries must all be IP addresses
+/// (`validation_error` otherwise).
+pub fn resolver_for<'a>(
+    dns: Option<impl IntoIterator<Item = (&'a String, &'a Vec<String>)>>,
+) -> Result<std::sync::Arc<dyn AddressResolver>, Error> {
+    Ok(match dns {
+        None => std::sync::Arc::new(SystemResolver),
+        Some(table) => std::sync::Arc::new(super::StaticResolver::from_table(
+            table
+                .into_iter()
+                .map(|(h, ips)| (h.as_str(), ips.as_slice())),
+        )?),
+    })
+}
+
 impl AddressResolver for SystemResolver {
     fn resolve(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, Error> {
         let addrs = (host, port).to_socket_addrs().map_err(|_| {

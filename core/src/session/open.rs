@@ -5,53 +5,33 @@ use std::sync::Arc;
 
 use super::memory::MemorySessionStore;
 use super::record::SessionStore;
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
+use crate::store_url::{unknown_store, StoreUrl};
 
 /// Opens the store named by `url`. Unknown schemes, or a backend compiled out, are
 /// `config_invalid`; an unreachable store is `dependency_unavailable`.
 pub fn open_session_store(url: &str) -> Result<Arc<dyn SessionStore>, Error> {
-    let url = url.trim();
-    if url == "memory" {
-        return Ok(Arc::new(MemorySessionStore::new()));
-    }
-    if let Some(path) = url.strip_prefix("sqlite:") {
+    match StoreUrl::parse(url) {
+        Some(StoreUrl::Memory) => Ok(Arc::new(MemorySessionStore::new())),
         #[cfg(feature = "sqlite")]
-        {
-            let store = if path == ":memory:" {
-                super::sqlite_store::SqliteSessionStore::in_memory()?
-            } else {
-                super::sqlite_store::SqliteSessionStore::open(
-                    path.strip_prefix("//").unwrap_or(path),
-                )?
-            };
-            return Ok(Arc::new(store));
-        }
+        Some(StoreUrl::Sqlite(":memory:")) => Ok(Arc::new(
+            super::sqlite_store::SqliteSessionStore::in_memory()?,
+        )),
+        #[cfg(feature = "sqlite")]
+        Some(StoreUrl::Sqlite(path)) => Ok(Arc::new(
+            super::sqlite_store::SqliteSessionStore::open(path)?,
+        )),
         #[cfg(not(feature = "sqlite"))]
-        {
-            let _ = path;
-            return Err(Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                "this build has no `sqlite` feature",
-            ));
-        }
-    }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(StoreUrl::Sqlite(_)) => Err(crate::store_url::feature_missing("sqlite")),
         #[cfg(feature = "postgres")]
-        {
-            return Ok(Arc::new(
-                super::postgres_store::PostgresSessionStore::connect(url)?,
-            ));
-        }
+        Some(StoreUrl::Postgres(url)) => Ok(Arc::new(
+            super::postgres_store::PostgresSessionStore::connect(url)?,
+        )),
         #[cfg(not(feature = "postgres"))]
-        {
-            return Err(Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                "this build has no `postgres` feature",
-            ));
-        }
+        Some(StoreUrl::Postgres(_)) => Err(crate::store_url::feature_missing("postgres")),
+        _ => Err(unknown_store(
+            "session store",
+            "memory, sqlite:PATH, postgres://...",
+        )),
     }
-    Err(Error::with_detail(
-        ErrorCode::ConfigInvalid,
-        "unknown session store (memory, sqlite:PATH, postgres://...)",
-    ))
 }
