@@ -252,6 +252,11 @@ def show_parity() -> None:
         print("  after planting a drift in backend/config.py:")
         for line in drift["rendered"].splitlines()[:9]:
             print(f"    {line}")
+        settings = root / "src" / "inference_settings.json"
+        settings.write_text(settings.read_text().replace('"max": 50', '"max": 40', 1))
+        stale = parity.generate(root, check=True)
+        print(f"  catalogue edited: generated mirrors {[(f['path'], f['status']) for f in stale]}; "
+              f"after `parity generate`: {[f['status'] for f in parity.generate(root)]}")
         print(f"  exit {drift['exit_code']} (0 clean, 1 drift, 2 input error); "
               f"same check: `inferwarden parity check ROOT --format text|json|sarif|junit|github`")
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use inferwarden::parity::{check_tree, Format};
+use inferwarden::parity::{check_tree, generate_tree, Format};
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
@@ -31,4 +31,13 @@ pub fn parity_check(py: Python<'_>, root: PathBuf, format: &str) -> PyResult<Py<
         })
     })?;
     to_py_json(py, &value)
+}
+
+/// Generates the mirrors named in `parity.toml` `[generate]` (writing them unless `check`);
+/// returns `[{path, status}]` with status `up_to_date`, `stale`, `missing` or `written`.
+#[pyfunction]
+#[pyo3(signature = (root, check = false))]
+pub fn parity_generate(py: Python<'_>, root: PathBuf, check: bool) -> PyResult<Py<PyAny>> {
+    let files = guard(py, || py.detach(move || generate_tree(&root, !check)))?;
+    to_py_json(py, &files)
 }

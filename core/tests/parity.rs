@@ -4,27 +4,15 @@
 //! format is well-formed.
 #![cfg(feature = "parity")]
 
+#[path = "support/sample_tree.rs"]
+mod sample_tree;
+
 use std::path::{Path, PathBuf};
+
+use sample_tree::{copy_tree, sample};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use inferwarden::parity::{check_tree, Format, ParityRun, Severity};
-
-fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/platform")
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// A copy of the sample tree with `old` replaced by `new` (exactly once) in `file`.
 fn planted(file: &str, old: &str, new: &str) -> PathBuf {

@@ -64,3 +64,37 @@ def test_bad_parity_toml_is_a_config_error(tmp_path):
     (root / "parity.toml").write_text("[[python]]\nfile = 'x.py'\n")
     with pytest.raises(ConfigInvalidError):
         parity.check(root)
+
+
+def test_generated_pydantic_models_carry_the_catalogue_constraints():
+    import importlib.util
+
+    from pydantic import ValidationError
+
+    spec = importlib.util.spec_from_file_location("generated_catalogue", SAMPLE / "backend" / "generated_catalogue.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.MODEL_ALIASES == {"wan-remix": "phr00t"}
+    ok = mod.FluxDevRequest.model_validate({"model": "flux-dev", "parameters": {"prompt": "a cat", "width": 768}})
+    assert ok.parameters.steps == 28 and ok.parameters.width == 768 and ok.mode == "t2i"
+    assert mod.Phr00tRequest.model_validate({"model": "wan-remix", "mode": "i2v", "parameters": {"prompt": "x"}}).model == "wan-remix"
+    for bad in (
+        {"model": "flux-dev", "parameters": {"prompt": "x", "steps": 51}},
+        {"model": "flux-dev", "parameters": {"prompt": "x", "width": 700}},
+        {"model": "flux-dev", "parameters": {"prompt": "x", "unknown": 1}},
+        {"model": "flux-dev", "parameters": {}},
+    ):
+        with pytest.raises(ValidationError):
+            mod.FluxDevRequest.model_validate(bad)
+    with pytest.raises(ValidationError):
+        mod.SdxlTurboRequest.model_validate({"model": "sdxl-turbo", "parameters": {"prompt": "x", "steps": 8}})
+
+
+def test_generate_check_and_write(tmp_path):
+    root = drifted(tmp_path)
+    assert {f["status"] for f in parity.generate(root, check=True)} == {"up_to_date"}
+    settings = root / "src" / "inference_settings.json"
+    settings.write_text(settings.read_text().replace('"max": 50', '"max": 40', 1))
+    assert [f["status"] for f in parity.generate(root, check=True)] == ["stale", "stale"]
+    assert [f["status"] for f in parity.generate(root)] == ["written", "written"]
+    assert "le=40" in (root / "backend" / "generated_catalogue.py").read_text()

@@ -15,15 +15,21 @@ from __future__ import annotations
 from os import PathLike
 from typing import Any
 
-from inferwarden._native import parity_check
+from inferwarden._native import parity_check, parity_generate
 
-__all__ = ["check", "pytest_params", "assert_no_drift", "describe"]
+__all__ = ["check", "generate", "pytest_params", "assert_no_drift", "describe"]
 
 
 def check(root: str | PathLike[str], format: str = "text") -> dict[str, Any]:
     """The report of the tree at ``root``: ``{schema_version, catalogue, sources,
     facts_checked, findings, exit_code, rendered}`` (``rendered`` in ``format``)."""
     return parity_check(root, format)
+
+
+def generate(root: str | PathLike[str], check: bool = False) -> list[dict[str, str]]:
+    """Writes the mirrors named in ``parity.toml`` ``[generate]`` (nothing with ``check``);
+    returns ``[{"path", "status"}]``, status ``up_to_date``/``stale``/``missing``/``written``."""
+    return parity_generate(root, check)
 
 
 def describe(finding: dict[str, Any]) -> str:

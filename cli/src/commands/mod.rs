@@ -113,6 +113,16 @@ enum ParityAction {
         #[arg(long, value_enum, default_value = "text")]
         format: ParityFormat,
     },
+    /// Write the TypeScript and Python mirrors named in ROOT/parity.toml `[generate]`;
+    /// with --check write nothing and exit 1 when one is stale or missing.
+    Generate {
+        /// The platform tree (holds parity.toml and the catalogue).
+        #[arg(default_value = ".")]
+        root: PathBuf,
+        /// Only check that the committed files are up to date.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Output format for `config show`.
@@ -162,6 +172,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Parity {
             action: ParityAction::Check { root, format },
         } => parity::check(&root, format_name(format)),
+        Command::Parity {
+            action: ParityAction::Generate { root, check },
+        } => parity::generate(&root, check),
         Command::Probe { json } => probe::run(json),
         Command::ImportLegacy { db, from, table } => sweep::import_legacy(&db, &from, &table),
         Command::Sweep {

@@ -1,11 +1,12 @@
 //! `inferwarden parity check [ROOT] [--format text|json|sarif|junit|github]`: exit 0 when
-//! the sources agree with the catalogue, 1 on drift, 2 on an input error.
+//! the sources agree with the catalogue, 1 on drift, 2 on an input error; and
+//! `inferwarden parity generate [ROOT] [--check]` for the generated mirrors.
 
 use std::path::Path;
 
-use inferwarden::parity::{check_tree, Format};
+use inferwarden::parity::{check_tree, generate_tree, Format};
 
-use super::EXIT_USAGE;
+use super::{EXIT_OK, EXIT_POLICY, EXIT_USAGE};
 
 pub fn check(root: &Path, format: &str) -> u8 {
     let Some(format) = Format::parse(format) else {
@@ -16,6 +17,28 @@ pub fn check(root: &Path, format: &str) -> u8 {
         Ok(run) => {
             print!("{}", run.render(format));
             run.report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            EXIT_USAGE
+        }
+    }
+}
+
+pub fn generate(root: &Path, check: bool) -> u8 {
+    match generate_tree(root, !check) {
+        Ok(files) => {
+            let mut stale = false;
+            for f in &files {
+                println!("{}: {}", f.path, f.status);
+                stale |= matches!(f.status, "stale" | "missing");
+            }
+            if stale {
+                eprintln!("generated mirrors are out of date: run `inferwarden parity generate`");
+                EXIT_POLICY
+            } else {
+                EXIT_OK
+            }
         }
         Err(e) => {
             eprintln!("error[{}]: {}", e.code_str(), e.detail());

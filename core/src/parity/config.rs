@@ -22,6 +22,19 @@ pub struct ParityConfig {
     /// TypeScript/TSX sources.
     #[serde(default)]
     pub typescript: Vec<TypeScriptSource>,
+    /// Where `parity generate` writes the mirrors.
+    #[serde(default)]
+    pub generate: GenerateTargets,
+}
+
+/// The generated mirrors' paths, relative to the root (each optional).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateTargets {
+    /// The TypeScript module.
+    pub typescript: Option<String>,
+    /// The Python module.
+    pub python: Option<String>,
 }
 
 fn default_catalogue() -> String {

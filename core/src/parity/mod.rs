@@ -10,6 +10,7 @@ mod compare;
 mod config;
 mod facts;
 mod findings;
+mod generate;
 mod json_locations;
 mod location;
 mod python_source;
@@ -19,9 +20,10 @@ mod typescript_source;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use config::{ParityConfig, PythonSource, TypeScriptSource};
+pub use config::{GenerateTargets, ParityConfig, PythonSource, TypeScriptSource};
 pub use facts::{Fact, FactKind, SourceError, SourceFacts};
 pub use findings::{Finding, ParityReport, Severity, RULES};
+pub use generate::{python_module, typescript_module};
 pub use location::Location;
 pub use report::{render, Format};
 
@@ -44,22 +46,99 @@ impl ParityRun {
     }
 }
 
+/// Reads `root/parity.toml` (the defaults when it is absent).
+pub fn load_config(root: &Path) -> Result<ParityConfig, Error> {
+    match std::fs::read_to_string(root.join("parity.toml")) {
+        Ok(text) => ParityConfig::from_toml(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParityConfig::from_toml(""),
+        Err(e) => Err(Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            format!("cannot read parity.toml: {e}"),
+        )),
+    }
+}
+
+/// One generated mirror and how the file on disk compares.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GeneratedFile {
+    /// Path relative to the root.
+    pub path: String,
+    /// `up_to_date`, `stale`, `missing` (before writing), or `written`.
+    pub status: &'static str,
+    /// The generated content.
+    #[serde(skip)]
+    pub content: String,
+}
+
+/// Generates the mirrors named in `parity.toml`'s `[generate]` table. With `write` the
+/// stale or missing ones are written; without, nothing is touched (`--check`).
+/// `config_invalid` when no target is configured or the catalogue is invalid.
+pub fn generate_tree(root: &Path, write: bool) -> Result<Vec<GeneratedFile>, Error> {
+    let config = load_config(root)?;
+    let text = std::fs::read_to_string(root.join(&config.catalogue)).map_err(|e| {
+        Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            format!("cannot read the catalogue {}: {e}", config.catalogue),
+        )
+    })?;
+    let catalogue = Catalogue::from_json(&text)?;
+    let raw: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::with_detail(ErrorCode::ConfigInvalid, format!("catalogue: {e}")))?;
+    let mut files = Vec::new();
+    if let Some(path) = &config.generate.typescript {
+        files.push((
+            path.clone(),
+            typescript_module(&catalogue, &raw, &config.catalogue),
+        ));
+    }
+    if let Some(path) = &config.generate.python {
+        files.push((path.clone(), python_module(&catalogue, &config.catalogue)));
+    }
+    if files.is_empty() {
+        return Err(Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            "parity.toml names no [generate] typescript or python target",
+        ));
+    }
+    files
+        .into_iter()
+        .map(|(path, content)| {
+            let target = root.join(&path);
+            let status = match std::fs::read_to_string(&target) {
+                Ok(current) if current == content => "up_to_date",
+                Ok(_) => "stale",
+                Err(_) => "missing",
+            };
+            let status = if write && status != "up_to_date" {
+                if let Some(dir) = target.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| write_error(&path, &e))?;
+                }
+                std::fs::write(&target, &content).map_err(|e| write_error(&path, &e))?;
+                "written"
+            } else {
+                status
+            };
+            Ok(GeneratedFile {
+                path,
+                status,
+                content,
+            })
+        })
+        .collect()
+}
+
+fn write_error(path: &str, e: &std::io::Error) -> Error {
+    Error::with_detail(
+        ErrorCode::ConfigInvalid,
+        format!("cannot write {path}: {e}"),
+    )
+}
+
 /// Checks the tree at `root` with `root/parity.toml` (or the defaults when it is absent).
 /// Errors (`config_invalid`) only for a bad `parity.toml` or an unreadable / invalid
 /// catalogue; problems in sources are findings.
 pub fn check_tree(root: &Path) -> Result<ParityRun, Error> {
-    let config_path = root.join("parity.toml");
-    let config = match std::fs::read_to_string(&config_path) {
-        Ok(text) => ParityConfig::from_toml(&text)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParityConfig::from_toml("")?,
-        Err(e) => {
-            return Err(Error::with_detail(
-                ErrorCode::ConfigInvalid,
-                format!("cannot read parity.toml: {e}"),
-            ))
-        }
-    };
-    check_with(root, &config)
+    check_with(root, &load_config(root)?)
 }
 
 /// Checks the tree at `root` with an explicit configuration.

@@ -331,6 +331,13 @@ impl Reader<'_> {
                 name: field.to_owned(),
                 attr: attr.to_owned(),
             };
+            // `type: Literal["image"] = "image"`: the model's type (the default states it).
+            if field == "type" {
+                if let Some(d) = a.value.as_deref().and_then(literal) {
+                    facts.push(self.fact(Some(model), FactKind::ModelType, &d));
+                }
+                continue;
+            }
             // Literal[...] annotations: the model id, the modes, or a parameter's options.
             if let Some((values, offset)) = literal_strings(&a.annotation) {
                 let lit = Lit {
