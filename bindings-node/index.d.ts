@@ -214,6 +214,20 @@ export declare function legacyCodes(): Array<LegacyCode>
 export declare function listAllErrors(): Array<ErrorSpec>
 
 /**
+ * Checks the platform tree at `root` (its `parity.toml`): `{ schema_version, catalogue,
+ * sources, facts_checked, findings, exit_code, rendered }` with `rendered` in `format`
+ * (`text`, `json`, `sarif`, `junit`, `github`). Throws `config_invalid` for a bad
+ * `parity.toml`, catalogue or format.
+ */
+export declare function parityCheck(root: string, format?: string | undefined | null): any
+
+/**
+ * Generates the mirrors named in `parity.toml` `[generate]` (nothing is written when
+ * `check`): `[{ path, status }]`, status `up_to_date`, `stale`, `missing` or `written`.
+ */
+export declare function parityGenerate(root: string, check?: boolean | undefined | null): any
+
+/**
  * Parses `taskId` or `workspace::taskId`. Throws an error with
  * `code === "proxy_target_invalid"` and `metadata.rule` naming the broken rule.
  */

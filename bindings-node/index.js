@@ -844,5 +844,7 @@ module.exports.PolicyConfig = nativeBinding.PolicyConfig
 module.exports.Router = nativeBinding.Router
 module.exports.legacyCodes = nativeBinding.legacyCodes
 module.exports.listAllErrors = nativeBinding.listAllErrors
+module.exports.parityCheck = nativeBinding.parityCheck
+module.exports.parityGenerate = nativeBinding.parityGenerate
 module.exports.parseTaskRef = nativeBinding.parseTaskRef
 module.exports.probeGpus = nativeBinding.probeGpus
