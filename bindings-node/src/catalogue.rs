@@ -1,6 +1,6 @@
 //! The model catalogue and request validation as a JS class.
 
-use inferwarden::catalogue::{validate_request, Catalogue as CoreCatalogue};
+use inferwarden::catalogue::{validate_request_owned, Catalogue as CoreCatalogue};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -38,7 +38,7 @@ impl Catalogue {
         request: serde_json::Value,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            let ok = validate_request(&self.inner, &request)?;
+            let ok = validate_request_owned(&self.inner, request)?;
             serde_json::to_value(ok).map_err(|e| {
                 inferwarden::Error::with_detail(
                     inferwarden::ErrorCode::InternalError,

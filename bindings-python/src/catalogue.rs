@@ -1,16 +1,23 @@
 //! The model catalogue and request validation as a Python class.
 
-use inferwarden::catalogue::{validate_request, Catalogue as CoreCatalogue};
+use inferwarden::catalogue::{
+    validate_request_owned, Catalogue as CoreCatalogue, ValidatedRequest,
+};
 use inferwarden::{Error, ErrorCode};
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString};
 
-use crate::convert::{py_to_json, to_py_json};
+use crate::convert::{json_to_py, py_to_json, to_py_json};
 use crate::errors::{guard, to_py_err};
 
 /// A parsed `inference_settings.json`.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Catalogue {
     inner: CoreCatalogue,
+    /// Python strings for every parameter name, made once: building the payload dict then
+    /// reuses them (and their cached hashes) instead of creating a string per key per call.
+    keys: std::collections::BTreeMap<String, Py<PyString>>,
 }
 
 #[pymethods]
@@ -18,9 +25,18 @@ impl Catalogue {
     /// Parses catalogue JSON text; structural errors are `ConfigInvalidError` with the path.
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        Ok(Catalogue {
-            inner: guard(py, || CoreCatalogue::from_json(text))?,
-        })
+        let inner = guard(py, || CoreCatalogue::from_json(text))?;
+        let keys = inner
+            .common
+            .keys()
+            .chain(
+                inner
+                    .models()
+                    .flat_map(|(_, m)| m.parameters.keys().chain(m.fixed_parameters.keys())),
+            )
+            .map(|k| (k.clone(), PyString::intern(py, k).unbind()))
+            .collect();
+        Ok(Catalogue { inner, keys })
     }
 
     /// Self-checks: `{"errors": [{path, message}], "warnings": [...]}`.
@@ -45,8 +61,8 @@ impl Catalogue {
                 ),
             )
         })?;
-        let ok = guard(py, || validate_request(&self.inner, &value))?;
-        to_py_json(py, &ok)
+        let ok = guard(py, || validate_request_owned(&self.inner, value))?;
+        validated_to_py(py, &ok, &self.keys)
     }
 
     /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,
@@ -59,7 +75,41 @@ impl Catalogue {
                 Error::with_detail(ErrorCode::ValidationError, "the request is not JSON"),
             )
         })?;
-        let ok = guard(py, || validate_request(&self.inner, &value))?;
-        to_py_json(py, &ok)
+        let ok = guard(py, || validate_request_owned(&self.inner, value))?;
+        validated_to_py(py, &ok, &self.keys)
     }
+}
+
+/// `{model_id, kind, mode, payload}` built directly (no intermediate JSON value: this is the
+/// hot path of `POST /generate`), with the catalogue's parameter names as ready-made keys.
+fn validated_to_py(
+    py: Python<'_>,
+    ok: &ValidatedRequest,
+    keys: &std::collections::BTreeMap<String, Py<PyString>>,
+) -> PyResult<Py<PyAny>> {
+    let payload = PyDict::new(py);
+    for (k, v) in &ok.payload {
+        let value = json_to_py(py, v)?;
+        match keys.get(k) {
+            Some(key) => payload.set_item(key.bind(py), value)?,
+            None => payload.set_item(k, value)?,
+        }
+    }
+    let out = PyDict::new(py);
+    out.set_item(intern!(py, "model_id"), &ok.model_id)?;
+    out.set_item(intern!(py, "kind"), &ok.kind)?;
+    out.set_item(intern!(py, "mode"), &ok.mode)?;
+    out.set_item(intern!(py, "payload"), payload)?;
+    Ok(out.into_any().unbind())
+}
+
+/// `validate_request(catalogue, request)`: the module-level form of
+/// `Catalogue.validate_request` (one native call, no Python frame in between).
+#[pyfunction]
+pub fn validate_request(
+    py: Python<'_>,
+    catalogue: &Bound<'_, Catalogue>,
+    request: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
+    catalogue.get().validate_request(py, request)
 }

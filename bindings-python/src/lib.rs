@@ -39,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;
     m.add_function(wrap_pyfunction!(parity::parity_check, m)?)?;
+    m.add_function(wrap_pyfunction!(catalogue::validate_request, m)?)?;
     m.add_function(wrap_pyfunction!(parity::parity_generate, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;

@@ -36,10 +36,10 @@ from inferwarden.errors import (
 __version__: str = _native.__version__
 
 
-def validate_request(catalogue: Catalogue, request: dict) -> dict:
-    """Validate a ``POST /generate`` body (a dict) against ``catalogue``: the accepted
-    ``{model_id, kind, mode, payload}``, or ``RequestValidationError`` listing every violation."""
-    return catalogue.validate_request(request)
+# validate_request(catalogue, request) -> {model_id, kind, mode, payload}: a ``POST /generate``
+# body (a dict) checked against the catalogue, or ``RequestValidationError`` listing every
+# violation. Native, so the hot path has no Python frame.
+validate_request = _native.validate_request
 
 __all__ = [
     "CLASS_BY_CODE",

@@ -10,4 +10,4 @@ mod validate;
 
 pub use condition::{Condition, ConditionAtom};
 pub use model::{Catalogue, CatalogueIssue, FixedParameter, Mode, Model, ParamType, Parameter};
-pub use validate::{validate_request, ValidatedRequest, Violation};
+pub use validate::{validate_request, validate_request_owned, ValidatedRequest, Violation};

@@ -63,6 +63,17 @@ pub struct Parameter {
     /// Everything else (`label`, `help`, `accepts`, ...).
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+    /// `visible_if` and `required_if` parsed at load (when they parse), so request
+    /// validation never looks a condition up by its text.
+    #[serde(skip)]
+    pub(crate) parsed: ParsedConditions,
+}
+
+/// A parameter's conditions, parsed once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ParsedConditions {
+    pub(crate) visible_if: Option<Condition>,
+    pub(crate) required_if: Option<Condition>,
 }
 
 /// A mode of a model.
@@ -189,6 +200,26 @@ impl Catalogue {
                 (t, parsed)
             })
             .collect();
+        let parse = |text: &Option<String>| text.as_deref().and_then(|t| Condition::parse(t).ok());
+        let params = self
+            .common
+            .values_mut()
+            .chain(
+                self.image_models
+                    .values_mut()
+                    .flat_map(|m| m.parameters.values_mut()),
+            )
+            .chain(
+                self.video_models
+                    .values_mut()
+                    .flat_map(|m| m.parameters.values_mut()),
+            );
+        for p in params {
+            p.parsed = ParsedConditions {
+                visible_if: parse(&p.visible_if),
+                required_if: parse(&p.required_if),
+            };
+        }
     }
 
     /// The parsed form of a condition text (parsed now if it was not seen at load).
