@@ -39,6 +39,12 @@ impl Catalogue {
         Ok(Catalogue { inner, keys })
     }
 
+    /// A model's `metadata.vram_min_gb` (key, id or alias), `None` when it states none;
+    /// `RequestValidationError` for an unknown model or bad metadata.
+    fn vram_min_gb(&self, py: Python<'_>, model: &str) -> PyResult<Option<f64>> {
+        guard(py, || self.inner.vram_min_gb(model))
+    }
+
     /// Self-checks: `{"errors": [{path, message}], "warnings": [...]}`.
     fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let (errors, warnings) = self.inner.check();
@@ -82,6 +88,13 @@ impl Catalogue {
 
 /// `{model_id, kind, mode, payload}` built directly (no intermediate JSON value: this is the
 /// hot path of `POST /generate`), with the catalogue's parameter names as ready-made keys.
+impl Catalogue {
+    /// The core catalogue (for other binding modules).
+    pub(crate) fn core(&self) -> &CoreCatalogue {
+        &self.inner
+    }
+}
+
 fn validated_to_py(
     py: Python<'_>,
     ok: &ValidatedRequest,

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 use crate::config::PolicyConfig;
 use crate::convert::to_py_json;
-use crate::errors::to_py_err;
+use crate::errors::{guard, to_py_err};
 use crate::gate::ManualClock;
 
 fn clock_of(clock: Option<&ManualClock>) -> Arc<dyn Clock> {
@@ -29,6 +29,35 @@ pub fn vram_level(free_mib: Option<u64>, config: Option<&PolicyConfig>) -> Strin
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// The device index where the catalogue `model` (key, id or alias) fits by its
+/// `metadata.vram_min_gb`; `devices` is a list of `{"index", "kind", "free_mib"}` (e.g.
+/// from `probe_gpus()`). Raises `GpuMemoryExceededError` when nothing fits.
+#[pyfunction]
+#[pyo3(signature = (catalogue, model, devices, config=None))]
+pub fn place_model(
+    py: Python<'_>,
+    catalogue: &Bound<'_, crate::catalogue::Catalogue>,
+    model: &str,
+    devices: &Bound<'_, PyAny>,
+    config: Option<&PolicyConfig>,
+) -> PyResult<u32> {
+    let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
+    let devices: Vec<core::DeviceInfo> = crate::convert::py_to_json(devices, 0)
+        .and_then(|v| serde_json::from_value(v).ok())
+        .ok_or_else(|| {
+            to_py_err(
+                py,
+                Error::with_detail(
+                    ErrorCode::ValidationError,
+                    "devices must be a list of {index, kind, free_mib}",
+                ),
+            )
+        })?;
+    guard(py, || {
+        core::place_catalogue_model(catalogue.get().core(), model, &devices, &gpu)
+    })
 }
 
 /// The VRAM budget in GB of a GPU kind (unknown kinds get the default).

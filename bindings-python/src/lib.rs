@@ -35,6 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::probe_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::convert_frames, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::place_model, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::classify_worker_error, m)?)?;
     m.add_function(wrap_pyfunction!(task_ref::parse_task_ref, m)?)?;
     m.add_function(wrap_pyfunction!(errors::list_all_errors, m)?)?;

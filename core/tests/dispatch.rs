@@ -40,6 +40,60 @@ fn vram_levels_at_exact_thresholds() {
 }
 
 #[test]
+fn catalogue_models_are_placed_by_their_vram_min_gb() {
+    use inferwarden::catalogue::Catalogue;
+    use inferwarden::dispatch::place_catalogue_model;
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/platform/src/inference_settings.json"),
+    )
+    .unwrap();
+    let catalogue = Catalogue::from_json(&text).unwrap();
+    let g = GpuConfig::default();
+    let devices = vec![
+        DeviceInfo {
+            index: 0,
+            kind: "T4".into(),
+            free_mib: Some(12_000),
+        },
+        DeviceInfo {
+            index: 1,
+            kind: "L4".into(),
+            free_mib: Some(20_000),
+        },
+    ];
+    // sdxl-turbo states 8 GB, flux-dev 16 GB (the T4 has only 12,000 MiB free).
+    assert_eq!(catalogue.vram_min_gb("sdxl-turbo").unwrap(), Some(8.0));
+    assert_eq!(
+        place_catalogue_model(&catalogue, "sdxl-turbo", &devices, &g).unwrap(),
+        0
+    );
+    assert_eq!(
+        place_catalogue_model(&catalogue, "flux-dev", &devices, &g).unwrap(),
+        1
+    );
+    let need = catalogue
+        .vram_min_gb("wan-remix")
+        .unwrap()
+        .expect("alias resolves");
+    let err = place_catalogue_model(&catalogue, "wan-remix", &devices[..1], &g).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::GpuMemoryExceeded, "{need}");
+    assert_eq!(err.metadata().unwrap()["model"], "wan-remix");
+    assert_eq!(
+        place_catalogue_model(&catalogue, "nope", &devices, &g)
+            .unwrap_err()
+            .code(),
+        ErrorCode::ValidationError
+    );
+    let bad = text.replacen("\"vram_min_gb\": 8", "\"vram_min_gb\": \"eight\"", 1);
+    let bad = Catalogue::from_json(&bad).unwrap();
+    assert_eq!(
+        bad.vram_min_gb("sdxl-turbo").unwrap_err().code(),
+        ErrorCode::ValidationError
+    );
+}
+
+#[test]
 fn placement_respects_free_memory_and_budget() {
     let g = GpuConfig::default();
     let devices = vec![

@@ -61,3 +61,23 @@ def test_probe_without_a_gpu_is_an_ordinary_answer():
     assert set(report) >= {"driver_present", "cuda_version", "devices", "note"}
     if not report["driver_present"]:
         assert report["devices"] == [] and report["note"]
+
+
+def test_catalogue_models_are_placed_by_vram_min_gb():
+    from pathlib import Path
+
+    from inferwarden.errors import GpuMemoryExceededError, RequestValidationError
+
+    text = (Path(__file__).resolve().parents[2] / "examples/platform/src/inference_settings.json").read_text()
+    catalogue = inferwarden.Catalogue.from_json(text)
+    devices = [{"index": 0, "kind": "T4", "free_mib": 12_000}, {"index": 1, "kind": "L4", "free_mib": 20_000}]
+    assert catalogue.vram_min_gb("flux-dev") == 16.0
+    assert inferwarden.place_model(catalogue, "sdxl-turbo", devices) == 0
+    assert inferwarden.place_model(catalogue, "flux-dev", devices) == 1
+    with pytest.raises(GpuMemoryExceededError) as info:
+        inferwarden.place_model(catalogue, "wan-remix", devices[:1])
+    assert info.value.metadata["model"] == "wan-remix"
+    with pytest.raises(RequestValidationError):
+        inferwarden.place_model(catalogue, "nope", devices)
+    with pytest.raises(RequestValidationError):
+        inferwarden.place_model(catalogue, "flux-dev", [{"index": "zero"}])

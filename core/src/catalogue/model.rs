@@ -239,6 +239,31 @@ impl Catalogue {
         }
     }
 
+    /// A model's `metadata.vram_min_gb` (by key, id or alias): `Ok(None)` when the model
+    /// states none, `validation_error` for an unknown model or a value that is not a
+    /// non-negative number.
+    pub fn vram_min_gb(&self, name: &str) -> Result<Option<f64>, Error> {
+        let (_, model) = self.find(name).ok_or_else(|| {
+            Error::with_detail(ErrorCode::ValidationError, "unknown model")
+                .meta("model", name.to_owned())
+        })?;
+        match model
+            .extra
+            .get("metadata")
+            .and_then(|m| m.get("vram_min_gb"))
+        {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(gb) if gb.is_finite() && gb >= 0.0 => Ok(Some(gb)),
+                _ => Err(Error::with_detail(
+                    ErrorCode::ValidationError,
+                    "metadata.vram_min_gb must be a non-negative number",
+                )
+                .meta("model", model.id.clone())),
+            },
+        }
+    }
+
     /// Every model with its display key, image models first.
     pub fn models(&self) -> impl Iterator<Item = (&String, &Model)> {
         self.image_models.iter().chain(self.video_models.iter())

@@ -15,4 +15,4 @@ pub use lanes::{FallbackCause, LaneHealth, LaneRouter, Route, RoutingMetrics};
 pub use oom::classify_worker_error;
 pub use pipeline_slot::{PipelineSlot, SlotState};
 pub use queue::{DegradedQueue, QueueSlot, QueueSnapshot};
-pub use vram::{budget_gb, place_model, vram_level, DeviceInfo, VramLevel};
+pub use vram::{budget_gb, place_catalogue_model, place_model, vram_level, DeviceInfo, VramLevel};

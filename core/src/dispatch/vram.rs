@@ -81,3 +81,16 @@ pub fn place_model(
             .meta("devices", devices.len() as u64)
         })
 }
+
+/// Places the catalogue model `name` (key, id or alias) by its `metadata.vram_min_gb`
+/// (a model that states none needs 0 GB): the device index, or `gpu_memory_exceeded` /
+/// `validation_error` (unknown model, bad metadata).
+pub fn place_catalogue_model(
+    catalogue: &crate::catalogue::Catalogue,
+    name: &str,
+    devices: &[DeviceInfo],
+    gpu: &GpuConfig,
+) -> Result<u32, Error> {
+    let need = catalogue.vram_min_gb(name)?.unwrap_or(0.0);
+    place_model(need, devices, gpu).map_err(|e| e.meta("model", name.to_owned()))
+}
