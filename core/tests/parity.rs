@@ -396,3 +396,67 @@ fn deeply_nested_sources_never_crash_the_check() {
         run.render(Format::Text)
     );
 }
+
+#[test]
+fn colour_only_when_asked_and_only_in_text() {
+    let run = drifted_run();
+    let plain = run.render(Format::Text);
+    assert!(!plain.contains('\u{1b}'), "{plain}");
+    let coloured = run.render_coloured(Format::Text, true);
+    assert!(
+        coloured.contains("\u{1b}[1;31merror[range_differs]\u{1b}[0m"),
+        "{coloured}"
+    );
+    assert!(!run.render_coloured(Format::Json, true).contains('\u{1b}'));
+    assert!(!run.render_coloured(Format::Github, true).contains('\u{1b}'));
+}
+
+/// The sample tree with `config.py` repeated `py` times (renamed copies) and the form
+/// component repeated `tsx` times; returns the root.
+fn repeated_tree(py: usize, tsx: usize) -> PathBuf {
+    let root = planted(
+        "backend/config.py",
+        "MODEL_ALIASES = {",
+        "MODEL_ALIASES = {",
+    );
+    let unit = std::fs::read_to_string(root.join("backend/config.py")).unwrap();
+    let text: String = (0..py)
+        .map(|i| unit.replace("MODELS_SCHEMA", &format!("MODELS_SCHEMA_{i}")))
+        .collect();
+    std::fs::write(root.join("backend/config.py"), text).unwrap();
+    let form = root.join("src/components/GenerationForm.tsx");
+    let unit = std::fs::read_to_string(&form).unwrap();
+    std::fs::write(&form, unit.repeat(tsx)).unwrap();
+    root
+}
+
+#[test]
+fn a_one_megabyte_source_of_each_language_is_checked_completely() {
+    let facts = |py, tsx| {
+        check_tree(&repeated_tree(py, tsx))
+            .unwrap()
+            .report
+            .facts_checked
+    };
+    let base = facts(1, 1);
+    let (per_py, per_tsx) = (facts(2, 1) - base, facts(1, 2) - base);
+    assert!(per_py > 50 && per_tsx > 5, "{per_py} {per_tsx}");
+    let py_unit = std::fs::metadata(sample().join("backend/config.py"))
+        .unwrap()
+        .len() as usize;
+    let tsx_unit = std::fs::metadata(sample().join("src/components/GenerationForm.tsx"))
+        .unwrap()
+        .len() as usize;
+    let (py, tsx) = ((1 << 20) / py_unit + 1, (1 << 20) / tsx_unit + 1);
+    let run = check_tree(&repeated_tree(py, tsx)).unwrap();
+    assert!(
+        run.report.findings.is_empty(),
+        "{}",
+        run.render(Format::Text)
+    );
+    // Every copy contributes all of its facts: nothing is skipped in a big file.
+    assert_eq!(
+        run.report.facts_checked,
+        base + (py - 1) * per_py + (tsx - 1) * per_tsx
+    );
+}

@@ -15,7 +15,10 @@ pub fn check(root: &Path, format: &str) -> u8 {
     };
     match check_tree(root) {
         Ok(run) => {
-            print!("{}", run.render(format));
+            // Colour only on a terminal, and never with NO_COLOR set.
+            let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none();
+            print!("{}", run.render_coloured(format, colour));
             run.report.exit_code()
         }
         Err(e) => {

@@ -25,7 +25,7 @@ pub use facts::{Fact, FactKind, SourceError, SourceFacts};
 pub use findings::{Finding, ParityReport, Severity, RULES};
 pub use generate::{python_module, typescript_module};
 pub use location::Location;
-pub use report::{render, Format};
+pub use report::{render, render_with, Format};
 
 use crate::catalogue::Catalogue;
 use crate::error::{Error, ErrorCode};
@@ -43,6 +43,11 @@ impl ParityRun {
     /// Renders the report in `format`.
     pub fn render(&self, format: Format) -> String {
         render(&self.report, format, &self.sources)
+    }
+
+    /// Renders the report in `format`, with colour in the text format when `colour`.
+    pub fn render_coloured(&self, format: Format, colour: bool) -> String {
+        render_with(&self.report, format, &self.sources, colour)
     }
 }
 

@@ -37,10 +37,21 @@ impl Format {
     }
 }
 
-/// Renders `report`; `sources` maps file -> content for the text snippets.
+/// Renders `report`; `sources` maps file -> content for the text snippets. Never coloured.
 pub fn render(report: &ParityReport, format: Format, sources: &BTreeMap<String, String>) -> String {
+    render_with(report, format, sources, false)
+}
+
+/// [`render`], with ANSI colour in the text format when `colour` (callers pass true only
+/// for a terminal without `NO_COLOR`); other formats are never coloured.
+pub fn render_with(
+    report: &ParityReport,
+    format: Format,
+    sources: &BTreeMap<String, String>,
+    colour: bool,
+) -> String {
     match format {
-        Format::Text => text(report, sources),
+        Format::Text => text(report, sources, colour),
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report)).unwrap_or_default(),
         Format::Junit => junit(report),
@@ -55,16 +66,44 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn text(report: &ParityReport, sources: &BTreeMap<String, String>) -> String {
+/// ANSI styles for the text format (empty strings when colour is off).
+struct Style {
+    error: &'static str,
+    warning: &'static str,
+    accent: &'static str,
+    reset: &'static str,
+}
+
+const COLOUR: Style = Style {
+    error: "\x1b[1;31m",
+    warning: "\x1b[1;33m",
+    accent: "\x1b[1;34m",
+    reset: "\x1b[0m",
+};
+const PLAIN: Style = Style {
+    error: "",
+    warning: "",
+    accent: "",
+    reset: "",
+};
+
+fn text(report: &ParityReport, sources: &BTreeMap<String, String>, colour: bool) -> String {
+    let st = if colour { &COLOUR } else { &PLAIN };
     let mut out = String::new();
     for f in &report.findings {
+        let tone = if f.severity == Severity::Error {
+            st.error
+        } else {
+            st.warning
+        };
         out.push_str(&format!(
-            "{}[{}]: {}\n",
+            "{tone}{}[{}]{}: {}\n",
             severity_word(f.severity),
             f.rule,
+            st.reset,
             f.message
         ));
-        out.push_str(&format!("  --> {}\n", f.source));
+        out.push_str(&format!("  {}-->{} {}\n", st.accent, st.reset, f.source));
         if let Some(content) = sources.get(&f.source.file) {
             let line = LineIndex::new(&f.source.file, content)
                 .line_text(f.source.line)
