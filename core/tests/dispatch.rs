@@ -2,7 +2,9 @@
 //! classification, the degraded queue (exact 25 / 30 s boundaries, 64 concurrent admissions,
 //! killed holders reclaimed, release on every exit path), lane routing and the pipeline slot.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[path = "support/queue_contract.rs"]
+mod queue_contract;
+
 use std::sync::Arc;
 
 use inferwarden::clock::ManualClock;
@@ -153,85 +155,20 @@ fn queue(clock: &ManualClock) -> DegradedQueue {
 #[test]
 fn queue_depth_boundary_and_release_on_drop() {
     let clock = ManualClock::new(1_000_000);
-    let q = queue(&clock);
-    let slots: Vec<_> = (0..25).map(|_| q.admit().unwrap()).collect();
-    let err = q.admit().unwrap_err();
-    assert_eq!(err.code(), ErrorCode::QueueOverloaded);
-    let m = err.metadata().unwrap();
-    assert_eq!(
-        (
-            m["depth"].as_u64(),
-            m["max_depth"].as_u64(),
-            m["max_wait_seconds"].as_u64()
-        ),
-        (Some(25), Some(25), Some(30))
-    );
-    assert_eq!(m["retry_after_seconds"], 30);
-    drop(slots);
-    assert_eq!(q.snapshot().depth, 0);
-    // A panicking holder still releases its slot.
-    let q2 = q.clone();
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let _slot = q2.admit().unwrap();
-        panic!("worker crashed");
-    }));
-    assert_eq!(q.snapshot().depth, 0);
+    queue_contract::depth_boundary_and_release_on_drop(&queue(&clock));
 }
 
 #[test]
 fn wait_boundary_is_exactly_30_seconds_and_dead_holders_are_reclaimed() {
     let clock = ManualClock::new(1_000_000);
-    let q = queue(&clock);
-    let waiting = q.admit().unwrap();
-    clock.advance_ms(29_999);
-    let started_after = waiting.start().unwrap();
-    assert_eq!(started_after, 29_999);
-    let late = q.admit().unwrap();
-    clock.advance_ms(30_000);
-    assert_eq!(
-        late.start().unwrap_err().code(),
-        ErrorCode::QueueOverloaded,
-        "the wait was exceeded"
-    );
-    // A holder that dies without dropping (e.g. a killed worker) is reclaimed at lease end.
-    let leaked = q.admit().unwrap();
-    leaked.start().unwrap();
-    std::mem::forget(leaked);
-    assert!(q.snapshot().depth >= 1);
-    clock.advance_ms(60_001);
-    assert!(!waiting.renew(), "not renewed within the lease");
-    assert_eq!(q.snapshot().depth, 0);
-    assert!(q.snapshot().expired >= 2);
+    queue_contract::wait_boundary_and_dead_holders(&queue(&clock), &clock);
 }
 
 #[test]
 fn sixty_four_concurrent_admissions_never_exceed_25() {
     let clock = ManualClock::new(1_000_000);
     let q = queue(&clock);
-    let admitted = AtomicUsize::new(0);
-    let barrier = std::sync::Barrier::new(64);
-    let held: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..64)
-            .map(|_| {
-                let (q, admitted, barrier) = (&q, &admitted, &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    let slot = q.admit().ok();
-                    if slot.is_some() {
-                        admitted.fetch_add(1, Ordering::SeqCst);
-                    }
-                    slot
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().unwrap())
-            .collect()
-    });
-    assert_eq!(admitted.load(Ordering::SeqCst), 25);
-    assert_eq!(held.len(), 25);
-    assert_eq!(q.snapshot().overloads, 39);
+    queue_contract::sixty_four_concurrent_admissions(|| q.clone());
 }
 
 #[test]

@@ -9,10 +9,17 @@ mod lanes;
 mod oom;
 mod pipeline_slot;
 mod queue;
+#[cfg(feature = "redis")]
+mod queue_redis;
 mod vram;
 
 pub use lanes::{FallbackCause, LaneHealth, LaneRouter, Route, RoutingMetrics};
 pub use oom::classify_worker_error;
 pub use pipeline_slot::{PipelineSlot, SlotState};
-pub use queue::{DegradedQueue, QueueSlot, QueueSnapshot};
+pub use queue::{
+    Admission, BackendCounts, DegradedQueue, MemoryQueueBackend, QueueBackend, QueueSlot,
+    QueueSnapshot,
+};
+#[cfg(feature = "redis")]
+pub use queue_redis::RedisQueueBackend;
 pub use vram::{budget_gb, place_catalogue_model, place_model, vram_level, DeviceInfo, VramLevel};
