@@ -38,6 +38,8 @@ pub mod parity;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod ratelimit;
+#[cfg(feature = "redis")]
+mod redis_conn;
 pub mod routing;
 pub mod secret;
 pub mod session;

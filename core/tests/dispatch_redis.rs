@@ -3,9 +3,13 @@
 //! processes sharing one queue, one of them dying with its slots held.
 #![cfg(feature = "redis")]
 
+#[path = "support/services.rs"]
+mod services;
+
 #[path = "support/queue_contract.rs"]
 mod queue_contract;
 
+use services::redis_url;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
@@ -13,20 +17,6 @@ use inferwarden::clock::{Clock, ManualClock, SystemClock};
 use inferwarden::dispatch::{DegradedQueue, QueueBackend, RedisQueueBackend};
 use inferwarden::ratelimit::RedisTime;
 use inferwarden::ErrorCode;
-
-fn redis_url() -> Option<String> {
-    match std::env::var("INFERWARDEN_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("INFERWARDEN_REQUIRE_SERVICES").is_err(),
-                "INFERWARDEN_TEST_REDIS_URL is not set but services are required"
-            );
-            eprintln!("INFERWARDEN_TEST_REDIS_URL not set: run scripts/test.sh");
-            None
-        }
-    }
-}
 
 fn unique(name: &str) -> String {
     format!(

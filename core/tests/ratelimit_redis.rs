@@ -3,26 +3,16 @@
 //! OS processes sharing one limit, checked from the Redis side.
 #![cfg(feature = "redis")]
 
+#[path = "support/services.rs"]
+mod services;
+
+use services::redis_url;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::config::RateLimit;
 use inferwarden::ratelimit::{RateLimiter, RedisRateLimiter, RedisTime};
-
-fn redis_url() -> Option<String> {
-    match std::env::var("INFERWARDEN_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("INFERWARDEN_REQUIRE_SERVICES").is_err(),
-                "INFERWARDEN_TEST_REDIS_URL is not set but services are required"
-            );
-            eprintln!("INFERWARDEN_TEST_REDIS_URL not set: run scripts/test.sh to test against a real server");
-            None
-        }
-    }
-}
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), SystemClock.now_ms())

@@ -4,12 +4,10 @@
 //! across processes and a dead holder's slot expires on its own. Time is the Redis server's
 //! `TIME` by default (one clock for every replica) or the caller's (deterministic tests).
 
-use std::sync::Mutex;
-use std::time::Duration;
-
 use super::queue::{Admission, BackendCounts, QueueBackend};
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
 use crate::ratelimit::RedisTime;
+use crate::redis_conn::LazyConnection;
 
 /// Shared prologue: `now` from the server or ARGV[1]; expired leases removed and counted.
 /// KEYS: 1 leases (zset id -> expiry), 2 admitted (hash id -> ms), 3 started (set),
@@ -79,8 +77,7 @@ return {redis.call('ZCARD', KEYS[1]), tonumber(c[1] or 0), tonumber(c[2] or 0)}
 
 /// Degraded-queue leases in Redis.
 pub struct RedisQueueBackend {
-    client: redis::Client,
-    conn: Mutex<Option<redis::Connection>>,
+    conn: LazyConnection,
     keys: [String; 4],
     time: RedisTime,
     scripts: Scripts,
@@ -104,24 +101,15 @@ impl std::fmt::Debug for RedisQueueBackend {
     }
 }
 
-fn unavailable(what: &str) -> Error {
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        format!("degraded queue (redis): {what}"),
-    )
-}
-
 impl RedisQueueBackend {
     /// Leases under keys prefixed `prefix` on `url` (`redis://host:port/db`). Connects
     /// lazily; an unparsable URL is `dependency_unavailable`.
     pub fn new(url: &str, prefix: &str, time: RedisTime) -> Result<Self, Error> {
-        let client = redis::Client::open(url).map_err(|_| unavailable("invalid URL"))?;
         // One hash tag so every key of the queue lives in the same cluster slot.
         let base = format!("{prefix}{{queue}}");
         let script = |body: &str| redis::Script::new(&format!("{PROLOGUE}{body}"));
         Ok(RedisQueueBackend {
-            client,
-            conn: Mutex::new(None),
+            conn: LazyConnection::new(url, "degraded queue")?,
             keys: [
                 format!("{base}:leases"),
                 format!("{base}:admitted"),
@@ -145,19 +133,6 @@ impl RedisQueueBackend {
         now_ms: i64,
         args: &[i64],
     ) -> Result<T, Error> {
-        let mut guard = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
-        if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(Duration::from_secs(2))
-                .map_err(|_| unavailable("cannot connect"))?;
-            conn.set_read_timeout(Some(Duration::from_secs(2)))
-                .map_err(|_| unavailable("cannot configure"))?;
-            conn.set_write_timeout(Some(Duration::from_secs(2)))
-                .map_err(|_| unavailable("cannot configure"))?;
-            *guard = Some(conn);
-        }
-        let conn = guard.as_mut().ok_or_else(|| unavailable("no connection"))?;
         let mut invocation = script.prepare_invoke();
         for key in &self.keys {
             invocation.key(key);
@@ -169,11 +144,7 @@ impl RedisQueueBackend {
         for a in args {
             invocation.arg(*a);
         }
-        invocation.invoke(conn).map_err(|_| {
-            // Drop the connection so the next call reconnects.
-            *guard = None;
-            unavailable("command failed")
-        })
+        self.conn.run(|conn| invocation.invoke(conn))
     }
 }
 
@@ -190,18 +161,18 @@ impl QueueBackend for RedisQueueBackend {
                 depth: u32::try_from(depth).unwrap_or(u32::MAX),
                 soonest_expiry_ms: soonest,
             }),
-            _ => Err(unavailable("unexpected script reply")),
+            _ => Err(self.conn.error("unexpected script reply")),
         }
     }
 
     fn start(&self, id: u64, now_ms: i64, lease_ms: i64) -> Result<Option<i64>, Error> {
-        let id = i64::try_from(id).map_err(|_| unavailable("slot id out of range"))?;
+        let id = i64::try_from(id).map_err(|_| self.conn.error("slot id out of range"))?;
         let admitted: i64 = self.run(&self.scripts.start, now_ms, &[id, lease_ms])?;
         Ok((admitted >= 0).then_some(admitted))
     }
 
     fn renew(&self, id: u64, now_ms: i64, lease_ms: i64) -> Result<bool, Error> {
-        let id = i64::try_from(id).map_err(|_| unavailable("slot id out of range"))?;
+        let id = i64::try_from(id).map_err(|_| self.conn.error("slot id out of range"))?;
         let renewed: i64 = self.run(&self.scripts.renew, now_ms, &[id, lease_ms])?;
         Ok(renewed == 1)
     }
@@ -221,7 +192,7 @@ impl QueueBackend for RedisQueueBackend {
                 overloads: u64::try_from(overloads).unwrap_or(0),
                 expired: u64::try_from(expired).unwrap_or(0),
             }),
-            _ => Err(unavailable("unexpected script reply")),
+            _ => Err(self.conn.error("unexpected script reply")),
         }
     }
 }

@@ -4,12 +4,10 @@
 //! agree; tests may pass the caller's clock instead. A connection failure is
 //! `dependency_unavailable`; the gate applies its outage policy (fail closed by default).
 
-use std::sync::Mutex;
-use std::time::Duration;
-
 use super::{RateDecision, RateLimiter};
 use crate::config::RateLimit;
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
+use crate::redis_conn::LazyConnection;
 
 const SCRIPT: &str = r"
 local limit = tonumber(ARGV[1])
@@ -47,8 +45,7 @@ pub enum RedisTime {
 
 /// A rate limiter backed by Redis.
 pub struct RedisRateLimiter {
-    client: redis::Client,
-    conn: Mutex<Option<redis::Connection>>,
+    conn: LazyConnection,
     script: redis::Script,
     time: RedisTime,
     prefix: String,
@@ -64,21 +61,12 @@ impl std::fmt::Debug for RedisRateLimiter {
     }
 }
 
-fn unavailable(what: &str) -> Error {
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        format!("rate limiter (redis): {what}"),
-    )
-}
-
 impl RedisRateLimiter {
     /// A limiter on `url` (`redis://host:port/db`); keys are prefixed with `prefix`.
     /// Connects lazily; an unparsable URL is `dependency_unavailable`.
     pub fn new(url: &str, prefix: &str, time: RedisTime) -> Result<Self, Error> {
-        let client = redis::Client::open(url).map_err(|_| unavailable("invalid URL"))?;
         Ok(RedisRateLimiter {
-            client,
-            conn: Mutex::new(None),
+            conn: LazyConnection::new(url, "rate limiter")?,
             script: redis::Script::new(SCRIPT),
             time,
             prefix: prefix.to_owned(),
@@ -89,19 +77,6 @@ impl RedisRateLimiter {
 impl RateLimiter for RedisRateLimiter {
     fn check(&self, key: &str, limit: RateLimit, now_ms: i64) -> Result<RateDecision, Error> {
         let window_ms = limit.window_s.saturating_mul(1000);
-        let mut guard = self.conn.lock().map_err(|_| unavailable("lock poisoned"))?;
-        if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(Duration::from_secs(2))
-                .map_err(|_| unavailable("cannot connect"))?;
-            conn.set_read_timeout(Some(Duration::from_secs(2)))
-                .map_err(|_| unavailable("cannot configure"))?;
-            conn.set_write_timeout(Some(Duration::from_secs(2)))
-                .map_err(|_| unavailable("cannot configure"))?;
-            *guard = Some(conn);
-        }
-        let conn = guard.as_mut().ok_or_else(|| unavailable("no connection"))?;
         // One hash tag per key so both keys live in the same cluster slot.
         let zset = format!("{}{{{}}}", self.prefix, key);
         let seq = format!("{zset}:seq");
@@ -109,23 +84,18 @@ impl RateLimiter for RedisRateLimiter {
             RedisTime::Server => "server".to_owned(),
             RedisTime::Caller => now_ms.to_string(),
         };
-        let result: Result<Vec<i64>, _> = self
-            .script
-            .key(&zset)
-            .key(&seq)
-            .arg(limit.limit)
-            .arg(window_ms)
-            .arg(now_arg)
-            .invoke(conn);
-        let values = match result {
-            Ok(v) if v.len() == 4 => v,
-            Ok(_) => return Err(unavailable("unexpected script reply")),
-            Err(_) => {
-                // Drop the connection so the next call reconnects.
-                *guard = None;
-                return Err(unavailable("command failed"));
-            }
-        };
+        let values: Vec<i64> = self.conn.run(|conn| {
+            self.script
+                .key(&zset)
+                .key(&seq)
+                .arg(limit.limit)
+                .arg(window_ms)
+                .arg(&now_arg)
+                .invoke(conn)
+        })?;
+        if values.len() != 4 {
+            return Err(self.conn.error("unexpected script reply"));
+        }
         let clamp = |v: i64| u64::try_from(v.max(0)).unwrap_or(0);
         Ok(RateDecision {
             allowed: values[0] == 1,
