@@ -72,6 +72,24 @@ export declare class Gate {
   auditEvents(): any
 }
 
+/** Video lane routing: dedicated warm lane, then the degraded queue, then `queue_overloaded`. */
+export declare class LaneRouter {
+  /**
+   * A router with the queue limits of `config`; started degraded leases must be renewed
+   * within `leaseS` seconds (default 60).
+   */
+  constructor(config: PolicyConfig, leaseS?: number | undefined | null, clock?: ManualClock | undefined | null)
+  /** Records what is known about `model`'s dedicated lane. */
+  setLane(model: string, state: LaneState): void
+  /**
+   * Routes one request; throws `queue_overloaded` (metadata: depth, max_depth,
+   * max_wait_seconds, retry_after_seconds) when nothing can take it.
+   */
+  route(model: string): RouteHandle
+  /** Routing counters and a queue snapshot. */
+  metrics(): any
+}
+
 /** Task lifecycle over a store (`sqlite:PATH`) with the stale policy of a `PolicyConfig`. */
 export declare class Lifecycle {
   /** Opens the store at `db`; `clock` injects time for tests (default: the database clock). */
@@ -116,6 +134,28 @@ export declare class ManualClock {
   nowMs(): number
 }
 
+/**
+ * One heavy video pipeline per GPU: `empty -> loading(model) -> active(model) ->
+ * releasing -> empty`.
+ */
+export declare class PipelineSlot {
+  /** A slot that evicts a pipeline idle for `idleEvictS` seconds (default 600). */
+  constructor(idleEvictS?: number | undefined | null, clock?: ManualClock | undefined | null)
+  /**
+   * `true` when `model` is already warm; `false` when the caller must load it and call
+   * `markLoaded`. A different active model is released first through `clearCache(model)`.
+   */
+  acquire(model: string, clearCache?: ((arg: string) => void) | undefined | null): boolean
+  /** `loading(model) -> active(model)`. */
+  markLoaded(model: string): void
+  /** Abandons a failed load. */
+  loadFailed(): void
+  /** Evicts an idle pipeline through `clearCache(model)`; returns the evicted model. */
+  evictIdle(clearCache?: ((arg: string) => void) | undefined | null): string | null
+  /** `{ state: "empty"|"loading"|"active"|"releasing", model? }`. */
+  get state(): any
+}
+
 /** The validated runtime policy configuration (secrets never leave it). */
 export declare class PolicyConfig {
   /** The defaults. */
@@ -140,6 +180,23 @@ export declare class PolicyConfig {
   get environment(): string
 }
 
+/** A routed request: the dedicated lane, or a degraded-queue slot released by `release()`. */
+export declare class RouteHandle {
+  /** `dedicated` or `degraded`. */
+  get lane(): string
+  /** Why the request fell back (`capacity`, `quota`, `manual`), or `null`. */
+  get cause(): string | null
+  /**
+   * Marks the degraded slot started; throws `queue_overloaded` when the wait was
+   * exceeded. Returns the wait in ms (0 on the dedicated lane).
+   */
+  start(): number
+  /** Renews a started degraded lease; `false` when it expired. */
+  renew(): boolean
+  /** Releases the degraded slot (idempotent). */
+  release(): void
+}
+
 /** The worker-account registry and registry-only target resolution. */
 export declare class Router {
   /**
@@ -153,6 +210,25 @@ export declare class Router {
   resolve(taskId: string, route: string): any
   /** Audit events (rejections) recorded so far. */
   auditEvents(): any
+}
+
+/** The VRAM budget in GB of a GPU kind (unknown kinds get the default). */
+export declare function budgetGb(kind: string, config?: PolicyConfig | undefined | null): number
+
+/**
+ * `{ code: "gpu_memory_exceeded", status, detail, user_action }` when worker error text
+ * shows CUDA out-of-memory, else `null`.
+ */
+export declare function classifyWorkerError(text: string): any | null
+
+/** One GPU for `placeModel`. */
+export interface DeviceInfo {
+  /** Device index. */
+  index: number
+  /** GPU kind (`A10G`, `L4`, `T4`, ...). */
+  kind: string
+  /** Free memory, MiB. */
+  freeMib?: number
 }
 
 /** One row of the error contract. */
@@ -199,6 +275,20 @@ export interface IssuedSession {
   expiresMs: number
 }
 
+/** What is known about a model's dedicated lane (`LaneRouter.setLane`). */
+export interface LaneState {
+  /** The lane is warm and healthy. */
+  ready: boolean
+  /** The provider denied quota. */
+  quotaDenied?: boolean
+  /** Since when (ms) the health check has been failing. */
+  failingSinceMs?: number
+  /** Since when (ms) a warm lane has been awaited. */
+  awaitingAssignmentSinceMs?: number
+  /** An operator forced the fallback. */
+  manualFallback?: boolean
+}
+
 /** A legacy code and the stable code replacing it. */
 export interface LegacyCode {
   /** The code an existing backend emits today. */
@@ -234,6 +324,12 @@ export declare function parityGenerate(root: string, check?: boolean | undefined
 export declare function parseTaskRef(id: string): TaskRef
 
 /**
+ * The device index where the catalogue `model` (key, id or alias) fits by its
+ * `metadata.vram_min_gb`; throws `gpu_memory_exceeded` when nothing fits.
+ */
+export declare function placeModel(catalogue: Catalogue, model: string, devices: Array<DeviceInfo>, config?: PolicyConfig | undefined | null): number
+
+/**
  * Probes the GPUs: `{ driver_present, cuda_version, devices, note }`. No driver or no
  * device is an ordinary answer, never an exception.
  */
@@ -248,3 +344,6 @@ export interface TaskRef {
   /** The task id part. */
   taskId: string
 }
+
+/** The VRAM level (`green`, `yellow`, `orange`, `red`) for `freeMib` free MiB (unknown is `red`). */
+export declare function vramLevel(freeMib?: number | undefined | null, config?: PolicyConfig | undefined | null): string

@@ -12,6 +12,13 @@ pub struct Catalogue {
     inner: CoreCatalogue,
 }
 
+impl Catalogue {
+    /// The core catalogue (for other binding modules).
+    pub fn core(&self) -> &CoreCatalogue {
+        &self.inner
+    }
+}
+
 #[napi]
 impl Catalogue {
     /// Parses catalogue JSON text; structural errors throw `config_invalid` with the path.

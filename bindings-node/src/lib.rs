@@ -5,6 +5,7 @@
 
 mod catalogue;
 mod config;
+mod dispatch;
 mod errors;
 mod gate;
 mod lifecycle;
@@ -15,6 +16,10 @@ mod task_ref;
 
 pub use catalogue::Catalogue;
 pub use config::PolicyConfig;
+pub use dispatch::{
+    budget_gb, classify_worker_error, place_model, vram_level, DeviceInfo, LaneRouter, LaneState,
+    PipelineSlot, RouteHandle,
+};
 pub use errors::{legacy_codes, list_all_errors};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;

@@ -265,18 +265,11 @@ impl LaneRouter {
                 cause: None,
                 slot: Mutex::new(None),
             }),
-            Route::Degraded { slot, cause } => {
-                let cause = match cause {
-                    core::FallbackCause::Capacity => "capacity",
-                    core::FallbackCause::Quota => "quota",
-                    core::FallbackCause::Manual => "manual",
-                };
-                Ok(RouteHandle {
-                    lane: "degraded",
-                    cause: Some(cause),
-                    slot: Mutex::new(Some(slot)),
-                })
-            }
+            Route::Degraded { slot, cause } => Ok(RouteHandle {
+                lane: "degraded",
+                cause: Some(cause.as_str()),
+                slot: Mutex::new(Some(slot)),
+            }),
         }
     }
 

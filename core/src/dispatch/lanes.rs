@@ -27,7 +27,8 @@ pub enum FallbackCause {
 }
 
 impl FallbackCause {
-    fn as_str(self) -> &'static str {
+    /// Stable name: `capacity`, `quota`, `manual`.
+    pub fn as_str(self) -> &'static str {
         match self {
             FallbackCause::Capacity => "capacity",
             FallbackCause::Quota => "quota",

@@ -1,0 +1,76 @@
+// GPU dispatch through the Node binding: VRAM levels and budgets, OOM classification,
+// placement from the catalogue, lane routing with the degraded queue, and the pipeline slot.
+import test from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { iw } from './support.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const T0 = 1_000_000
+
+test('levels, budgets, OOM classification', () => {
+  assert.equal(iw.budgetGb('T4'), 16)
+  assert.equal(iw.budgetGb('mystery'), 24)
+  assert.equal(typeof iw.vramLevel(20_000), 'string')
+  assert.equal(iw.vramLevel(null), 'red', 'unknown free memory is treated as the lowest level')
+  assert.equal(iw.classifyWorkerError('RuntimeError: CUDA out of memory').code, 'gpu_memory_exceeded')
+  assert.equal(iw.classifyWorkerError('ValueError: bad prompt'), null)
+})
+
+test('placement by the catalogue vram_min_gb', () => {
+  const text = readFileSync(join(here, '..', '..', 'examples', 'platform', 'src', 'inference_settings.json'), 'utf8')
+  const catalogue = iw.Catalogue.fromJson(text)
+  const devices = [
+    { index: 0, kind: 'T4', freeMib: 12_000 },
+    { index: 1, kind: 'L4', freeMib: 20_000 },
+  ]
+  assert.equal(iw.placeModel(catalogue, 'sdxl-turbo', devices), 0)
+  assert.equal(iw.placeModel(catalogue, 'flux-dev', devices), 1)
+  assert.throws(() => iw.placeModel(catalogue, 'wan-remix', devices.slice(0, 1)), (err) => {
+    assert.equal(err.code, 'gpu_memory_exceeded')
+    assert.equal(err.metadata.model, 'wan-remix')
+    return true
+  })
+  assert.throws(() => iw.placeModel(catalogue, 'nope', devices), { code: 'validation_error' })
+})
+
+test('lane routing: dedicated, degraded with a cause, then queue_overloaded', () => {
+  const clock = new iw.ManualClock(T0)
+  const router = new iw.LaneRouter(new iw.PolicyConfig(), 60, clock)
+  router.setLane('wan', { ready: true })
+  assert.equal(router.route('wan').lane, 'dedicated')
+  router.setLane('wan', { ready: true, quotaDenied: true })
+  const held = []
+  for (let i = 0; i < 25; i++) {
+    const h = router.route('wan')
+    assert.equal(h.lane, 'degraded')
+    assert.equal(h.cause, 'quota')
+    held.push(h)
+  }
+  assert.throws(() => router.route('wan'), (err) => {
+    assert.equal(err.code, 'queue_overloaded')
+    assert.equal(err.metadata.max_depth, 25)
+    return true
+  })
+  clock.advanceMs(10_000)
+  assert.equal(held[0].start(), 10_000)
+  held[1].release()
+  assert.equal(router.route('wan').lane, 'degraded', 'a released slot is free again')
+  assert.equal(router.metrics().queue.depth, 25)
+})
+
+test('pipeline slot: a different model is released through clearCache first', () => {
+  const slot = new iw.PipelineSlot(600, new iw.ManualClock(T0))
+  const cleared = []
+  assert.equal(slot.acquire('wan', (m) => cleared.push(m)), false)
+  slot.markLoaded('wan')
+  assert.deepEqual(slot.state, { state: 'active', model: 'wan' })
+  assert.equal(slot.acquire('wan', (m) => cleared.push(m)), true)
+  assert.equal(slot.acquire('ltx', (m) => cleared.push(m)), false)
+  assert.deepEqual(cleared, ['wan'])
+  assert.throws(() => slot.markLoaded('wan'), { code: 'invalid_transition' })
+  slot.markLoaded('ltx')
+  assert.throws(() => slot.acquire('wan', () => { throw new Error('cache clear failed') }), /cache clear failed/)
+})
