@@ -163,3 +163,43 @@ fn required_by_mode_and_unknown_model() {
     )
     .is_ok());
 }
+
+#[test]
+fn self_check_issues_point_at_their_line_and_column() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/platform/src/inference_settings.json"
+    ))
+    .unwrap();
+    // A default out of range, and an unknown key, each on a known line.
+    let bad = text
+        .replacen("\"default\": 28,", "\"default\": 60,", 1)
+        .replacen(
+            "\"category\": \"general\",",
+            "\"category\": \"general\", \"colour\": \"blue\",",
+            1,
+        );
+    let c = Catalogue::from_json(&bad).unwrap();
+    let (errors, warnings) = c.check();
+    let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() as u32 + 1;
+    let col_of = |needle: &str, at: &str| {
+        let line = bad.lines().find(|l| l.contains(needle)).unwrap();
+        line[..line.find(at).unwrap()].chars().count() as u32 + 1
+    };
+    let steps = errors
+        .iter()
+        .find(|e| e.path == "image_models.flux-dev.parameters.steps.default")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(steps.line, Some(line_of("\"default\": 60,")));
+    assert_eq!(steps.column, Some(col_of("\"default\": 60,", "60")));
+    let colour = warnings
+        .iter()
+        .find(|w| w.path == "image_models.flux-dev.colour")
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert_eq!(colour.line, Some(line_of("\"colour\": \"blue\"")));
+    assert_eq!(
+        c.position("image_models.flux-dev.parameters.steps.max")
+            .map(|p| p.0),
+        Some(steps.line.unwrap())
+    );
+}

@@ -98,3 +98,19 @@ def test_generate_check_and_write(tmp_path):
     assert [f["status"] for f in parity.generate(root, check=True)] == ["stale", "stale"]
     assert [f["status"] for f in parity.generate(root)] == ["written", "written"]
     assert "le=40" in (root / "backend" / "generated_catalogue.py").read_text()
+
+
+def test_junit_output_parses_back(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    root = drifted(tmp_path)
+    suite = ET.fromstring(parity.check(root, "junit")["rendered"]).find("testsuite")
+    assert suite.get("name") == "inferwarden parity"
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "2")
+    cases = suite.findall("testcase")
+    assert [c.get("classname") for c in cases] == ["backend/schemas.py"] * 2
+    failures = [c.find("failure") for c in cases]
+    assert all(f is not None and f.get("type") == "range_differs" for f in failures)
+    assert "expected 512, found 256" in failures[1].text or "expected 512, found 256" in failures[0].text
+    clean = ET.fromstring(parity.check(SAMPLE, "junit")["rendered"]).find("testsuite")
+    assert (clean.get("tests"), clean.get("failures")) == ("1", "0")

@@ -5,6 +5,7 @@
 //! `POST /generate` that reports EVERY violation at once.
 
 mod condition;
+pub(crate) mod json_locations;
 mod model;
 mod validate;
 

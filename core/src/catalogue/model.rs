@@ -158,6 +158,10 @@ pub struct Catalogue {
     /// Every condition text of the catalogue, parsed once at load.
     #[serde(skip)]
     conditions: std::collections::HashMap<String, Result<Condition, String>>,
+    /// Where each JSON path's value starts in the loaded text (line, column), so every
+    /// self-check issue points at `file:line`.
+    #[serde(skip)]
+    positions: std::collections::HashMap<String, (u32, u32)>,
 }
 
 /// One catalogue problem.
@@ -167,6 +171,12 @@ pub struct CatalogueIssue {
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// 1-based line of the path's value in the catalogue text (when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column (characters) of that value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
 }
 
 impl Catalogue {
@@ -181,6 +191,7 @@ impl Catalogue {
             .meta("path", e.path().to_string())
         })?;
         catalogue.parse_conditions();
+        catalogue.positions = super::json_locations::value_positions(text);
         Ok(catalogue)
     }
 
@@ -289,6 +300,8 @@ impl Catalogue {
                 errors.push(CatalogueIssue {
                     path: format!("aliases.{alias}"),
                     message: format!("alias points to unknown model id {target:?}"),
+                    line: None,
+                    column: None,
                 });
             }
         }
@@ -302,6 +315,8 @@ impl Catalogue {
                     errors.push(CatalogueIssue {
                         path: format!("{base}.id"),
                         message: format!("duplicate model id {:?}", m.id),
+                        line: None,
+                        column: None,
                     });
                 }
                 let expected_kind = if section == "image_models" {
@@ -313,6 +328,8 @@ impl Catalogue {
                     errors.push(CatalogueIssue {
                         path: format!("{base}.type"),
                         message: format!("expected {expected_kind:?}, found {:?}", m.kind),
+                        line: None,
+                        column: None,
                     });
                 }
                 if let Some(d) = &m.default_mode {
@@ -320,6 +337,8 @@ impl Catalogue {
                         errors.push(CatalogueIssue {
                             path: format!("{base}.default_mode"),
                             message: format!("{d:?} is not one of the modes"),
+                            line: None,
+                            column: None,
                         });
                     }
                 }
@@ -331,6 +350,8 @@ impl Catalogue {
                     warnings.push(CatalogueIssue {
                         path: format!("{base}.{k}"),
                         message: "unknown key (kept)".into(),
+                        line: None,
+                        column: None,
                     });
                 }
                 for (pname, p) in self.common.iter().chain(m.parameters.iter()) {
@@ -342,13 +363,26 @@ impl Catalogue {
                             errors.push(CatalogueIssue {
                                 path: format!("{base}.fixed_parameters.{fname}.value"),
                                 message: problem,
+                                line: None,
+                                column: None,
                             });
                         }
                     }
                 }
             }
         }
+        for issue in errors.iter_mut().chain(warnings.iter_mut()) {
+            if let Some((line, column)) = self.position(&issue.path) {
+                issue.line = Some(line);
+                issue.column = Some(column);
+            }
+        }
         (errors, warnings)
+    }
+
+    /// Where the value at JSON `path` starts in the loaded text: `(line, column)`, 1-based.
+    pub fn position(&self, path: &str) -> Option<(u32, u32)> {
+        self.positions.get(path).copied()
     }
 }
 
@@ -373,6 +407,8 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
                             errors.push(CatalogueIssue {
                                 path: format!("{path}.{field}"),
                                 message: format!("condition names unknown mode {mode:?}"),
+                                line: None,
+                                column: None,
                             });
                         }
                     }
@@ -380,6 +416,8 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
                 Err(e) => errors.push(CatalogueIssue {
                     path: format!("{path}.{field}"),
                     message: e.detail().to_owned(),
+                    line: None,
+                    column: None,
                 }),
             }
         }
@@ -389,6 +427,8 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
             errors.push(CatalogueIssue {
                 path: format!("{path}.default"),
                 message: problem,
+                line: None,
+                column: None,
             });
         }
     }

@@ -21,7 +21,7 @@ impl<'a> CatalogueView<'a> {
     pub fn new(file: &str, text: &'a str, json: &'a Value) -> Self {
         CatalogueView {
             json,
-            offsets: super::json_locations::value_offsets(text),
+            offsets: crate::catalogue::json_locations::value_offsets(text),
             index: LineIndex::new(file, text),
         }
     }

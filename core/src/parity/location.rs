@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::catalogue::json_locations::{line_column, line_starts};
+
 /// Where a fact or a finding is, relative to the checked tree's root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Location {
@@ -31,29 +33,20 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// Indexes `text` (the content of `file`).
     pub fn new(file: &str, text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex {
             file: file.to_owned(),
             text,
-            starts,
+            starts: line_starts(text),
         }
     }
 
     /// The location of byte `offset` (clamped to the text).
     pub fn locate(&self, offset: usize) -> Location {
-        let offset = offset.min(self.text.len());
-        let line = self.starts.partition_point(|s| *s <= offset).max(1);
-        let start = self.starts[line - 1];
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
+        let (line, column) = line_column(self.text, &self.starts, offset);
         Location {
             file: self.file.clone(),
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
+            line,
+            column,
         }
     }
 

@@ -11,7 +11,6 @@ mod config;
 mod facts;
 mod findings;
 mod generate;
-mod json_locations;
 mod location;
 mod python_source;
 mod report;

@@ -5,6 +5,36 @@
 
 use std::collections::HashMap;
 
+/// Byte offsets where each line of `text` starts.
+pub(crate) fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0usize];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    starts
+}
+
+/// The 1-based line and column (in characters) of byte `offset`, given [`line_starts`].
+pub(crate) fn line_column(text: &str, starts: &[usize], offset: usize) -> (u32, u32) {
+    let offset = offset.min(text.len());
+    let line = starts.partition_point(|s| *s <= offset).max(1);
+    let start = starts[line - 1];
+    let column = text
+        .get(start..offset)
+        .map_or(offset - start, |t| t.chars().count())
+        + 1;
+    let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    (clamp(line), clamp(column))
+}
+
+/// Path -> (line, column) of the value's first character, both 1-based, columns in
+/// characters.
+pub fn value_positions(text: &str) -> HashMap<String, (u32, u32)> {
+    let starts = line_starts(text);
+    value_offsets(text)
+        .into_iter()
+        .map(|(path, offset)| (path, line_column(text, &starts, offset)))
+        .collect()
+}
+
 /// Path -> byte offset of the value's first character.
 pub fn value_offsets(text: &str) -> HashMap<String, usize> {
     let mut scanner = Scanner {
