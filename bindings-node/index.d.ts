@@ -180,6 +180,23 @@ export declare class PolicyConfig {
   get environment(): string
 }
 
+/**
+ * A streamed result or preview: `await body.read()` returns the next chunk, or `null` at
+ * the end.
+ */
+export declare class RemoteBody {
+  /** The remote status (2xx). */
+  get status(): number
+  /** The content type, lowercased. */
+  get contentType(): string | null
+  /** The announced length, if any. */
+  get contentLength(): number | null
+  /** Attempts used (retries included). */
+  get attempts(): number
+  /** The next chunk, or `null` at the end. */
+  read(): Promise<Buffer | null>
+}
+
 /** A routed request: the dedicated lane, or a degraded-queue slot released by `release()`. */
 export declare class RouteHandle {
   /** `dedicated` or `degraded`. */
@@ -197,17 +214,37 @@ export declare class RouteHandle {
   release(): void
 }
 
-/** The worker-account registry and registry-only target resolution. */
+/** The worker-account registry, registry-only target resolution and the proxy. */
 export declare class Router {
   /**
    * A router with the proxy policy of `config`; `dns` is a fixed `{ host: [ip] }` table
    * (tests), default the system resolver.
    */
-  constructor(config: PolicyConfig, dns?: Record<string, Array<string>> | undefined | null)
+  constructor(config: PolicyConfig, dns?: Record<string, Array<string>> | undefined | null, options?: RouterOptions | undefined | null)
   /** Registers a worker account (`status` default `ready`). */
   register(workspace: string, baseUrl: string, status?: string | undefined | null, credentialRef?: string | undefined | null, allowPrivate?: boolean | undefined | null): any
+  /** Changes a worker account's status. */
+  setStatus(workspace: string, status: string): void
+  /** Every ready worker account. */
+  ready(): any
   /** Resolves a public task id for `route` (`status`, `results`, `preview`). */
   resolve(taskId: string, route: string): any
+  /** The validated status of a remote task. */
+  status(taskId: string, correlationId?: string | undefined | null): Promise<any>
+  /** A remote task's result, streamed (media content types only). */
+  results(taskId: string, correlationId?: string | undefined | null): Promise<RemoteBody>
+  /** A remote task's preview, streamed (media content types only). */
+  preview(taskId: string, correlationId?: string | undefined | null): Promise<RemoteBody>
+  /**
+   * Submits `payload` (validate it against the catalogue first) to `workspace`:
+   * `{ task_id, workspace, status_url }`.
+   */
+  generate(workspace: string, payload: any, correlationId?: string | undefined | null): Promise<any>
+  /**
+   * The gallery of every ready account, newest first (`limit` default 50):
+   * `{ items, failures, accounts, skipped }`.
+   */
+  gallery(limit?: number | undefined | null, correlationId?: string | undefined | null): Promise<any>
   /** Audit events (rejections) recorded so far. */
   auditEvents(): any
 }
@@ -334,6 +371,22 @@ export declare function placeModel(catalogue: Catalogue, model: string, devices:
  * device is an ordinary answer, never an exception.
  */
 export declare function probeGpus(config?: PolicyConfig | undefined | null): any
+
+/** Where the router keeps its registry and finds worker credentials. */
+export interface RouterOptions {
+  /**
+   * A registry store URL (`memory`, `sqlite:PATH`, `postgres://...`) overriding
+   * `proxy.registry`.
+   */
+  registry?: string
+  /** `{ credentialRef: secret }`. */
+  credentials?: Record<string, string>
+  /**
+   * Fall back to `INFERWARDEN_WORKER_KEY` / `INFERWARDEN_WORKER_KEY_<REF>` for references
+   * not given (default true).
+   */
+  credentialsFromEnv?: boolean
+}
 
 /** A parsed public task id. */
 export interface TaskRef {

@@ -843,6 +843,7 @@ module.exports.Lifecycle = nativeBinding.Lifecycle
 module.exports.ManualClock = nativeBinding.ManualClock
 module.exports.PipelineSlot = nativeBinding.PipelineSlot
 module.exports.PolicyConfig = nativeBinding.PolicyConfig
+module.exports.RemoteBody = nativeBinding.RemoteBody
 module.exports.RouteHandle = nativeBinding.RouteHandle
 module.exports.Router = nativeBinding.Router
 module.exports.budgetGb = nativeBinding.budgetGb

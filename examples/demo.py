@@ -6,10 +6,14 @@ Each capability of the library adds a section here.
 
 from __future__ import annotations
 
+import asyncio
+import http.server
 import json
 import os
 import shutil
+import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import inferwarden
@@ -158,7 +162,7 @@ def show_lifecycle(config: inferwarden.PolicyConfig, workdir: Path) -> None:
 
 
 def show_routing(config: inferwarden.PolicyConfig) -> None:
-    section("6. Remote workspaces: registry-only targets and the connect-time address policy")
+    section("6. Remote workspaces: registry-only targets, the connect-time address policy, the proxy")
     cfg = inferwarden.PolicyConfig.from_text('[proxy]\nallowed_host_suffixes = ["example.run"]\n')
     # A fixed DNS table stands in for the system resolver: gpu-pool-2 resolves to a public
     # address, "rebinder" to the cloud metadata address.
@@ -176,6 +180,76 @@ def show_routing(config: inferwarden.PolicyConfig) -> None:
     except InferwardenError as err:
         print(f"  register https://user@evil.example/ -> {err.code} ({err.metadata['rule']})")
     print(f"  rejections audited: {[e['action'] for e in router.audit_events()]}")
+    show_proxy()
+
+
+class _DemoWorker(http.server.BaseHTTPRequestHandler):
+    """A stand-in worker account on loopback for the proxy demo."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):  # noqa: N802
+        if self.path == "/status/job-7":
+            self._reply(200, json.dumps({"status": "done", "progress": 100, "result_url": "https://internal.bucket/x.png"}).encode())
+        elif self.path == "/results/job-7":
+            self._reply(200, bytes(range(256)) * 1024, "image/png")
+        elif self.path.startswith("/gallery"):
+            items = [{"task_id": "job-7", "created_at": "2026-11-25T10:00:00Z", "status": "done"},
+                     {"task_id": "job-6", "created_at": "2026-11-24T09:00:00Z"}]
+            self._reply(200, json.dumps({"items": items}).encode())
+        else:
+            self._reply(404, b"not here")
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["content-length"]))
+        self._reply(202, b'{"task_id": "job-8"}')
+
+    def log_message(self, *args):
+        pass
+
+
+def show_proxy() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DemoWorker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    cfg = inferwarden.PolicyConfig.from_text(
+        "[proxy]\nallow_http = true\nbackoff_base_ms = 10\n[proxy.gallery]\nconnect_s = 0.5\nread_s = 1.0\n"
+    )
+    router = inferwarden.Router(
+        cfg,
+        dns={"pool-1.workers.internal": ["127.0.0.1"], "pool-2.workers.internal": ["127.0.0.1"]},
+        credentials={"pool-key": "demo-worker-key-not-printed"},
+    )
+    # Loopback stand-ins: plain http and private addresses are allowed for these entries only.
+    router.register("pool-1", f"http://pool-1.workers.internal:{port}", "ready", "pool-key", allow_private=True)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead_port = closed.getsockname()[1]
+    closed.close()
+    router.register("pool-2", f"http://pool-2.workers.internal:{dead_port}", "ready", "pool-key", allow_private=True)
+    st = router.status("pool-1::job-7")
+    print(f"  proxy status pool-1::job-7 -> {st['status']} {st['progress']}%, result_url rewritten to {st['result_url']}")
+    body = router.results("pool-1::job-7")
+    chunks = [len(c) for c in body]
+    print(f"  streamed result: {body.content_type}, {sum(chunks)} bytes in {len(chunks)} chunks")
+    print(f"  generate on pool-1 -> {router.generate('pool-1', {'model': 'flux-dev', 'prompt': 'a lighthouse'})['task_id']}")
+    gallery = router.gallery(limit=10)
+    print(f"  gallery fan-out over {gallery['accounts']} accounts: {[i['task_id'] for i in gallery['items']]} newest first; "
+          f"failed: {[(f['workspace'], f['reason']) for f in gallery['failures']]}")
+
+    async def both():
+        return await asyncio.gather(router.status_async("pool-1::job-7"), router.gallery_async(limit=1))
+
+    st2, g2 = asyncio.run(both())
+    print(f"  asyncio: status {st2['status']} and gallery {[i['task_id'] for i in g2['items']]} concurrently")
+    server.shutdown()
 
 
 def show_dispatch(config: inferwarden.PolicyConfig) -> None:

@@ -7,26 +7,41 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+/// The JS error object for `err`: `message` is the detail, `code` the core code.
+fn js_error<'e>(env: &'e Env, err: &inferwarden::Error) -> napi::Result<Object<'e>> {
+    let mut obj = env.create_error(napi::Error::new(
+        Status::GenericFailure,
+        err.detail().to_owned(),
+    ))?;
+    obj.set_named_property("code", err.code_str())?;
+    obj.set_named_property("status", u32::from(err.http_status()))?;
+    obj.set_named_property("detail", err.detail().to_owned())?;
+    obj.set_named_property("userAction", err.user_action().to_owned())?;
+    let metadata = err
+        .metadata()
+        .cloned()
+        .map(serde_json::Value::Object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    obj.set_named_property("metadata", metadata)?;
+    Ok(obj)
+}
+
+/// A promise rejection carrying the coded JS error of `err` (napi-rs rejects with the
+/// referenced object itself).
+pub fn rejection(env: &Env, err: inferwarden::Error) -> napi::Error {
+    match js_error(env, &err) {
+        Ok(obj) => napi::Error::from(obj.to_unknown()),
+        Err(_) => napi::Error::new(
+            Status::GenericFailure,
+            format!("{}: {}", err.code_str(), err.detail()),
+        ),
+    }
+}
+
 /// Throws `err` as a JS error with `err.code` set to the core code. Returns the napi error
 /// that tells napi-rs an exception is already pending.
 pub fn throw(env: &Env, err: inferwarden::Error) -> napi::Error {
-    let built = (|| -> napi::Result<()> {
-        let mut obj = env.create_error(napi::Error::new(
-            Status::GenericFailure,
-            err.detail().to_owned(),
-        ))?;
-        obj.set_named_property("code", err.code_str())?;
-        obj.set_named_property("status", u32::from(err.http_status()))?;
-        obj.set_named_property("detail", err.detail().to_owned())?;
-        obj.set_named_property("userAction", err.user_action().to_owned())?;
-        let metadata = err
-            .metadata()
-            .cloned()
-            .map(serde_json::Value::Object)
-            .unwrap_or_else(|| serde_json::json!({}));
-        obj.set_named_property("metadata", metadata)?;
-        env.throw(obj)
-    })();
+    let built = js_error(env, &err).and_then(|obj| env.throw(obj));
     match built {
         Ok(()) => napi::Error::new(Status::PendingException, String::new()),
         // Could not build the object: fall back to a plain error that still names the code.

@@ -3,6 +3,7 @@
 
 #![deny(clippy::all)]
 
+mod aio;
 mod catalogue;
 mod config;
 mod dispatch;
@@ -25,5 +26,5 @@ pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;
 pub use parity::{parity_check, parity_generate};
 pub use probe::probe_gpus;
-pub use routing::Router;
+pub use routing::{RemoteBody, Router, RouterOptions};
 pub use task_ref::parse_task_ref;

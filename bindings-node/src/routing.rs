@@ -1,4 +1,5 @@
-//! Registry-only routing as a JS class.
+//! Registry-only routing and the remote-workspace proxy as a JS class. Resolution is
+//! synchronous; every call that talks to a worker returns a promise.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,18 +7,44 @@ use std::sync::Arc;
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::to_json_value;
-use inferwarden::routing::{resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceStatus};
+use inferwarden::proxy::{Credentials, RemoteBody as CoreBody, RemoteWorkspaces, SharedBody};
+use inferwarden::routing::{
+    open_registry, resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceEntry, WorkspaceStatus,
+};
+use inferwarden::secret::Secret;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::aio::spawn;
 use crate::config::PolicyConfig;
 use crate::errors::guard;
 
-/// The worker-account registry and registry-only target resolution.
+/// Where the router keeps its registry and finds worker credentials.
+#[napi(object)]
+pub struct RouterOptions {
+    /// A registry store URL (`memory`, `sqlite:PATH`, `postgres://...`) overriding
+    /// `proxy.registry`.
+    pub registry: Option<String>,
+    /// `{ credentialRef: secret }`.
+    pub credentials: Option<HashMap<String, String>>,
+    /// Fall back to `INFERWARDEN_WORKER_KEY` / `INFERWARDEN_WORKER_KEY_<REF>` for references
+    /// not given (default true).
+    pub credentials_from_env: Option<bool>,
+}
+
+/// The worker-account registry, registry-only target resolution and the proxy.
 #[napi]
 pub struct Router {
-    inner: CoreRouter,
+    remote: RemoteWorkspaces,
     audit: Arc<MemoryAuditSink>,
+}
+
+fn json<T: serde::Serialize>(env: &Env, v: T) -> napi::Result<serde_json::Value> {
+    guard(env, || to_json_value(&v))
+}
+
+fn corr(c: Option<String>) -> String {
+    c.unwrap_or_else(|| "-".to_owned())
 }
 
 #[napi]
@@ -29,18 +56,44 @@ impl Router {
         env: Env,
         config: &PolicyConfig,
         dns: Option<HashMap<String, Vec<String>>>,
+        options: Option<RouterOptions>,
     ) -> napi::Result<Self> {
-        let resolver = guard(&env, || resolver_for(dns.as_ref()))?;
+        let config = config.inner();
+        let options = options.unwrap_or(RouterOptions {
+            registry: None,
+            credentials: None,
+            credentials_from_env: None,
+        });
         let audit = Arc::new(MemoryAuditSink::new());
-        Ok(Router {
-            inner: CoreRouter::new(
-                config.inner(),
+        let remote = guard(&env, || {
+            let resolver = resolver_for(dns.as_ref())?;
+            let url = options
+                .registry
+                .as_deref()
+                .unwrap_or(&config.proxy.registry);
+            let registry = open_registry(url, &config.proxy.target_policy())?;
+            let router = CoreRouter::with_registry(
+                config,
+                registry,
                 resolver,
                 audit.clone(),
                 Arc::new(SystemClock),
-            ),
-            audit,
-        })
+            )?;
+            let mut creds = if options.credentials_from_env.unwrap_or(true) {
+                Credentials::from_env()
+            } else {
+                Credentials::new()
+            };
+            for (name, secret) in options.credentials.unwrap_or_default() {
+                creds = creds.with(&name, Secret::new(secret));
+            }
+            Ok(RemoteWorkspaces::new(
+                router,
+                &config.proxy,
+                Arc::new(creds),
+            ))
+        })?;
+        Ok(Router { remote, audit })
     }
 
     /// Registers a worker account (`status` default `ready`).
@@ -56,13 +109,33 @@ impl Router {
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
             let status = WorkspaceStatus::from_name(status.as_deref().unwrap_or("ready"))?;
-            to_json_value(&self.inner.register(
+            to_json_value(&self.remote.router().register(
                 &workspace,
                 &base_url,
                 status,
                 credential_ref.as_deref().unwrap_or("default"),
                 allow_private.unwrap_or(false),
             )?)
+        })
+    }
+
+    /// Changes a worker account's status.
+    #[napi]
+    pub fn set_status(&self, env: Env, workspace: String, status: String) -> napi::Result<()> {
+        guard(&env, || {
+            self.remote
+                .router()
+                .set_status(&workspace, WorkspaceStatus::from_name(&status)?)
+        })
+    }
+
+    /// Every ready worker account.
+    #[napi]
+    pub fn ready(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            let entries = self.remote.router().ready()?;
+            let entries: Vec<&WorkspaceEntry> = entries.iter().map(AsRef::as_ref).collect();
+            to_json_value(&entries)
         })
     }
 
@@ -75,17 +148,153 @@ impl Router {
         route: String,
     ) -> napi::Result<serde_json::Value> {
         guard(&env, || {
-            to_json_value(
-                &self
-                    .inner
-                    .resolve(&task_id, ProxyRoute::from_name(&route)?, "-")?,
-            )
+            to_json_value(&self.remote.router().resolve(
+                &task_id,
+                ProxyRoute::from_name(&route)?,
+                "-",
+            )?)
         })
+    }
+
+    /// The validated status of a remote task.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn status<'e>(
+        &self,
+        env: &'e Env,
+        task_id: String,
+        correlation_id: Option<String>,
+    ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+        let r = self.remote.clone();
+        let c = corr(correlation_id);
+        spawn(env, async move { r.status(&task_id, &c).await }, json)
+    }
+
+    /// A remote task's result, streamed (media content types only).
+    #[napi(ts_return_type = "Promise<RemoteBody>")]
+    pub fn results<'e>(
+        &self,
+        env: &'e Env,
+        task_id: String,
+        correlation_id: Option<String>,
+    ) -> napi::Result<PromiseRaw<'e, RemoteBody>> {
+        let r = self.remote.clone();
+        let c = corr(correlation_id);
+        spawn(env, async move { r.results(&task_id, &c).await }, |_, b| {
+            Ok(RemoteBody::new(b))
+        })
+    }
+
+    /// A remote task's preview, streamed (media content types only).
+    #[napi(ts_return_type = "Promise<RemoteBody>")]
+    pub fn preview<'e>(
+        &self,
+        env: &'e Env,
+        task_id: String,
+        correlation_id: Option<String>,
+    ) -> napi::Result<PromiseRaw<'e, RemoteBody>> {
+        let r = self.remote.clone();
+        let c = corr(correlation_id);
+        spawn(env, async move { r.preview(&task_id, &c).await }, |_, b| {
+            Ok(RemoteBody::new(b))
+        })
+    }
+
+    /// Submits `payload` (validate it against the catalogue first) to `workspace`:
+    /// `{ task_id, workspace, status_url }`.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn generate<'e>(
+        &self,
+        env: &'e Env,
+        workspace: String,
+        payload: serde_json::Value,
+        correlation_id: Option<String>,
+    ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+        let r = self.remote.clone();
+        let c = corr(correlation_id);
+        spawn(
+            env,
+            async move { r.generate(&workspace, &payload, &c).await },
+            json,
+        )
+    }
+
+    /// The gallery of every ready account, newest first (`limit` default 50):
+    /// `{ items, failures, accounts, skipped }`.
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn gallery<'e>(
+        &self,
+        env: &'e Env,
+        limit: Option<u32>,
+        correlation_id: Option<String>,
+    ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+        let r = self.remote.clone();
+        let c = corr(correlation_id);
+        let limit = limit.unwrap_or(50);
+        spawn(env, async move { r.gallery(limit, &c).await }, json)
     }
 
     /// Audit events (rejections) recorded so far.
     #[napi]
     pub fn audit_events(&self) -> serde_json::Value {
         serde_json::to_value(self.audit.events()).unwrap_or_default()
+    }
+}
+
+/// A streamed result or preview: `await body.read()` returns the next chunk, or `null` at
+/// the end.
+#[napi]
+pub struct RemoteBody {
+    body: SharedBody,
+    status: u16,
+    content_type: Option<String>,
+    content_length: Option<u64>,
+    attempts: u32,
+}
+
+impl RemoteBody {
+    fn new(b: CoreBody) -> Self {
+        RemoteBody {
+            status: b.status(),
+            content_type: b.content_type().map(str::to_owned),
+            content_length: b.content_length(),
+            attempts: b.attempts(),
+            body: SharedBody::new(b),
+        }
+    }
+}
+
+#[napi]
+impl RemoteBody {
+    /// The remote status (2xx).
+    #[napi(getter)]
+    pub fn status(&self) -> u32 {
+        u32::from(self.status)
+    }
+
+    /// The content type, lowercased.
+    #[napi(getter)]
+    pub fn content_type(&self) -> Option<String> {
+        self.content_type.clone()
+    }
+
+    /// The announced length, if any.
+    #[napi(getter)]
+    pub fn content_length(&self) -> Option<f64> {
+        self.content_length.map(|n| n as f64)
+    }
+
+    /// Attempts used (retries included).
+    #[napi(getter)]
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The next chunk, or `null` at the end.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn read<'e>(&self, env: &'e Env) -> napi::Result<PromiseRaw<'e, Option<Buffer>>> {
+        let body = self.body.clone();
+        spawn(env, async move { body.next_chunk().await }, |_, c| {
+            Ok(c.map(Buffer::from))
+        })
     }
 }

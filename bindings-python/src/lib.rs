@@ -2,6 +2,7 @@
 //! errors; every decision is made by the `inferwarden` crate. The public API is the Python
 //! package in `python/inferwarden`.
 
+mod aio;
 mod catalogue;
 mod config;
 mod convert;
@@ -27,6 +28,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::ManualClock>()?;
     m.add_class::<lifecycle::Lifecycle>()?;
     m.add_class::<routing::Router>()?;
+    m.add_class::<routing::RemoteBody>()?;
+    m.add_class::<aio::AbortOnCancel>()?;
     m.add_class::<catalogue::Catalogue>()?;
     m.add_class::<dispatch::PipelineSlot>()?;
     m.add_class::<dispatch::LaneRouter>()?;

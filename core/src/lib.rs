@@ -18,7 +18,9 @@
 //! - [`ratelimit`]: exact sliding-window rate limiting;
 //! - [`lifecycle`]: task status transitions and the exactly-once stale sweep;
 //! - [`routing`]: the worker registry and registry-only target resolution;
-//! - `proxy` (feature `proxy`): the proxy client for resolved targets;
+//! - `proxy` (feature `proxy`): the async proxy client for resolved targets (status,
+//!   streamed results and previews, generate, gallery fan-out);
+//! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
 #![forbid(unsafe_code)]
@@ -41,6 +43,8 @@ pub mod ratelimit;
 #[cfg(feature = "redis")]
 mod redis_conn;
 pub mod routing;
+#[cfg(feature = "tokio")]
+pub mod runtime;
 pub mod secret;
 pub mod session;
 pub mod store_url;

@@ -1,253 +1,467 @@
-//! The proxy client against real HTTP servers on loopback started by the test: an honest
-//! workspace, one that echoes the headers it receives, one that redirects, one that is slow,
-//! and one that fails before it succeeds. The credential must reach only the registered
-//! origin; no redirect is followed; timeouts and retries follow the configuration; no error
-//! carries the credential, the URL or the remote body.
+//! The proxy against real HTTP servers on loopback started by the test: an honest workspace
+//! (reached by a DNS name the test's resolver pins to loopback), one that echoes the headers
+//! it receives, one that redirects, one that is slow, one that fails before it succeeds, and
+//! streamed media. The credential must reach only the registered origin; no redirect is
+//! followed; timeouts and retries follow the configuration; no error, log line or audit
+//! event carries the credential, the URL, its query or the remote body.
 #![cfg(feature = "proxy")]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+#[path = "support/http_stub.rs"]
+mod http_stub;
+
+use std::net::{IpAddr, TcpListener};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http_stub::{start, Reply, Stub};
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::SystemClock;
 use inferwarden::config::{PolicyConfig, RouteTimeouts};
-use inferwarden::proxy::{parse_status, ProxyClient};
-use inferwarden::routing::{ProxyRoute, Router, StaticResolver, WorkspaceStatus};
+use inferwarden::proxy::{
+    parse_gallery, parse_generate, parse_status, Credentials, RemoteWorkspaces,
+};
+use inferwarden::routing::{Router, StaticResolver, WorkspaceStatus};
 use inferwarden::secret::Secret;
+use serde_json::json;
 
 const KEY: &str = "canary-worker-key-5e4d3c2b1a";
-
-type Handler = Arc<
-    dyn Fn(usize, &str) -> (u16, String, Vec<(String, String)>, Option<Duration>) + Send + Sync,
->;
-
-struct Server {
-    port: u16,
-    hits: Arc<AtomicUsize>,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-/// A tiny HTTP/1.1 server: one response per connection, decided by `handler(n, request)`.
-fn server(handler: Handler) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let (h2, r2) = (hits.clone(), requests.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let n = h2.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut req = String::new();
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                req.push_str(&line);
-            }
-            r2.lock().unwrap().push(req.clone());
-            let (status, body, headers, delay) = handler(n, &req);
-            let handler_thread = std::thread::spawn(move || {
-                if let Some(d) = delay {
-                    std::thread::sleep(d);
-                }
-                let mut head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    body.len()
-                );
-                for (k, v) in headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                let _ = stream.write_all(format!("{head}\r\n{body}").as_bytes());
-            });
-            drop(handler_thread);
-        }
-    });
-    Server {
-        port,
-        hits,
-        requests,
-    }
-}
+const OTHER_KEY: &str = "canary-other-key-0f9e8d7c6b";
+const BODY_CANARY: &str = "remote-secret-body";
 
 fn config(read_s: f64) -> PolicyConfig {
     let mut c = PolicyConfig::default();
     c.proxy.allow_http = true;
     c.proxy.allow_ip_literal = true;
     c.proxy.backoff_base_ms = 10;
-    c.proxy.status = RouteTimeouts {
+    let t = RouteTimeouts {
         connect_s: 1.0,
         read_s,
     };
-    c.proxy.results = RouteTimeouts {
-        connect_s: 1.0,
-        read_s,
-    };
+    (
+        c.proxy.status,
+        c.proxy.results,
+        c.proxy.preview,
+        c.proxy.generate,
+        c.proxy.gallery,
+    ) = (t, t, t, t, t);
     c
 }
 
-fn target(c: &PolicyConfig, port: u16, id: &str) -> inferwarden::routing::ResolvedTarget {
-    let router = Router::new(
-        c,
-        Arc::new(StaticResolver::default()),
-        Arc::new(MemoryAuditSink::new()),
-        Arc::new(SystemClock),
-    );
-    router
-        .register(
-            "ws-1",
-            &format!("http://127.0.0.1:{port}"),
-            WorkspaceStatus::Ready,
-            "ws-1-key",
-            true,
-        )
-        .unwrap();
-    router.resolve(id, ProxyRoute::Status, "c").unwrap()
+struct Gateway {
+    remote: RemoteWorkspaces,
+    audit: Arc<MemoryAuditSink>,
 }
 
-fn no_leak(e: &inferwarden::Error) {
-    let text = format!("{e} {e:?} {}", e.to_json());
-    assert!(!text.contains(KEY), "{text}");
-    assert!(!text.contains("127.0.0.1"), "{text}");
-    assert!(!text.contains("remote-secret-body"), "{text}");
+/// A gateway whose resolver pins `*.workers.test` names to loopback. `workspaces`:
+/// (name, port); every one is ready, private addresses allowed, credential `ws-key`.
+fn gateway(c: &PolicyConfig, workspaces: &[(&str, u16)]) -> Gateway {
+    let mut resolver = StaticResolver::default();
+    let lo: IpAddr = "127.0.0.1".parse().unwrap();
+    for (name, _) in workspaces {
+        resolver = resolver.with(&format!("{name}.workers.test"), &[lo]);
+    }
+    let audit = Arc::new(MemoryAuditSink::new());
+    let router = Router::new(c, Arc::new(resolver), audit.clone(), Arc::new(SystemClock)).unwrap();
+    for (name, port) in workspaces {
+        router
+            .register(
+                name,
+                &format!("http://{name}.workers.test:{port}"),
+                WorkspaceStatus::Ready,
+                "ws-key",
+                true,
+            )
+            .unwrap();
+    }
+    let creds = Credentials::new()
+        .with("ws-key", Secret::new(KEY))
+        .with("other", Secret::new(OTHER_KEY));
+    Gateway {
+        remote: RemoteWorkspaces::new(router, &c.proxy, Arc::new(creds)),
+        audit,
+    }
 }
 
-#[test]
-fn honest_workspace_status_is_validated_and_rewritten() {
-    let s = server(Arc::new(|_, _| {
-        (
-            200,
-            r#"{"status":"processing","progress":140,"result_url":"https://evil/x","extra":"x"}"#
-                .into(),
-            vec![("content-type".into(), "application/json".into())],
-            None,
-        )
-    }));
-    let c = config(2.0);
-    let t = target(&c, s.port, "ws-1::t-1");
-    let st = ProxyClient::new(&c.proxy)
-        .fetch_status(&t, &Secret::new(KEY), "ws-1::t-1")
-        .unwrap();
-    assert_eq!((st.status.as_str(), st.progress), ("processing", 100));
-    assert_eq!(
-        st.result_url.as_deref(),
-        Some("/results/ws-1::t-1"),
-        "remote URL replaced by the gateway route"
-    );
-    let reqs = s.requests.lock().unwrap();
-    assert!(reqs[0].starts_with("GET /status/t-1 HTTP/1.1"));
-    assert!(
-        reqs[0]
-            .to_ascii_lowercase()
-            .contains(&format!("x-api-key: {KEY}")),
-        "the credential reaches the registered origin"
-    );
+fn no_leak(text: &str) {
+    for canary in [
+        KEY,
+        OTHER_KEY,
+        BODY_CANARY,
+        "127.0.0.1",
+        "workers.test:",
+        "limit=",
+    ] {
+        assert!(!text.contains(canary), "{canary} leaked: {text}");
+    }
 }
 
-#[test]
-fn redirects_are_not_followed_and_the_key_goes_nowhere_else() {
-    let echo = server(Arc::new(|_, _| (200, "stolen".into(), vec![], None)));
-    let port = echo.port;
-    let redirect = server(Arc::new(move |_, _| {
-        (
-            302,
-            String::new(),
-            vec![("location".into(), format!("http://127.0.0.1:{port}/steal"))],
-            None,
-        )
-    }));
-    let c = config(2.0);
-    let t = target(&c, redirect.port, "ws-1::t-1");
-    let err = ProxyClient::new(&c.proxy)
-        .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-        .unwrap_err();
-    assert_eq!(err.code_str(), "remote_unavailable");
-    assert_eq!(err.metadata().unwrap()["remote_status"], 302);
-    assert_eq!(
-        echo.hits.load(Ordering::SeqCst),
-        0,
-        "the redirect target was never contacted"
-    );
-    no_leak(&err);
+fn no_leak_err(e: &inferwarden::Error) {
+    no_leak(&format!("{e} {e:?} {}", e.to_json()));
 }
 
-#[test]
-fn read_timeout_fires_at_the_configured_value_and_is_retried() {
-    let slow = server(Arc::new(|_, _| {
-        (200, "{}".into(), vec![], Some(Duration::from_secs(3)))
-    }));
-    let c = config(0.3);
-    let t = target(&c, slow.port, "ws-1::t-1");
-    let started = Instant::now();
-    let err = ProxyClient::new(&c.proxy)
-        .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-        .unwrap_err();
-    let elapsed = started.elapsed();
-    assert_eq!(err.metadata().unwrap()["reason"], "timeout");
-    assert_eq!(slow.hits.load(Ordering::SeqCst), 3, "3 attempts");
-    assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
-    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
-    no_leak(&err);
+fn no_leak_audit(g: &Gateway) {
+    no_leak(&serde_json::to_string(&g.audit.events()).unwrap());
 }
 
-#[test]
-fn retries_only_listed_statuses() {
-    let flaky = server(Arc::new(|n, _| {
-        if n == 0 {
-            (500, "remote-secret-body".into(), vec![], None)
-        } else {
-            (200, r#"{"status":"done"}"#.into(), vec![], None)
-        }
-    }));
-    let c = config(2.0);
-    let t = target(&c, flaky.port, "ws-1::t-1");
-    let r = ProxyClient::new(&c.proxy)
-        .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-        .unwrap();
-    assert_eq!((r.status, r.attempts), (200, 2));
-
-    let bad = server(Arc::new(|_, _| {
-        (400, "remote-secret-body".into(), vec![], None)
-    }));
-    let t = target(&c, bad.port, "ws-1::t-1");
-    let err = ProxyClient::new(&c.proxy)
-        .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-        .unwrap_err();
-    assert_eq!(bad.hits.load(Ordering::SeqCst), 1, "400 is not retried");
-    no_leak(&err);
-
-    let missing = server(Arc::new(|_, _| {
-        (404, "remote-secret-body".into(), vec![], None)
-    }));
-    let t = target(&c, missing.port, "ws-1::t-1");
-    assert_eq!(
-        ProxyClient::new(&c.proxy)
-            .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-            .unwrap_err()
-            .code_str(),
-        "task_not_found"
-    );
-}
-
-#[test]
-fn refused_connection_and_malformed_payloads() {
-    let port = TcpListener::bind("127.0.0.1:0")
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let c = config(1.0);
-    let t = target(&c, port, "ws-1::t-1");
-    let err = ProxyClient::new(&c.proxy)
-        .fetch(&t, ProxyRoute::Status, &Secret::new(KEY))
-        .unwrap_err();
+        .port()
+}
+
+fn json_stub(status: u16, body: &'static str) -> Stub {
+    start(Arc::new(move |_, _| Reply::json(status, body)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_workspace_status_is_validated_rewritten_and_pinned() {
+    let s = json_stub(
+        200,
+        r#"{"status":"processing","progress":140,"result_url":"https://evil/x","extra":"x"}"#,
+    );
+    let g = gateway(&config(2.0), &[("ws-1", s.port)]);
+    let st = g.remote.status("ws-1::T-1.x_~", "c").await.unwrap();
+    assert_eq!((st.status.as_str(), st.progress), ("processing", 100));
+    assert_eq!(st.result_url.as_deref(), Some("/results/ws-1::T-1.x_~"));
+    let req = &s.received()[0];
+    assert!(
+        req.head.starts_with("GET /status/T-1.x_~ HTTP/1.1"),
+        "the task id is one path segment: {}",
+        req.head
+    );
+    assert_eq!(req.header("x-api-key").as_deref(), Some(KEY));
+    assert_eq!(
+        req.header("host").as_deref(),
+        Some(format!("ws-1.workers.test:{}", s.port).as_str()),
+        "the registered name, connected through the pinned address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_reaches_only_the_registered_origin() {
+    // The echo server stands for any other origin: nothing may ever reach it.
+    let echo = start(Arc::new(|_, _| Reply::json(200, r#"{"status":"done"}"#)));
+    let port = echo.port;
+    let redirect = start(Arc::new(move |_, _| {
+        Reply::json(302, "").header("location", &format!("http://127.0.0.1:{port}/steal"))
+    }));
+    let g = gateway(&config(2.0), &[("ws-1", redirect.port)]);
+    let err = g.remote.status("ws-1::t-1", "c").await.unwrap_err();
     assert_eq!(err.code_str(), "remote_unavailable");
-    no_leak(&err);
+    assert_eq!(err.metadata().unwrap()["remote_status"], 302);
+    for hostile in [
+        "evil.example%23::x",
+        "evil.example#::x",
+        "127.0.0.1::x",
+        "ws-1::x/../../steal",
+        "ws-2::t-1",
+        "WS-1::t-1",
+        "ws-1\n::t-1",
+        "ws-1::",
+        "::t-1",
+        "ws-1::a::b",
+        "local-id",
+    ] {
+        let e = g.remote.status(hostile, "c").await.unwrap_err();
+        assert!(
+            matches!(e.code_str(), "proxy_target_invalid" | "task_not_found"),
+            "{hostile:?}: {}",
+            e.code_str()
+        );
+        no_leak_err(&e);
+    }
+    assert_eq!(echo.hits(), 0, "the other origin was never contacted");
+    assert_eq!(redirect.hits(), 1, "hostile ids never reached the worker");
+    no_leak_err(&err);
+    no_leak_audit(&g);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_timeout_fires_at_the_configured_value_and_is_retried() {
+    let slow = start(Arc::new(|_, _| {
+        Reply::json(200, "{}").delayed(Duration::from_secs(3))
+    }));
+    let g = gateway(&config(0.3), &[("ws-1", slow.port)]);
+    let started = Instant::now();
+    let err = g.remote.status("ws-1::t-1", "c").await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(err.metadata().unwrap()["reason"], "timeout");
+    assert_eq!(slow.hits(), 3, "3 attempts");
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    no_leak_err(&err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_only_listed_statuses() {
+    let flaky = start(Arc::new(|n, _| {
+        if n == 0 {
+            Reply::json(500, BODY_CANARY)
+        } else {
+            Reply::json(200, r#"{"status":"done"}"#)
+        }
+    }));
+    let bad = json_stub(400, BODY_CANARY);
+    let missing = json_stub(404, BODY_CANARY);
+    let g = gateway(
+        &config(2.0),
+        &[
+            ("ws-1", flaky.port),
+            ("ws-2", bad.port),
+            ("ws-3", missing.port),
+        ],
+    );
+    let st = g.remote.status("ws-1::t-1", "c").await.unwrap();
+    assert_eq!((st.status.as_str(), flaky.hits()), ("done", 2));
+    let err = g.remote.status("ws-2::t-1", "c").await.unwrap_err();
+    assert_eq!(bad.hits(), 1, "400 is not retried");
+    no_leak_err(&err);
+    let err = g.remote.status("ws-3::t-1", "c").await.unwrap_err();
+    assert_eq!((err.code_str(), missing.hits()), ("task_not_found", 1));
+    no_leak_err(&err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_secret_on_every_failure_path() {
+    let c = config(0.3);
+    let five02 = json_stub(502, BODY_CANARY);
+    let malformed = json_stub(200, "{\"status\": remote-secret-body");
+    let slow = start(Arc::new(|_, _| {
+        Reply::json(200, BODY_CANARY).delayed(Duration::from_secs(2))
+    }));
+    let g = gateway(
+        &c,
+        &[
+            ("ws-refused", closed_port()),
+            ("ws-502", five02.port),
+            ("ws-json", malformed.port),
+            ("ws-slow", slow.port),
+        ],
+    );
+    // DNS failure: a registered name the resolver does not know.
+    g.remote
+        .router()
+        .register(
+            "ws-nodns",
+            "http://nowhere.workers.test:1",
+            WorkspaceStatus::Ready,
+            "ws-key",
+            true,
+        )
+        .unwrap();
+    for (id, reason) in [
+        ("ws-nodns::t", None),
+        ("ws-refused::t", Some("connect")),
+        ("ws-slow::t", Some("timeout")),
+        ("ws-502::t", Some("remote_status")),
+        ("ws-json::t", Some("malformed_status")),
+    ] {
+        let e = g.remote.status(id, "corr").await.unwrap_err();
+        assert_eq!(e.code_str(), "remote_unavailable", "{id}");
+        if let Some(reason) = reason {
+            assert_eq!(e.metadata().unwrap()["reason"], reason, "{id}");
+        }
+        no_leak_err(&e);
+    }
+    no_leak_audit(&g);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_and_previews_are_streamed_media_only() {
+    let parts: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 64 * 1024]).collect();
+    let p2 = parts.clone();
+    let media = start(Arc::new(move |_, req| {
+        if req.head.starts_with("GET /results/") {
+            Reply::typed(200, "video/mp4", b"").streamed(p2.clone(), Duration::from_millis(50))
+        } else {
+            Reply::typed(200, "text/html", b"<script>alert(1)</script>")
+        }
+    }));
+    let g = gateway(&config(2.0), &[("ws-1", media.port)]);
+    let mut body = g.remote.results("ws-1::t-1", "c").await.unwrap();
+    assert_eq!(body.content_type(), Some("video/mp4"));
+    let mut got = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = body.chunk().await.unwrap() {
+        chunks += 1;
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(got, parts.concat());
+    assert!(
+        chunks >= 4,
+        "delivered as it arrived, not buffered: {chunks}"
+    );
+    let err = g.remote.preview("ws-1::t-1", "c").await.unwrap_err();
+    assert_eq!(err.metadata().unwrap()["reason"], "content_type");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_stream_fails_at_the_read_timeout() {
+    let stall = start(Arc::new(|_, _| {
+        Reply::typed(200, "image/png", b"").streamed(
+            vec![b"abc".to_vec(), b"def".to_vec()],
+            Duration::from_secs(3),
+        )
+    }));
+    let g = gateway(&config(0.4), &[("ws-1", stall.port)]);
+    let mut body = g.remote.results("ws-1::t-1", "c").await.unwrap();
+    assert_eq!(body.chunk().await.unwrap().as_deref(), Some(&b"abc"[..]));
+    let started = Instant::now();
+    let err = body.chunk().await.unwrap_err();
+    assert_eq!(err.metadata().unwrap()["reason"], "timeout");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    no_leak_err(&err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_posts_once_per_attempt_with_one_idempotency_key() {
+    let remote = start(Arc::new(|n, _| {
+        if n == 0 {
+            Reply::json(503, BODY_CANARY)
+        } else {
+            Reply::json(202, r#"{"task_id":"r-77"}"#)
+        }
+    }));
+    let evil = json_stub(200, r#"{"task_id":"x::y"}"#);
+    let g = gateway(&config(2.0), &[("ws-1", remote.port), ("ws-2", evil.port)]);
+    let payload = json!({"model": "m", "prompt": "a cat"});
+    let acc = g.remote.generate("ws-1", &payload, "c").await.unwrap();
+    assert_eq!(acc.task_id, "ws-1::r-77");
+    assert_eq!(acc.status_url, "/status/ws-1::r-77");
+    let reqs = remote.received();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[1].head.starts_with("POST /generate HTTP/1.1"));
+    let body: serde_json::Value = serde_json::from_slice(&reqs[1].body).unwrap();
+    assert_eq!(body, payload);
+    let keys: Vec<_> = reqs.iter().map(|r| r.header("idempotency-key")).collect();
+    assert!(keys[0].is_some() && keys[0] == keys[1], "{keys:?}");
+    let err = g.remote.generate("ws-2", &payload, "c").await.unwrap_err();
+    assert_eq!(err.metadata().unwrap()["reason"], "invalid_task_id");
+    for bad in ["nope", "Bad_Name", "evil.example"] {
+        let e = g.remote.generate(bad, &payload, "c").await.unwrap_err();
+        assert!(matches!(
+            e.code_str(),
+            "task_not_found" | "proxy_target_invalid"
+        ));
+    }
+    assert_eq!(
+        parse_generate(b"[]", "ws-1").unwrap_err().code_str(),
+        "remote_unavailable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gallery_fans_out_merges_newest_first_and_reports_failures() {
+    let a = json_stub(
+        200,
+        r#"{"items":[{"task_id":"a1","created_at":3000,"type":"image","status":"done"},
+                     {"task_id":"a0","created_at":"1970-01-01T00:00:01Z","preview_url":"x"},
+                     {"task_id":"../x","created_at":5000},
+                     {"task_id":"a2","created_at":"yesterday"}]}"#,
+    );
+    let b = json_stub(
+        200,
+        r#"[{"id":"b1","created_at":4000,"status":"processing"}]"#,
+    );
+    let slow = start(Arc::new(|_, _| {
+        Reply::json(200, "[]").delayed(Duration::from_secs(3))
+    }));
+    let broken = json_stub(500, BODY_CANARY);
+    let c = config(0.5);
+    let g = gateway(
+        &c,
+        &[
+            ("ws-a", a.port),
+            ("ws-b", b.port),
+            ("ws-slow", slow.port),
+            ("ws-x", broken.port),
+        ],
+    );
+    g.remote
+        .router()
+        .set_status("ws-x", WorkspaceStatus::Ready)
+        .unwrap();
+    g.remote
+        .router()
+        .register(
+            "ws-off",
+            "http://off.workers.test:1",
+            WorkspaceStatus::Disabled,
+            "ws-key",
+            true,
+        )
+        .unwrap();
+    let started = Instant::now();
+    let gal = g.remote.gallery(10, "c").await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "bounded deadline"
+    );
+    let ids: Vec<_> = gal.items.iter().map(|i| i.task_id.as_str()).collect();
+    assert_eq!(ids, ["ws-b::b1", "ws-a::a1", "ws-a::a0"]);
+    assert_eq!(
+        gal.items[1].result_url.as_deref(),
+        Some("/results/ws-a::a1")
+    );
+    assert_eq!(
+        gal.items[2].preview_url.as_deref(),
+        Some("/preview/ws-a::a0")
+    );
+    assert_eq!(gal.items[2].created_at_ms, 1000);
+    assert_eq!((gal.accounts, gal.skipped), (4, 2));
+    let failed: Vec<_> = gal
+        .failures
+        .iter()
+        .map(|f| (f.workspace.as_str(), f.reason.as_deref()))
+        .collect();
+    assert!(
+        failed.contains(&("ws-x", Some("remote_status"))),
+        "{failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|(w, r)| *w == "ws-slow" && matches!(r, Some("timeout" | "deadline"))),
+        "{failed:?}"
+    );
+    assert!(a.received()[0].head.starts_with("GET /gallery?limit=10 "));
+    assert_eq!(g.remote.gallery(1, "c").await.unwrap().items.len(), 1);
+    assert_eq!(
+        g.remote.gallery(0, "c").await.unwrap_err().code_str(),
+        "validation_error"
+    );
+    no_leak(&serde_json::to_string(&gal).unwrap());
+    assert_eq!(
+        parse_gallery(b"{}", "ws-a").unwrap_err().code_str(),
+        "remote_unavailable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credential_no_request() {
+    let s = json_stub(200, r#"{"status":"done"}"#);
+    let c = config(1.0);
+    let g = gateway(&c, &[("ws-1", s.port)]);
+    g.remote
+        .router()
+        .register(
+            "ws-1",
+            &format!("http://ws-1.workers.test:{}", s.port),
+            WorkspaceStatus::Ready,
+            "unset-ref",
+            true,
+        )
+        .unwrap();
+    let e = g.remote.status("ws-1::t", "c").await.unwrap_err();
+    assert_eq!(e.code_str(), "server_misconfigured");
+    assert_eq!(e.metadata().unwrap()["credential_ref"], "unset-ref");
+    assert_eq!(s.hits(), 0);
+}
+
+#[test]
+fn status_payload_validation() {
     assert_eq!(
         parse_status(b"not json", "x").unwrap_err().code_str(),
         "remote_unavailable"

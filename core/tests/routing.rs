@@ -21,7 +21,8 @@ fn router(answers: &[&str]) -> (Router, Arc<MemoryAuditSink>) {
         Arc::new(resolver),
         audit.clone(),
         Arc::new(ManualClock::new(1_700_000_000_000)),
-    );
+    )
+    .unwrap();
     r.register(
         "acme",
         "https://acme.example.run",

@@ -23,6 +23,10 @@ pub const ENV_PREFIX: &str = "INFERWARDEN_";
 pub const RESERVED_ENV_VARS: [&str; 3] =
     ["INFERWARDEN_CONFIG", "INFERWARDEN_GPU", "INFERWARDEN_LOG"];
 
+/// Worker credentials (`INFERWARDEN_WORKER_KEY`, `INFERWARDEN_WORKER_KEY_<REF>`) are read by
+/// the proxy's credential source, not the configuration.
+pub const WORKER_KEY_ENV_PREFIX: &str = "INFERWARDEN_WORKER_KEY";
+
 /// Fields whose values are secrets: their parse errors never quote the value.
 const SECRET_FIELDS: [&str; 3] = ["auth.api_keys", "auth.admin_key", "auth.media_signing_key"];
 
@@ -210,7 +214,7 @@ fn apply_env(
             }
             vec!["cors".to_owned(), "frontend_origins".to_owned()]
         } else if let Some(rest) = key.strip_prefix(ENV_PREFIX) {
-            if RESERVED_ENV_VARS.contains(&key.as_str()) {
+            if RESERVED_ENV_VARS.contains(&key.as_str()) || key.starts_with(WORKER_KEY_ENV_PREFIX) {
                 continue;
             }
             rest.split("__").map(str::to_ascii_lowercase).collect()

@@ -10,7 +10,9 @@ mod sections;
 mod validate;
 mod worker_settings;
 
-pub use load::{to_toml_string, ConfigFormat, ENV_PREFIX, RESERVED_ENV_VARS};
+pub use load::{
+    to_toml_string, ConfigFormat, ENV_PREFIX, RESERVED_ENV_VARS, WORKER_KEY_ENV_PREFIX,
+};
 pub use sections::*;
 pub use validate::{ConfigIssue, ValidationReport};
 pub use worker_settings::WorkerSettings;

@@ -232,6 +232,50 @@ pub struct ProxyConfig {
     pub allow_ip_literal: bool,
     /// DNS suffixes a registered workspace host must end with.
     pub allowed_host_suffixes: Vec<String>,
+    /// Where the worker-account registry lives: `memory` (default), `sqlite:PATH` or
+    /// `postgres://...` (a secret when it carries a password: prefer the environment).
+    pub registry: String,
+    /// Worker accounts declared here are validated with the whole configuration and
+    /// registered (replacing a stored entry of the same name) when a router starts.
+    pub workspaces: Vec<WorkspaceConfig>,
+}
+
+/// One worker account declared in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    /// The workspace name (`^[a-z0-9-]{3,64}$`).
+    pub workspace: String,
+    /// Its base URL (`https://host[:port][/prefix]`).
+    pub base_url: String,
+    /// `pending`, `ready` (default), `failed` or `disabled`.
+    #[serde(default = "ready_status")]
+    pub status: String,
+    /// The name of the secret that authenticates to it (default `default`).
+    #[serde(default = "default_credential_ref")]
+    pub credential_ref: String,
+    /// Accept private/loopback addresses for this account (tests, private networks).
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+fn ready_status() -> String {
+    "ready".to_owned()
+}
+
+fn default_credential_ref() -> String {
+    "default".to_owned()
+}
+
+impl ProxyConfig {
+    /// The registration policy these settings describe.
+    pub fn target_policy(&self) -> crate::routing::TargetPolicy {
+        crate::routing::TargetPolicy {
+            allow_http: self.allow_http,
+            allow_ip_literal: self.allow_ip_literal,
+            host_suffixes: self.allowed_host_suffixes.clone(),
+        }
+    }
 }
 
 impl Default for ProxyConfig {
@@ -263,6 +307,8 @@ impl Default for ProxyConfig {
             allow_http: false,
             allow_ip_literal: false,
             allowed_host_suffixes: Vec::new(),
+            registry: "memory".to_owned(),
+            workspaces: Vec::new(),
         }
     }
 }

@@ -227,6 +227,42 @@ impl PolicyConfig {
             );
         }
 
+        if crate::store_url::StoreUrl::parse(&p.registry).is_none_or(|u| {
+            matches!(
+                u,
+                crate::store_url::StoreUrl::AllowAll | crate::store_url::StoreUrl::Redis(_)
+            )
+        }) {
+            r.error(
+                "proxy.registry",
+                "must be memory, sqlite:PATH or postgres://...",
+            );
+        }
+        let policy = p.target_policy();
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, w) in p.workspaces.iter().enumerate() {
+            let field = format!("proxy.workspaces[{i}]");
+            if !seen.insert(w.workspace.as_str()) {
+                r.error(
+                    field.clone(),
+                    format!("workspace {:?} is declared twice", w.workspace),
+                );
+            }
+            let entry = crate::routing::WorkspaceStatus::from_name(&w.status).and_then(|status| {
+                crate::routing::WorkspaceEntry::validated(
+                    &w.workspace,
+                    &w.base_url,
+                    status,
+                    &w.credential_ref,
+                    &policy,
+                    w.allow_private,
+                )
+            });
+            if let Err(e) = entry {
+                r.error(field, e.detail().to_owned());
+            }
+        }
+
         // stale vs worker timeouts
         let st = &self.stale;
         if st.processing_ttl_s.is_empty() {

@@ -6,12 +6,22 @@
 
 mod address_policy;
 mod registry;
+mod registry_open;
+#[cfg(feature = "postgres")]
+mod registry_postgres;
+#[cfg(feature = "sqlite")]
+mod registry_sqlite;
 mod resolve;
 mod router;
 mod target_url;
 
 pub use address_policy::{forbidden_reason, AddressResolver, StaticResolver};
 pub use registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
-pub use resolve::{resolve_target, ProxyRoute, ResolvedTarget};
+pub use registry_open::open_registry;
+#[cfg(feature = "postgres")]
+pub use registry_postgres::PostgresRegistry;
+#[cfg(feature = "sqlite")]
+pub use registry_sqlite::SqliteRegistry;
+pub use resolve::{resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
 pub use router::{resolver_for, Router, SystemResolver};
 pub use target_url::{TargetPolicy, TargetUrl};

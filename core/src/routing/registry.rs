@@ -1,10 +1,11 @@
 //! The worker-account registry: workspace -> base URL, status and credential reference.
-//! Registration validates the URL; lookups never touch user input beyond the validated
-//! workspace name.
+//! Registration validates the URL ([`WorkspaceEntry::validated`]); lookups never touch user
+//! input beyond the validated workspace name. Backends: [`MemoryRegistry`] here, SQLite and
+//! PostgreSQL in their own files, chosen by URL with [`super::open_registry`].
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,16 @@ impl WorkspaceStatus {
             )),
         }
     }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceStatus::Pending => "pending",
+            WorkspaceStatus::Ready => "ready",
+            WorkspaceStatus::Failed => "failed",
+            WorkspaceStatus::Disabled => "disabled",
+        }
+    }
 }
 
 /// One registered worker account.
@@ -57,12 +68,73 @@ pub struct WorkspaceEntry {
     pub allow_private_addresses: bool,
 }
 
-/// A registry of worker accounts.
+impl WorkspaceEntry {
+    /// Validates a worker account: the workspace name (`proxy_target_invalid` unless it
+    /// matches `^[a-z0-9-]{3,64}$`), the base URL under `policy`, and a non-empty credential
+    /// reference of at most 128 printable ASCII characters (`validation_error`).
+    pub fn validated(
+        workspace: &str,
+        base_url: &str,
+        status: WorkspaceStatus,
+        credential_ref: &str,
+        policy: &TargetPolicy,
+        allow_private_addresses: bool,
+    ) -> Result<WorkspaceEntry, Error> {
+        if !is_valid_workspace(workspace) {
+            return Err(Error::with_detail(
+                ErrorCode::ProxyTargetInvalid,
+                "workspace must match ^[a-z0-9-]{3,64}$",
+            )
+            .meta("rule", "workspace"));
+        }
+        if credential_ref.is_empty()
+            || credential_ref.len() > 128
+            || !credential_ref.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "credential_ref must be 1..=128 printable ASCII characters",
+            ));
+        }
+        Ok(WorkspaceEntry {
+            workspace: workspace.to_owned(),
+            base_url: TargetUrl::parse(base_url, policy)?,
+            status,
+            credential_ref: credential_ref.to_owned(),
+            allow_private_addresses,
+        })
+    }
+}
+
+impl WorkspaceEntry {
+    /// Rebuilds an entry read back from a store, validating it again under `policy`.
+    pub fn from_stored(
+        workspace: &str,
+        base_url: &str,
+        status: &str,
+        credential_ref: &str,
+        allow_private_addresses: bool,
+        policy: &TargetPolicy,
+    ) -> Result<WorkspaceEntry, Error> {
+        WorkspaceEntry::validated(
+            workspace,
+            base_url,
+            WorkspaceStatus::from_name(status)?,
+            credential_ref,
+            policy,
+            allow_private_addresses,
+        )
+    }
+}
+
+/// A registry of worker accounts. Entries are validated before they are stored; stores
+/// that persist them validate again when they read them back (a row edited by hand, or a
+/// policy tightened since, is refused at resolution, never trusted).
 pub trait WorkspaceRegistry: Send + Sync + Debug {
     /// The entry of `workspace`, if registered.
-    fn get(&self, workspace: &str) -> Result<Option<WorkspaceEntry>, Error>;
-    /// Every entry with status `ready` (gallery fan-out).
-    fn ready(&self) -> Result<Vec<WorkspaceEntry>, Error>;
+    fn get(&self, workspace: &str) -> Result<Option<Arc<WorkspaceEntry>>, Error>;
+    /// Every entry with status `ready` (gallery fan-out), by workspace name.
+    fn ready(&self) -> Result<Vec<Arc<WorkspaceEntry>>, Error>;
     /// Adds or replaces an entry.
     fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error>;
     /// Changes an entry's status; `task_not_found` when unknown.
@@ -72,7 +144,7 @@ pub trait WorkspaceRegistry: Send + Sync + Debug {
 /// In-memory registry (tests, config-loaded deployments).
 #[derive(Debug, Default)]
 pub struct MemoryRegistry {
-    entries: RwLock<BTreeMap<String, WorkspaceEntry>>,
+    entries: RwLock<BTreeMap<String, Arc<WorkspaceEntry>>>,
 }
 
 fn poisoned() -> Error {
@@ -95,26 +167,21 @@ impl MemoryRegistry {
         policy: &TargetPolicy,
         allow_private_addresses: bool,
     ) -> Result<WorkspaceEntry, Error> {
-        if !is_valid_workspace(workspace) {
-            return Err(Error::with_detail(
-                ErrorCode::ProxyTargetInvalid,
-                "workspace must match ^[a-z0-9-]{3,64}$",
-            ));
-        }
-        let entry = WorkspaceEntry {
-            workspace: workspace.to_owned(),
-            base_url: TargetUrl::parse(base_url, policy)?,
+        let entry = WorkspaceEntry::validated(
+            workspace,
+            base_url,
             status,
-            credential_ref: credential_ref.to_owned(),
+            credential_ref,
+            policy,
             allow_private_addresses,
-        };
+        )?;
         self.upsert(entry.clone())?;
         Ok(entry)
     }
 }
 
 impl WorkspaceRegistry for MemoryRegistry {
-    fn get(&self, workspace: &str) -> Result<Option<WorkspaceEntry>, Error> {
+    fn get(&self, workspace: &str) -> Result<Option<Arc<WorkspaceEntry>>, Error> {
         Ok(self
             .entries
             .read()
@@ -123,7 +190,7 @@ impl WorkspaceRegistry for MemoryRegistry {
             .cloned())
     }
 
-    fn ready(&self) -> Result<Vec<WorkspaceEntry>, Error> {
+    fn ready(&self) -> Result<Vec<Arc<WorkspaceEntry>>, Error> {
         Ok(self
             .entries
             .read()
@@ -138,19 +205,15 @@ impl WorkspaceRegistry for MemoryRegistry {
         self.entries
             .write()
             .map_err(|_| poisoned())?
-            .insert(entry.workspace.clone(), entry);
+            .insert(entry.workspace.clone(), Arc::new(entry));
         Ok(())
     }
 
     fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error> {
-        match self
-            .entries
-            .write()
-            .map_err(|_| poisoned())?
-            .get_mut(workspace)
-        {
+        let mut entries = self.entries.write().map_err(|_| poisoned())?;
+        match entries.get_mut(workspace) {
             Some(e) => {
-                e.status = status;
+                Arc::make_mut(e).status = status;
                 Ok(())
             }
             None => Err(Error::new(ErrorCode::TaskNotFound)),

@@ -8,43 +8,62 @@ use std::net::{IpAddr, SocketAddr};
 use serde::Serialize;
 
 use super::address_policy::{forbidden_reason, AddressResolver};
-use super::registry::{WorkspaceRegistry, WorkspaceStatus};
-use super::target_url::TargetUrl;
+use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+use super::target_url::{TargetPolicy, TargetUrl};
 use crate::error::{Error, ErrorCode};
 use crate::task_ref::TaskRef;
 
 /// The proxied routes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProxyRoute {
     /// `GET /status/{id}`.
     Status,
-    /// `GET /results/{id}`.
+    /// `GET /results/{id}` (streamed).
     Results,
-    /// `GET /preview/{id}`.
+    /// `GET /preview/{id}` (streamed).
     Preview,
+    /// `POST /generate` on a workspace.
+    Generate,
+    /// `GET /gallery` on a workspace (fan-out).
+    Gallery,
 }
 
 impl ProxyRoute {
-    /// Parses `status`, `results` or `preview`; else `validation_error`.
+    /// Parses `status`, `results`, `preview`, `generate` or `gallery`; else
+    /// `validation_error`.
     pub fn from_name(name: &str) -> Result<Self, Error> {
         match name {
             "status" => Ok(ProxyRoute::Status),
             "results" => Ok(ProxyRoute::Results),
             "preview" => Ok(ProxyRoute::Preview),
+            "generate" => Ok(ProxyRoute::Generate),
+            "gallery" => Ok(ProxyRoute::Gallery),
             _ => Err(Error::with_detail(
                 ErrorCode::ValidationError,
-                "route must be status, results or preview",
+                "route must be status, results, preview, generate or gallery",
             )),
         }
     }
 
-    fn segment(self) -> &'static str {
+    /// The route's path segment (and its name).
+    pub fn as_str(self) -> &'static str {
         match self {
             ProxyRoute::Status => "status",
             ProxyRoute::Results => "results",
             ProxyRoute::Preview => "preview",
+            ProxyRoute::Generate => "generate",
+            ProxyRoute::Gallery => "gallery",
         }
+    }
+
+    /// Whether the route addresses one task (`status`, `results`, `preview`) rather than a
+    /// workspace (`generate`, `gallery`).
+    pub fn takes_task_id(self) -> bool {
+        matches!(
+            self,
+            ProxyRoute::Status | ProxyRoute::Results | ProxyRoute::Preview
+        )
     }
 }
 
@@ -57,26 +76,30 @@ pub struct ResolvedTarget {
     pub url: String,
     /// The registry origin the credential is pinned to.
     pub origin: String,
+    /// The registered host (DNS name, or IP literal without brackets).
+    pub host: String,
     /// The checked addresses to connect to (no second lookup).
     pub addresses: Vec<SocketAddr>,
     /// Which secret to attach (a name, never the secret).
     pub credential_ref: String,
 }
 
-/// Percent-encodes one path segment (everything outside RFC 3986 unreserved).
-fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+/// Appends one percent-encoded path segment (everything outside RFC 3986 unreserved).
+fn push_encoded_segment(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
-    out
 }
 
-/// Resolves `task_ref` for `route`. Local ids are not proxied (`proxy_target_invalid`).
+/// Resolves `task_ref` for a task route (`status`, `results`, `preview`). Local ids are not
+/// proxied (`proxy_target_invalid`).
 pub fn resolve_target(
     registry: &dyn WorkspaceRegistry,
     resolver: &dyn AddressResolver,
@@ -89,9 +112,27 @@ pub fn resolve_target(
             "local task ids are not proxied",
         ));
     };
+    if !route.takes_task_id() {
+        return Err(Error::with_detail(
+            ErrorCode::ValidationError,
+            "generate and gallery address a workspace, not a task",
+        ));
+    }
     let entry = registry
         .get(workspace)?
         .ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+    resolve_entry(&entry, resolver, route, Some(task_id))
+}
+
+/// Resolves one registry entry for `route`: `task_id` is required by the task routes and
+/// refused by `generate`/`gallery`. Disabled entries are `task_not_found`, pending or failed
+/// ones `remote_unavailable`.
+pub fn resolve_entry(
+    entry: &WorkspaceEntry,
+    resolver: &dyn AddressResolver,
+    route: ProxyRoute,
+    task_id: Option<&str>,
+) -> Result<ResolvedTarget, Error> {
     match entry.status {
         WorkspaceStatus::Disabled => return Err(Error::new(ErrorCode::TaskNotFound)),
         WorkspaceStatus::Pending | WorkspaceStatus::Failed => {
@@ -102,23 +143,35 @@ pub fn resolve_target(
         }
         WorkspaceStatus::Ready => {}
     }
-    if *task_id == "." || *task_id == ".." || task_id.is_empty() {
-        return Err(Error::with_detail(
-            ErrorCode::ProxyTargetInvalid,
-            "task id is not a path segment",
-        ));
-    }
     let origin = entry.base_url.origin();
-    let url = format!(
-        "{origin}{}/{}/{}",
-        entry.base_url.prefix,
-        route.segment(),
-        encode_segment(task_id)
-    );
+    let mut url = String::with_capacity(origin.len() + entry.base_url.prefix.len() + 48);
+    url.push_str(&origin);
+    url.push_str(&entry.base_url.prefix);
+    url.push('/');
+    url.push_str(route.as_str());
+    match (route.takes_task_id(), task_id) {
+        (true, Some(id)) => {
+            if id == "." || id == ".." || id.is_empty() {
+                return Err(Error::with_detail(
+                    ErrorCode::ProxyTargetInvalid,
+                    "task id is not a path segment",
+                ));
+            }
+            url.push('/');
+            push_encoded_segment(&mut url, id);
+        }
+        (false, None) => {}
+        _ => {
+            return Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "status, results and preview need a task id; generate and gallery take none",
+            ))
+        }
+    }
     // Final check: the built URL's origin is the registry's, byte for byte.
     let reparsed = TargetUrl::parse(
         &url,
-        &super::target_url::TargetPolicy {
+        &TargetPolicy {
             allow_http: entry.base_url.scheme == "http",
             allow_ip_literal: true,
             host_suffixes: Vec::new(),
@@ -148,13 +201,14 @@ pub fn resolve_target(
         }
     }
     Ok(ResolvedTarget {
-        workspace: entry.workspace,
+        workspace: entry.workspace.clone(),
         url,
         origin,
+        host: entry.base_url.host.clone(),
         addresses: ips
             .into_iter()
             .map(|ip| SocketAddr::new(ip, port))
             .collect(),
-        credential_ref: entry.credential_ref,
+        credential_ref: entry.credential_ref.clone(),
     })
 }

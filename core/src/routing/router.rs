@@ -6,14 +6,15 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use super::address_policy::AddressResolver;
-use super::registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
-use super::resolve::{resolve_target, ProxyRoute, ResolvedTarget};
+use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+use super::registry_open::open_registry;
+use super::resolve::{resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
 use super::target_url::TargetPolicy;
 use crate::audit::{AuditEvent, AuditFields, AuditSink, Outcome};
 use crate::clock::Clock;
 use crate::config::PolicyConfig;
 use crate::error::{Error, ErrorCode};
-use crate::task_ref::parse_task_ref;
+use crate::task_ref::{is_valid_workspace, parse_task_ref};
 
 /// The operating system's resolver (`getaddrinfo`), called once per resolution; the
 /// addresses it returns are the ones checked and connected to.
@@ -58,7 +59,7 @@ impl AddressResolver for SystemResolver {
 /// Registry-only routing with audited rejections.
 #[derive(Debug, Clone)]
 pub struct Router {
-    registry: Arc<MemoryRegistry>,
+    registry: Arc<dyn WorkspaceRegistry>,
     resolver: Arc<dyn AddressResolver>,
     policy: TargetPolicy,
     audit: Arc<dyn AuditSink>,
@@ -66,25 +67,49 @@ pub struct Router {
 }
 
 impl Router {
-    /// A router with the proxy policy of `config` (`proxy.allow_http`,
-    /// `proxy.allow_ip_literal`, `proxy.allowed_host_suffixes`).
+    /// A router over the registry `config.proxy.registry` names, with the proxy policy of
+    /// `config` (`proxy.allow_http`, `proxy.allow_ip_literal`, `proxy.allowed_host_suffixes`)
+    /// and the worker accounts of `proxy.workspaces` registered.
     pub fn new(
         config: &PolicyConfig,
         resolver: Arc<dyn AddressResolver>,
         audit: Arc<dyn AuditSink>,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Router {
-            registry: Arc::new(MemoryRegistry::new()),
+    ) -> Result<Self, Error> {
+        let registry = open_registry(&config.proxy.registry, &config.proxy.target_policy())?;
+        Self::with_registry(config, registry, resolver, audit, clock)
+    }
+
+    /// A router over `registry` (any backend), with `proxy.workspaces` registered into it.
+    pub fn with_registry(
+        config: &PolicyConfig,
+        registry: Arc<dyn WorkspaceRegistry>,
+        resolver: Arc<dyn AddressResolver>,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
+        let router = Router {
+            registry,
             resolver,
-            policy: TargetPolicy {
-                allow_http: config.proxy.allow_http,
-                allow_ip_literal: config.proxy.allow_ip_literal,
-                host_suffixes: config.proxy.allowed_host_suffixes.clone(),
-            },
+            policy: config.proxy.target_policy(),
             audit,
             clock,
+        };
+        for w in &config.proxy.workspaces {
+            router.register(
+                &w.workspace,
+                &w.base_url,
+                WorkspaceStatus::from_name(&w.status)?,
+                &w.credential_ref,
+                w.allow_private,
+            )?;
         }
+        Ok(router)
+    }
+
+    /// The registry this router reads.
+    pub fn registry(&self) -> &Arc<dyn WorkspaceRegistry> {
+        &self.registry
     }
 
     /// Registers (or replaces) a worker account after validating its URL.
@@ -96,16 +121,22 @@ impl Router {
         credential_ref: &str,
         allow_private: bool,
     ) -> Result<WorkspaceEntry, Error> {
-        let result = self.registry.register(
+        let result = WorkspaceEntry::validated(
             workspace,
             base_url,
             status,
             credential_ref,
             &self.policy,
             allow_private,
-        );
+        )
+        .and_then(|entry| self.registry.upsert(entry.clone()).map(|()| entry));
         if let Err(e) = &result {
-            self.record("registry", "account_register_rejected", workspace, e, "-")?;
+            let target = if is_valid_workspace(workspace) {
+                workspace
+            } else {
+                "invalid"
+            };
+            self.record("registry", "account_register_rejected", target, e, "-")?;
         }
         result
     }
@@ -116,7 +147,7 @@ impl Router {
     }
 
     /// Every ready account (gallery fan-out).
-    pub fn ready(&self) -> Result<Vec<WorkspaceEntry>, Error> {
+    pub fn ready(&self) -> Result<Vec<Arc<WorkspaceEntry>>, Error> {
         self.registry.ready()
     }
 
@@ -147,8 +178,26 @@ impl Router {
         self.audit.record(event)
     }
 
-    /// Resolves a public task id for `route`. Rejections are audited (the target recorded is
-    /// the workspace part when it is valid, else `invalid`).
+    fn audited(
+        &self,
+        result: Result<ResolvedTarget, Error>,
+        target: &str,
+        correlation_id: &str,
+    ) -> Result<ResolvedTarget, Error> {
+        if let Err(e) = &result {
+            let action = if e.code() == ErrorCode::TaskNotFound {
+                "task_not_found"
+            } else {
+                "proxy_target_rejected"
+            };
+            self.record("router", action, target, e, correlation_id)?;
+        }
+        result
+    }
+
+    /// Resolves a public task id for a task route (`status`, `results`, `preview`).
+    /// Rejections are audited (the target recorded is the workspace part when it is valid,
+    /// else `invalid`).
     pub fn resolve(
         &self,
         task_id: &str,
@@ -159,32 +208,49 @@ impl Router {
         let result = parsed.clone().and_then(|r| {
             resolve_target(self.registry.as_ref(), self.resolver.as_ref(), &r, route)
         });
-        if let Err(e) = &result {
-            let target = parsed
-                .ok()
-                .and_then(|r| r.workspace().map(str::to_owned))
-                .unwrap_or_else(|| "invalid".to_owned());
-            let action = if e.code() == ErrorCode::TaskNotFound {
-                "task_not_found"
-            } else {
-                "proxy_target_rejected"
-            };
-            self.record("router", action, &target, e, correlation_id)?;
+        if result.is_ok() {
+            return result;
         }
-        result
+        let target = parsed
+            .ok()
+            .and_then(|r| r.workspace().map(str::to_owned))
+            .unwrap_or_else(|| "invalid".to_owned());
+        self.audited(result, &target, correlation_id)
     }
 
-    /// Resolves `task_id` and fetches its validated status from the worker (feature
-    /// `proxy`). The credential is attached only after resolution succeeded.
-    #[cfg(feature = "proxy")]
-    pub fn fetch_status(
+    /// Resolves a workspace for a workspace route (`generate`, `gallery`); an unknown or
+    /// disabled workspace is `task_not_found`, a malformed name `proxy_target_invalid`.
+    /// Rejections are audited.
+    pub fn resolve_workspace(
         &self,
-        client: &crate::proxy::ProxyClient,
-        task_id: &str,
-        credential: &crate::secret::Secret,
+        workspace: &str,
+        route: ProxyRoute,
         correlation_id: &str,
-    ) -> Result<crate::proxy::RemoteStatus, Error> {
-        let target = self.resolve(task_id, ProxyRoute::Status, correlation_id)?;
-        client.fetch_status(&target, credential, task_id)
+    ) -> Result<ResolvedTarget, Error> {
+        if !is_valid_workspace(workspace) {
+            let e = Error::with_detail(
+                ErrorCode::ProxyTargetInvalid,
+                "workspace must match ^[a-z0-9-]{3,64}$",
+            )
+            .meta("rule", "workspace");
+            return self.audited(Err(e), "invalid", correlation_id);
+        }
+        let result = self.registry.get(workspace).and_then(|entry| {
+            let entry = entry.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
+            resolve_entry(&entry, self.resolver.as_ref(), route, None)
+        });
+        self.audited(result, workspace, correlation_id)
+    }
+
+    /// Resolves an entry already read from the registry (the gallery fan-out) for `route`;
+    /// rejections are audited.
+    pub fn resolve_entry(
+        &self,
+        entry: &WorkspaceEntry,
+        route: ProxyRoute,
+        correlation_id: &str,
+    ) -> Result<ResolvedTarget, Error> {
+        let result = resolve_entry(entry, self.resolver.as_ref(), route, None);
+        self.audited(result, &entry.workspace, correlation_id)
     }
 }

@@ -155,6 +155,12 @@ impl TargetUrl {
         }
     }
 
+    /// `scheme://host[:port]/prefix`: the form registration accepts, so a stored entry can be
+    /// validated again when it is read back.
+    pub fn base_url(&self) -> String {
+        format!("{}{}", self.origin(), self.prefix)
+    }
+
     /// The port to connect to (explicit, or the scheme's default).
     pub fn effective_port(&self) -> u16 {
         self.port
