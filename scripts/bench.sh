@@ -6,6 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo bench -p inferwarden-benches -- --noplot
+cargo run --release -q -p inferwarden-benches --bin proxy_bench -- 3000
 scripts/setup-python.sh --release
 .venv/bin/python benches/python/bench_task_ref.py
 .venv/bin/python benches/python/bench_gate.py

@@ -11,8 +11,8 @@ use inferwarden::clock::SystemClock;
 use inferwarden::config::PolicyConfig;
 use inferwarden::parse_task_ref;
 use inferwarden::routing::{
-    resolve_target, MemoryRegistry, ProxyRoute, Router, StaticResolver, TargetPolicy,
-    WorkspaceStatus,
+    resolve_entry, resolve_target, AddressResolver, MemoryRegistry, ProxyRoute, Router,
+    StaticResolver, TargetPolicy, WorkspaceRegistry, WorkspaceStatus,
 };
 
 fn bench_resolve(c: &mut Criterion) {
@@ -34,13 +34,45 @@ fn bench_resolve(c: &mut Criterion) {
             )
             .unwrap();
     }
-    let resolver =
-        StaticResolver::default().with("gpu-pool-42--app.example.run", &["93.184.216.34".parse().unwrap()]);
+    let resolver = StaticResolver::default().with(
+        "gpu-pool-42--app.example.run",
+        &["93.184.216.34".parse().unwrap()],
+    );
     let mut group = c.benchmark_group("routing");
     group.bench_function("resolve_target", |b| {
         b.iter(|| {
             let r = parse_task_ref(black_box("gpu-pool-42::3f2b9c1e-77aa")).unwrap();
             resolve_target(&registry, &resolver, &r, ProxyRoute::Status).unwrap()
+        })
+    });
+    // The parts, for the breakdown in BENCHMARKS.md.
+    group.bench_function("part_registry_get", |b| {
+        b.iter(|| registry.get(black_box("gpu-pool-42")).unwrap())
+    });
+    group.bench_function("part_static_resolve", |b| {
+        b.iter(|| {
+            resolver
+                .resolve(black_box("gpu-pool-42--app.example.run"), 443)
+                .unwrap()
+        })
+    });
+    let entry = registry.get("gpu-pool-42").unwrap().unwrap();
+    group.bench_function("part_same_origin_check", |b| {
+        b.iter(|| {
+            entry.base_url.same_origin(black_box(
+                "https://gpu-pool-42--app.example.run/status/3f2b9c1e-77aa",
+            ))
+        })
+    });
+    group.bench_function("part_resolve_entry", |b| {
+        b.iter(|| {
+            resolve_entry(
+                &entry,
+                &resolver,
+                ProxyRoute::Status,
+                Some(black_box("3f2b9c1e-77aa")),
+            )
+            .unwrap()
         })
     });
     let mut config = PolicyConfig::default();
@@ -64,7 +96,11 @@ fn bench_resolve(c: &mut Criterion) {
     group.bench_function("router_resolve", |b| {
         b.iter(|| {
             router
-                .resolve(black_box("gpu-pool-42::3f2b9c1e-77aa"), ProxyRoute::Status, "-")
+                .resolve(
+                    black_box("gpu-pool-42::3f2b9c1e-77aa"),
+                    ProxyRoute::Status,
+                    "-",
+                )
                 .unwrap()
         })
     });

@@ -57,7 +57,7 @@ fn resolver_answers_that_point_inside_are_refused() {
     let t = r.resolve("acme::t1", ProxyRoute::Results, "c").unwrap();
     assert_eq!(t.url, "https://acme.example.run/results/t1");
     assert_eq!(t.addresses[0].to_string(), "93.184.216.34:443");
-    assert_eq!(t.credential_ref, "acme-key");
+    assert_eq!(t.credential_ref(), "acme-key");
 }
 
 #[test]
@@ -95,4 +95,44 @@ fn hostile_ids_never_reach_resolution_and_are_audited() {
         "task_not_found"
     );
     assert!(r.ready().unwrap().is_empty());
+}
+
+#[test]
+fn the_final_origin_check_rejects_every_way_out_of_the_authority() {
+    use inferwarden::routing::{TargetPolicy, TargetUrl};
+    let policy = TargetPolicy {
+        allow_http: true,
+        allow_ip_literal: true,
+        host_suffixes: Vec::new(),
+    };
+    let base = TargetUrl::parse("https://a.example.run:8443/api", &policy).unwrap();
+    assert!(base.same_origin("https://a.example.run:8443/api/status/t1"));
+    assert!(base.same_origin("https://a.example.run:8443"));
+    for other in [
+        "https://a.example.run/api/status/t1",
+        "https://a.example.run:443/x",
+        "https://a.example.run:8443@evil.example/x",
+        "https://evil.example\\@a.example.run:8443/x",
+        "https://a.example.run.evil.example:8443/x",
+        "http://a.example.run:8443/x",
+        "https://A.example.run:8443/x",
+        "https://a.example.run:08443/x",
+        "https://a.example.run:8443%2F@evil/x",
+        "https://a.example.run :8443/x",
+        "https:/a.example.run:8443/x",
+    ] {
+        assert!(!base.same_origin(other), "{other}");
+    }
+    let v6 = TargetUrl::parse("http://[::1]:9000", &policy).unwrap();
+    assert!(v6.same_origin("http://[::1]:9000/status/x"));
+    assert!(!v6.same_origin("http://[::1]/status/x"));
+    assert!(!v6.same_origin("http://[::2]:9000/status/x"));
+    assert_eq!(v6.host_ip(), Some("::1".parse().unwrap()));
+    assert_eq!(base.host_ip(), None);
+    let dead = TargetUrl::parse("https://dead.beef.example:1", &policy).unwrap();
+    assert_eq!(
+        dead.host_ip(),
+        None,
+        "hex-looking labels are still a DNS name"
+    );
 }

@@ -89,7 +89,7 @@ fn resolution_is_registry_only() {
             parse_task_ref(task).and_then(|r| resolve_target(&registry, &resolver, &r, route));
         match (got, case.get("ok")) {
             (Ok(t), Some(url)) if t.url == url.as_str().unwrap() => {
-                assert!(t.url.starts_with(&t.origin));
+                assert!(t.url.starts_with(&t.origin()));
                 assert!(!t.addresses.is_empty());
             }
             (Err(e), None) if e.code_str() == case["code"] => {}

@@ -97,7 +97,7 @@ impl ProxyClient {
 
     fn client(&self, target: &ResolvedTarget, route: ProxyRoute) -> Result<reqwest::Client, Error> {
         let key = ClientKey {
-            host: target.host.clone(),
+            host: target.host().to_owned(),
             addresses: target.addresses.clone(),
             route,
         };
@@ -116,8 +116,8 @@ impl ProxyClient {
             .https_only(!self.config.allow_http)
             .user_agent("inferwarden-proxy")
             .no_proxy();
-        if target.host.parse::<std::net::IpAddr>().is_err() {
-            b = b.resolve_to_addrs(&target.host, &target.addresses);
+        if target.host().parse::<std::net::IpAddr>().is_err() {
+            b = b.resolve_to_addrs(target.host(), &target.addresses);
         }
         let client = b.build().map_err(|_| unavailable("client_setup"))?;
         if cache.len() >= MAX_CACHED_CLIENTS {
@@ -255,7 +255,7 @@ impl ProxyClient {
             .await?
             .read_to_end(MAX_JSON_BYTES)
             .await?;
-        parse_generate(&body, &target.workspace)
+        parse_generate(&body, target.workspace())
     }
 
     /// One workspace's gallery (at most `limit` items), validated; returns the items and how
@@ -272,6 +272,6 @@ impl ProxyClient {
             .await?
             .read_to_end(MAX_JSON_BYTES)
             .await?;
-        parse_gallery(&body, &target.workspace)
+        parse_gallery(&body, target.workspace())
     }
 }

@@ -1,6 +1,6 @@
 //! [`RemoteWorkspaces`]: what a gateway calls for a remote task. Each call resolves through
-//! the audited router first (on a blocking thread: the system resolver and the SQL
-//! registries block), then looks up the credential the entry names, then sends. Nothing is
+//! the audited router first (on a blocking thread when the system resolver or a SQL registry
+//! is in use), then looks up the credential the entry names, then sends. Nothing is
 //! read from or sent to a workspace that did not resolve.
 
 use std::sync::Arc;
@@ -34,6 +34,22 @@ fn join_failed() -> Error {
     Error::with_detail(ErrorCode::InternalError, "a resolution task failed")
 }
 
+/// Runs a resolution step inline when nothing in it blocks (memory registry, fixed DNS
+/// table), else on a blocking thread so the runtime's workers never wait on DNS or a
+/// database.
+async fn off_runtime<T: Send + 'static>(
+    router: &Router,
+    f: impl FnOnce(Router) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let router = router.clone();
+    if !router.resolution_blocks() {
+        return f(router);
+    }
+    tokio::task::spawn_blocking(move || f(router))
+        .await
+        .map_err(|_| join_failed())?
+}
+
 impl RemoteWorkspaces {
     /// Operations over `router`, with the timeouts and retries of `config`.
     pub fn new(
@@ -64,14 +80,8 @@ impl RemoteWorkspaces {
         route: ProxyRoute,
         correlation_id: &str,
     ) -> Result<ResolvedTarget, Error> {
-        let (router, task_id, corr) = (
-            self.router.clone(),
-            task_id.to_owned(),
-            correlation_id.to_owned(),
-        );
-        tokio::task::spawn_blocking(move || router.resolve(&task_id, route, &corr))
-            .await
-            .map_err(|_| join_failed())?
+        let (task_id, corr) = (task_id.to_owned(), correlation_id.to_owned());
+        off_runtime(&self.router, move |r| r.resolve(&task_id, route, &corr)).await
     }
 
     /// The validated status of a remote task (`workspace::task_id`).
@@ -79,7 +89,7 @@ impl RemoteWorkspaces {
         let target = self
             .resolve_task(task_id, ProxyRoute::Status, correlation_id)
             .await?;
-        let key = require(self.credentials.as_ref(), &target.credential_ref)?;
+        let key = require(self.credentials.as_ref(), target.credential_ref())?;
         self.client.status(&target, &key, task_id).await
     }
 
@@ -102,7 +112,7 @@ impl RemoteWorkspaces {
         correlation_id: &str,
     ) -> Result<RemoteBody, Error> {
         let target = self.resolve_task(task_id, route, correlation_id).await?;
-        let key = require(self.credentials.as_ref(), &target.credential_ref)?;
+        let key = require(self.credentials.as_ref(), target.credential_ref())?;
         self.client.media(&target, route, &key).await
     }
 
@@ -113,17 +123,12 @@ impl RemoteWorkspaces {
         payload: &Value,
         correlation_id: &str,
     ) -> Result<GenerateAccepted, Error> {
-        let (router, ws, corr) = (
-            self.router.clone(),
-            workspace.to_owned(),
-            correlation_id.to_owned(),
-        );
-        let target = tokio::task::spawn_blocking(move || {
-            router.resolve_workspace(&ws, ProxyRoute::Generate, &corr)
+        let (ws, corr) = (workspace.to_owned(), correlation_id.to_owned());
+        let target = off_runtime(&self.router, move |r| {
+            r.resolve_workspace(&ws, ProxyRoute::Generate, &corr)
         })
-        .await
-        .map_err(|_| join_failed())??;
-        let key = require(self.credentials.as_ref(), &target.credential_ref)?;
+        .await?;
+        let key = require(self.credentials.as_ref(), target.credential_ref())?;
         self.client.generate(&target, &key, payload).await
     }
 
@@ -137,10 +142,7 @@ impl RemoteWorkspaces {
                 "limit must be between 1 and 500",
             ));
         }
-        let router = self.router.clone();
-        let entries = tokio::task::spawn_blocking(move || router.ready())
-            .await
-            .map_err(|_| join_failed())??;
+        let entries = off_runtime(&self.router, |r| r.ready()).await?;
         let t = route_timeouts(self.client.config(), ProxyRoute::Gallery);
         let deadline = Duration::from_secs_f64(t.connect_s + t.read_s);
         let mut set = tokio::task::JoinSet::new();
@@ -149,13 +151,11 @@ impl RemoteWorkspaces {
             set.spawn(async move {
                 let ws = entry.workspace.clone();
                 let work = async {
-                    let router = this.router.clone();
-                    let target = tokio::task::spawn_blocking(move || {
-                        router.resolve_entry(&entry, ProxyRoute::Gallery, &corr)
+                    let target = off_runtime(&this.router, move |r| {
+                        r.resolve_entry(&entry, ProxyRoute::Gallery, &corr)
                     })
-                    .await
-                    .map_err(|_| join_failed())??;
-                    let key = require(this.credentials.as_ref(), &target.credential_ref)?;
+                    .await?;
+                    let key = require(this.credentials.as_ref(), target.credential_ref())?;
                     this.client.gallery(&target, &key, limit).await
                 };
                 let result = match tokio::time::timeout(deadline, work).await {

@@ -4,9 +4,9 @@
 //! (IPv4-mapped/compatible, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`,
 //! Teredo `2001::/32`), unless its registry entry explicitly allows private targets.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::error::{Error, ErrorCode};
 
@@ -81,15 +81,21 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
 
 /// Resolves host names; injectable so tests (and DNS-rebinding checks) control answers.
 pub trait AddressResolver: Send + Sync + Debug {
-    /// Every address `host` resolves to (`dependency_unavailable` or `remote_unavailable` on
-    /// failure).
-    fn resolve(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, Error>;
+    /// Every address `host` resolves to, with `port` (`dependency_unavailable` or
+    /// `remote_unavailable` on failure).
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error>;
+
+    /// Whether `resolve` may block the thread (a DNS query); async callers then run it on a
+    /// blocking thread. Default `true`.
+    fn blocks(&self) -> bool {
+        true
+    }
 }
 
 /// A fixed host -> addresses table (tests, pinned deployments).
 #[derive(Debug, Clone, Default)]
 pub struct StaticResolver {
-    table: HashMap<String, Vec<IpAddr>>,
+    table: BTreeMap<String, Vec<IpAddr>>,
 }
 
 impl StaticResolver {
@@ -123,9 +129,13 @@ impl StaticResolver {
 }
 
 impl AddressResolver for StaticResolver {
-    fn resolve(&self, host: &str, _port: u16) -> Result<Vec<IpAddr>, Error> {
+    fn blocks(&self) -> bool {
+        false
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
         match self.table.get(host) {
-            Some(a) if !a.is_empty() => Ok(a.clone()),
+            Some(a) if !a.is_empty() => Ok(a.iter().map(|ip| SocketAddr::new(*ip, port)).collect()),
             _ => Err(Error::with_detail(
                 ErrorCode::RemoteUnavailable,
                 "the worker host does not resolve",

@@ -139,6 +139,12 @@ pub trait WorkspaceRegistry: Send + Sync + Debug {
     fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error>;
     /// Changes an entry's status; `task_not_found` when unknown.
     fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error>;
+
+    /// Whether reads may block the thread (a database round trip); async callers then run
+    /// them on a blocking thread. Default `true`.
+    fn blocks(&self) -> bool {
+        true
+    }
 }
 
 /// In-memory registry (tests, config-loaded deployments).
@@ -181,6 +187,10 @@ impl MemoryRegistry {
 }
 
 impl WorkspaceRegistry for MemoryRegistry {
+    fn blocks(&self) -> bool {
+        false
+    }
+
     fn get(&self, workspace: &str) -> Result<Option<Arc<WorkspaceEntry>>, Error> {
         Ok(self
             .entries

@@ -3,13 +3,13 @@
 //! origin check, and the address policy applied to what the host resolves to. The result
 //! carries the socket addresses to connect to, so no second DNS lookup can rebind the host.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::address_policy::{forbidden_reason, AddressResolver};
 use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
-use super::target_url::{TargetPolicy, TargetUrl};
 use crate::error::{Error, ErrorCode};
 use crate::task_ref::TaskRef;
 
@@ -67,21 +67,56 @@ impl ProxyRoute {
     }
 }
 
-/// A checked outbound target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A checked outbound target. It shares the registry entry it came from; serialised it is
+/// `{workspace, url, origin, host, addresses, credential_ref}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedTarget {
-    /// The workspace.
-    pub workspace: String,
+    entry: Arc<WorkspaceEntry>,
     /// The full URL (origin from the registry, encoded path).
     pub url: String,
-    /// The registry origin the credential is pinned to.
-    pub origin: String,
-    /// The registered host (DNS name, or IP literal without brackets).
-    pub host: String,
     /// The checked addresses to connect to (no second lookup).
     pub addresses: Vec<SocketAddr>,
+}
+
+impl ResolvedTarget {
+    /// The workspace.
+    pub fn workspace(&self) -> &str {
+        &self.entry.workspace
+    }
+
+    /// The registered host (DNS name, or IP literal without brackets).
+    pub fn host(&self) -> &str {
+        &self.entry.base_url.host
+    }
+
+    /// The registry origin the credential is pinned to.
+    pub fn origin(&self) -> String {
+        self.entry.base_url.origin()
+    }
+
     /// Which secret to attach (a name, never the secret).
-    pub credential_ref: String,
+    pub fn credential_ref(&self) -> &str {
+        &self.entry.credential_ref
+    }
+
+    /// The registry entry.
+    pub fn entry(&self) -> &WorkspaceEntry {
+        &self.entry
+    }
+}
+
+impl Serialize for ResolvedTarget {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ResolvedTarget", 6)?;
+        st.serialize_field("workspace", self.workspace())?;
+        st.serialize_field("url", &self.url)?;
+        st.serialize_field("origin", &self.origin())?;
+        st.serialize_field("host", self.host())?;
+        st.serialize_field("addresses", &self.addresses)?;
+        st.serialize_field("credential_ref", self.credential_ref())?;
+        st.end()
+    }
 }
 
 /// Appends one percent-encoded path segment (everything outside RFC 3986 unreserved).
@@ -128,7 +163,7 @@ pub fn resolve_target(
 /// refused by `generate`/`gallery`. Disabled entries are `task_not_found`, pending or failed
 /// ones `remote_unavailable`.
 pub fn resolve_entry(
-    entry: &WorkspaceEntry,
+    entry: &Arc<WorkspaceEntry>,
     resolver: &dyn AddressResolver,
     route: ProxyRoute,
     task_id: Option<&str>,
@@ -143,10 +178,22 @@ pub fn resolve_entry(
         }
         WorkspaceStatus::Ready => {}
     }
-    let origin = entry.base_url.origin();
-    let mut url = String::with_capacity(origin.len() + entry.base_url.prefix.len() + 48);
-    url.push_str(&origin);
-    url.push_str(&entry.base_url.prefix);
+    let base = &entry.base_url;
+    let mut url = String::with_capacity(base.host.len() + base.prefix.len() + 64);
+    url.push_str(&base.scheme);
+    url.push_str("://");
+    if base.host.contains(':') {
+        url.push('[');
+        url.push_str(&base.host);
+        url.push(']');
+    } else {
+        url.push_str(&base.host);
+    }
+    if let Some(port) = base.port {
+        url.push(':');
+        url.push_str(itoa_u16(port, &mut [0u8; 5]));
+    }
+    url.push_str(&base.prefix);
     url.push('/');
     url.push_str(route.as_str());
     match (route.takes_task_id(), task_id) {
@@ -168,31 +215,20 @@ pub fn resolve_entry(
             ))
         }
     }
-    // Final check: the built URL's origin is the registry's, byte for byte.
-    let reparsed = TargetUrl::parse(
-        &url,
-        &TargetPolicy {
-            allow_http: entry.base_url.scheme == "http",
-            allow_ip_literal: true,
-            host_suffixes: Vec::new(),
-        },
-    )?;
-    if reparsed.scheme != entry.base_url.scheme
-        || reparsed.host != entry.base_url.host
-        || reparsed.port != entry.base_url.port
-    {
+    // Final check: the built URL, split again, has the registry's origin byte for byte.
+    if !base.same_origin(&url) {
         return Err(Error::with_detail(
             ErrorCode::ProxyTargetInvalid,
             "built URL left the registered origin",
         ));
     }
-    let port = entry.base_url.effective_port();
-    let ips: Vec<IpAddr> = match entry.base_url.host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => resolver.resolve(&entry.base_url.host, port)?,
+    let port = base.effective_port();
+    let addresses: Vec<SocketAddr> = match base.host_ip() {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => resolver.resolve(&base.host, port)?,
     };
     if !entry.allow_private_addresses {
-        if let Some(reason) = ips.iter().find_map(|ip| forbidden_reason(*ip)) {
+        if let Some(reason) = addresses.iter().find_map(|a| forbidden_reason(a.ip())) {
             return Err(Error::with_detail(
                 ErrorCode::ProxyTargetInvalid,
                 "the worker host resolves to a forbidden address",
@@ -201,14 +237,22 @@ pub fn resolve_entry(
         }
     }
     Ok(ResolvedTarget {
-        workspace: entry.workspace.clone(),
+        entry: Arc::clone(entry),
         url,
-        origin,
-        host: entry.base_url.host.clone(),
-        addresses: ips
-            .into_iter()
-            .map(|ip| SocketAddr::new(ip, port))
-            .collect(),
-        credential_ref: entry.credential_ref.clone(),
+        addresses,
     })
+}
+
+/// Formats `n` in decimal into `buf` without allocating.
+fn itoa_u16(mut n: u16, buf: &mut [u8; 5]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }

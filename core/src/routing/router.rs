@@ -2,7 +2,7 @@
 //! `task_not_found`) is recorded as a security event with the rule that failed and never
 //! with a credential.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use super::address_policy::AddressResolver;
@@ -38,14 +38,14 @@ pub fn resolver_for<'a>(
 }
 
 impl AddressResolver for SystemResolver {
-    fn resolve(&self, host: &str, port: u16) -> Result<Vec<IpAddr>, Error> {
+    fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
         let addrs = (host, port).to_socket_addrs().map_err(|_| {
             Error::with_detail(
                 ErrorCode::RemoteUnavailable,
                 "the worker host does not resolve",
             )
         })?;
-        let ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+        let ips: Vec<SocketAddr> = addrs.collect();
         if ips.is_empty() {
             return Err(Error::with_detail(
                 ErrorCode::RemoteUnavailable,
@@ -105,6 +105,11 @@ impl Router {
             )?;
         }
         Ok(router)
+    }
+
+    /// Whether resolution may block the thread (a SQL registry or the system resolver).
+    pub fn resolution_blocks(&self) -> bool {
+        self.registry.blocks() || self.resolver.blocks()
     }
 
     /// The registry this router reads.
@@ -246,7 +251,7 @@ impl Router {
     /// rejections are audited.
     pub fn resolve_entry(
         &self,
-        entry: &WorkspaceEntry,
+        entry: &Arc<WorkspaceEntry>,
         route: ProxyRoute,
         correlation_id: &str,
     ) -> Result<ResolvedTarget, Error> {

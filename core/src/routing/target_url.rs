@@ -56,60 +56,104 @@ fn valid_dns_name(host: &str) -> bool {
         })
 }
 
+/// A URL split into its parts without allocating: the one grammar both registration and the
+/// final re-check of a built URL use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UrlParts<'a> {
+    scheme: &'a str,
+    /// The host as written (IPv6 without brackets), not yet lowercased.
+    host: &'a str,
+    port: Option<&'a str>,
+    path: &'a str,
+}
+
+/// Byte classes for one branch-free pass over a URL.
+const FORBIDDEN: u8 = 1;
+const QUERY_OR_FRAGMENT: u8 = 2;
+const URL_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        if c < 0x21 || c == 0x7f || c == b'\\' || c >= 0x80 {
+            table[b] = FORBIDDEN;
+        } else if c == b'?' || c == b'#' {
+            table[b] = QUERY_OR_FRAGMENT;
+        }
+        b += 1;
+    }
+    table
+};
+
+fn split_url(url: &str, allow_http: bool) -> Result<UrlParts<'_>, Error> {
+    let class = url
+        .bytes()
+        .fold(0u8, |acc, b| acc | URL_CLASS[usize::from(b)]);
+    if class & FORBIDDEN != 0 {
+        return Err(invalid("characters"));
+    }
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
+        ("https", r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        if !allow_http {
+            return Err(invalid("scheme"));
+        }
+        ("http", r)
+    } else {
+        return Err(invalid("scheme"));
+    };
+    if class & QUERY_OR_FRAGMENT != 0 {
+        return Err(invalid("query_or_fragment"));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    if authority.contains('@') {
+        return Err(invalid("userinfo"));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, after) = v6.split_once(']').ok_or_else(|| invalid("host"))?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or_else(|| invalid("port"))?),
+        };
+        (h, port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    Ok(UrlParts {
+        scheme,
+        host,
+        port,
+        path,
+    })
+}
+
+fn parse_port(port: Option<&str>) -> Result<Option<u16>, Error> {
+    match port {
+        None => Ok(None),
+        Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| invalid("port"))?,
+            ))
+        }
+        Some(_) => Err(invalid("port")),
+    }
+}
+
 impl TargetUrl {
     /// Parses and validates `url` under `policy`.
     pub fn parse(url: &str, policy: &TargetPolicy) -> Result<TargetUrl, Error> {
-        if url
-            .bytes()
-            .any(|b| b.is_ascii_control() || b == b' ' || b == b'\\' || !b.is_ascii())
-        {
-            return Err(invalid("characters"));
-        }
-        let (scheme, rest) = if let Some(r) = url.strip_prefix("https://") {
-            ("https", r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            if !policy.allow_http {
-                return Err(invalid("scheme"));
-            }
-            ("http", r)
-        } else {
-            return Err(invalid("scheme"));
-        };
-        if rest.contains(['?', '#']) {
-            return Err(invalid("query_or_fragment"));
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if authority.contains('@') {
-            return Err(invalid("userinfo"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| invalid("host"))?;
-            let port = match after {
-                "" => None,
-                p => Some(p.strip_prefix(':').ok_or_else(|| invalid("port"))?),
-            };
-            (h.to_ascii_lowercase(), port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_ascii_lowercase(), Some(p)),
-                None => (authority.to_ascii_lowercase(), None),
-            }
-        };
-        let port = match port {
-            None => None,
-            Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(
-                    p.parse::<u16>()
-                        .ok()
-                        .filter(|p| *p != 0)
-                        .ok_or_else(|| invalid("port"))?,
-                )
-            }
-            Some(_) => return Err(invalid("port")),
-        };
+        let parts = split_url(url, policy.allow_http)?;
+        let host = parts.host.to_ascii_lowercase();
+        let port = parse_port(parts.port)?;
         if host.parse::<IpAddr>().is_ok() {
             if !policy.allow_ip_literal {
                 return Err(invalid("ip_literal"));
@@ -127,7 +171,7 @@ impl TargetUrl {
                 return Err(invalid("host_not_allowed"));
             }
         }
-        let prefix = path.trim_end_matches('/');
+        let prefix = parts.path.trim_end_matches('/');
         if prefix.contains('%')
             || prefix.split('/').any(|s| s == "." || s == "..")
             || prefix.contains("//")
@@ -135,11 +179,54 @@ impl TargetUrl {
             return Err(invalid("path"));
         }
         Ok(TargetUrl {
-            scheme: scheme.to_owned(),
+            scheme: parts.scheme.to_owned(),
             host,
             port,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// Whether `url` has exactly this origin: its scheme, then an authority — everything up
+    /// to the first `/`, `?`, `#` or `\\`, the terminators URL parsers agree on — that holds no
+    /// userinfo or forbidden byte and whose host and port equal this URL's byte for byte.
+    /// Used as the final check on every URL resolution builds. No allocation.
+    pub fn same_origin(&self, url: &str) -> bool {
+        let Some(rest) = url
+            .strip_prefix(self.scheme.as_str())
+            .and_then(|r| r.strip_prefix("://"))
+        else {
+            return false;
+        };
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if authority
+            .bytes()
+            .any(|b| b == b'@' || URL_CLASS[usize::from(b)] != 0)
+        {
+            return false;
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            match v6.split_once(']') {
+                Some((h, "")) => (h, None),
+                Some((h, after)) => match after.strip_prefix(':') {
+                    Some(p) => (h, Some(p)),
+                    None => return false,
+                },
+                None => return false,
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            }
+        };
+        // Byte for byte: a port is written in canonical decimal (no leading zero).
+        host == self.host
+            && !port.is_some_and(|p| p.starts_with('0'))
+            && parse_port(port).ok() == Some(self.port)
     }
 
     /// `scheme://host[:port]` (IPv6 in brackets).
@@ -159,6 +246,19 @@ impl TargetUrl {
     /// validated again when it is read back.
     pub fn base_url(&self) -> String {
         format!("{}{}", self.origin(), self.prefix)
+    }
+
+    /// The host as an IP address when it is an IP literal (a DNS name is rejected by its
+    /// first byte outside `[0-9a-f.:]`, without running the address parsers).
+    pub fn host_ip(&self) -> Option<IpAddr> {
+        if self
+            .host
+            .bytes()
+            .any(|b| !(b.is_ascii_hexdigit() || b == b'.' || b == b':'))
+        {
+            return None;
+        }
+        self.host.parse().ok()
     }
 
     /// The port to connect to (explicit, or the scheme's default).
