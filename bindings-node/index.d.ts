@@ -388,6 +388,34 @@ export interface RouterOptions {
   credentialsFromEnv?: boolean
 }
 
+/** Runs every smoke check against `options.baseUrl`. */
+export declare function smoke(options: SmokeRunOptions): Promise<any>
+
+/**
+ * What `smoke()` is given. Keys can be given by value or by the NAME of an environment
+ * variable (`apiKeyEnv`, `adminKeyEnv`), which keeps them out of command lines.
+ */
+export interface SmokeRunOptions {
+  /** The platform's base URL. */
+  baseUrl: string
+  apiKey?: string
+  apiKeyEnv?: string
+  adminKey?: string
+  adminKeyEnv?: string
+  allowedOrigin?: string
+  deniedOrigin?: string
+  /** Opt-in throttle check: the limit N of `POST /auth/session`. */
+  rateLimit?: number
+  /** Opt-in generation check: the `POST /generate` body. */
+  generation?: any
+  /** Seconds (default 120). */
+  pollTimeout?: number
+  /** Seconds per request (default 10). */
+  requestTimeout?: number
+  /** Every skip fails the run. */
+  release?: boolean
+}
+
 /** A parsed public task id. */
 export interface TaskRef {
   /** `"local"` or `"remote"`. */

@@ -855,4 +855,5 @@ module.exports.parityGenerate = nativeBinding.parityGenerate
 module.exports.parseTaskRef = nativeBinding.parseTaskRef
 module.exports.placeModel = nativeBinding.placeModel
 module.exports.probeGpus = nativeBinding.probeGpus
+module.exports.smoke = nativeBinding.smoke
 module.exports.vramLevel = nativeBinding.vramLevel

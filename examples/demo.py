@@ -14,6 +14,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import inferwarden
@@ -335,6 +336,52 @@ def show_parity() -> None:
               f"same check: `inferwarden parity check ROOT --format text|json|sarif|junit|github`")
 
 
+def show_release_gate() -> None:
+    section("10. Release gate: the live smoke runner against the reference FastAPI backend")
+    import secrets
+    import sys
+
+    import uvicorn
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "fastapi_app"))
+    from app import create_app  # examples/fastapi_app: the library's reference backend
+
+    keys = {name: secrets.token_urlsafe(24) for name in (
+        "INFERWARDEN_AUTH__API_KEYS", "INFERWARDEN_AUTH__ADMIN_KEY",
+        "INFERWARDEN_AUTH__MEDIA_SIGNING_KEY", "INFERWARDEN_WORKER_KEY")}
+    os.environ.update(keys)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="inferwarden-demo-app-") as tmp:
+        server = uvicorn.Server(uvicorn.Config(create_app(Path(tmp), worker_step_s=0.05), host="127.0.0.1",
+                                               port=port, log_level="error", lifespan="off"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.02)
+        from inferwarden import smoke
+
+        report = smoke.run(
+            f"http://127.0.0.1:{port}",
+            api_key_env="INFERWARDEN_AUTH__API_KEYS",
+            admin_key_env="INFERWARDEN_AUTH__ADMIN_KEY",
+            allowed_origin="https://studio.example.com",
+            denied_origin="https://evil.example",
+            rate_limit=10,
+            generation={"model": "flux-dev", "parameters": {"prompt": "a lighthouse at dusk", "steps": 4}},
+            poll_timeout=30,
+            release=True,
+            progress=lambda line: print(f"  ... {line}"),
+        )
+        server.should_exit = True
+        thread.join(timeout=10)
+    for c in report.checks:
+        print(f"  {c['status'].upper():<7} {c['id']:<38} {c['detail'][:70]}")
+    print(f"  release gate: {report.passed} passed, {report.failed} failed, {report.skipped} skipped -> exit {report.exit_code}")
+    print("  (CLI: inferwarden smoke --base-url URL --api-key-env NAME --admin-key-env NAME --release --format junit)")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -347,6 +394,7 @@ def main() -> None:
     show_dispatch(config)
     show_catalogue()
     show_parity()
+    show_release_gate()
     print("\ndemo finished")
 
 

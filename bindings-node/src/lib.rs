@@ -13,6 +13,7 @@ mod lifecycle;
 mod parity;
 mod probe;
 mod routing;
+mod smoke;
 mod task_ref;
 
 pub use catalogue::Catalogue;
@@ -27,4 +28,5 @@ pub use lifecycle::Lifecycle;
 pub use parity::{parity_check, parity_generate};
 pub use probe::probe_gpus;
 pub use routing::{RemoteBody, Router, RouterOptions};
+pub use smoke::{smoke, SmokeRunOptions};
 pub use task_ref::parse_task_ref;

@@ -12,6 +12,7 @@ mod gate;
 mod lifecycle;
 mod parity;
 mod routing;
+mod smoke;
 mod task_ref;
 
 use pyo3::prelude::*;
@@ -30,6 +31,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<routing::Router>()?;
     m.add_class::<routing::RemoteBody>()?;
     m.add_class::<aio::AbortOnCancel>()?;
+    m.add_class::<smoke::SmokeReport>()?;
+    m.add_function(wrap_pyfunction!(smoke::smoke_run, m)?)?;
     m.add_class::<catalogue::Catalogue>()?;
     m.add_class::<dispatch::PipelineSlot>()?;
     m.add_class::<dispatch::LaneRouter>()?;

@@ -20,6 +20,7 @@
 //! - [`routing`]: the worker registry and registry-only target resolution;
 //! - `proxy` (feature `proxy`): the async proxy client for resolved targets (status,
 //!   streamed results and previews, generate, gallery fan-out);
+//! - `smoke` (feature `smoke`): the live contract smoke runner of a release gate;
 //! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
@@ -47,6 +48,8 @@ pub mod routing;
 pub mod runtime;
 pub mod secret;
 pub mod session;
+#[cfg(feature = "smoke")]
+pub mod smoke;
 pub mod store_url;
 pub mod task_ref;
 

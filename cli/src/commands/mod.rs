@@ -4,6 +4,7 @@ mod config;
 mod errors;
 mod parity;
 mod probe;
+mod smoke;
 mod sweep;
 mod task_ref;
 
@@ -83,6 +84,39 @@ enum Command {
         #[command(subcommand)]
         action: ParityAction,
     },
+    /// Run the live contract smoke checks against a deployed platform (release gate).
+    Smoke {
+        /// The platform's base URL (`https://api.example.com`).
+        #[arg(long)]
+        base_url: String,
+        /// Name of the environment variable holding a valid API key (never the key itself).
+        #[arg(long, value_name = "NAME")]
+        api_key_env: Option<String>,
+        /// Name of the environment variable holding the admin key.
+        #[arg(long, value_name = "NAME")]
+        admin_key_env: Option<String>,
+        /// An origin the platform allows.
+        #[arg(long)]
+        allowed_origin: Option<String>,
+        /// An origin the platform must refuse.
+        #[arg(long)]
+        denied_origin: Option<String>,
+        /// Opt in to the throttle check with the limit N of `POST /auth/session` (spends it).
+        #[arg(long, value_name = "N")]
+        rate_limit: Option<u32>,
+        /// Opt in to the generation check with this `POST /generate` body (JSON, or @FILE).
+        #[arg(long, value_name = "JSON")]
+        generation: Option<String>,
+        /// How long the generation check polls, seconds.
+        #[arg(long, default_value_t = 120.0)]
+        poll_timeout: f64,
+        /// Every skipped check fails the run.
+        #[arg(long)]
+        release: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: SmokeFormat,
+    },
     /// List every error code with its HTTP status and family.
     Errors {
         /// Print JSON.
@@ -123,6 +157,14 @@ enum ParityAction {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// Output format for `smoke`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SmokeFormat {
+    Text,
+    Json,
+    Junit,
 }
 
 /// Output format for `config show`.
@@ -176,6 +218,33 @@ pub fn run(cli: Cli) -> u8 {
             action: ParityAction::Generate { root, check },
         } => parity::generate(&root, check),
         Command::Probe { json } => probe::run(json),
+        Command::Smoke {
+            base_url,
+            api_key_env,
+            admin_key_env,
+            allowed_origin,
+            denied_origin,
+            rate_limit,
+            generation,
+            poll_timeout,
+            release,
+            format,
+        } => smoke::run(smoke::SmokeArgs {
+            base_url,
+            api_key_env,
+            admin_key_env,
+            allowed_origin,
+            denied_origin,
+            rate_limit,
+            generation,
+            poll_timeout_s: poll_timeout,
+            release,
+            format: match format {
+                SmokeFormat::Text => "text",
+                SmokeFormat::Json => "json",
+                SmokeFormat::Junit => "junit",
+            },
+        }),
         Command::ImportLegacy { db, from, table } => sweep::import_legacy(&db, &from, &table),
         Command::Sweep {
             db,

@@ -1,0 +1,71 @@
+//! The live contract smoke runner for Node: `smoke(options)` returns a promise of the
+//! report (`{ checks, passed, failed, skipped, text, junit, exitCode, ... }`).
+
+use inferwarden::secret::Secret;
+use inferwarden::smoke::{run, SmokeOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::aio::spawn;
+
+/// What `smoke()` is given. Keys can be given by value or by the NAME of an environment
+/// variable (`apiKeyEnv`, `adminKeyEnv`), which keeps them out of command lines.
+#[napi(object)]
+pub struct SmokeRunOptions {
+    /// The platform's base URL.
+    pub base_url: String,
+    pub api_key: Option<String>,
+    pub api_key_env: Option<String>,
+    pub admin_key: Option<String>,
+    pub admin_key_env: Option<String>,
+    pub allowed_origin: Option<String>,
+    pub denied_origin: Option<String>,
+    /// Opt-in throttle check: the limit N of `POST /auth/session`.
+    pub rate_limit: Option<u32>,
+    /// Opt-in generation check: the `POST /generate` body.
+    pub generation: Option<serde_json::Value>,
+    /// Seconds (default 120).
+    pub poll_timeout: Option<f64>,
+    /// Seconds per request (default 10).
+    pub request_timeout: Option<f64>,
+    /// Every skip fails the run.
+    pub release: Option<bool>,
+}
+
+fn key(value: Option<String>, env: Option<String>) -> Option<Secret> {
+    value
+        .or_else(|| env.and_then(|name| std::env::var(name).ok()))
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
+
+/// Runs every smoke check against `options.baseUrl`.
+#[napi(ts_return_type = "Promise<any>")]
+pub fn smoke<'e>(
+    env: &'e Env,
+    options: SmokeRunOptions,
+) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
+    let mut o = SmokeOptions::new(&options.base_url);
+    o.api_key = key(options.api_key, options.api_key_env);
+    o.admin_key = key(options.admin_key, options.admin_key_env);
+    o.allowed_origin = options.allowed_origin;
+    o.denied_origin = options.denied_origin;
+    o.rate_limit = options.rate_limit;
+    o.generation = options.generation;
+    o.poll_timeout_s = options.poll_timeout.unwrap_or(120.0);
+    o.request_timeout_s = options.request_timeout.unwrap_or(10.0);
+    o.release = options.release.unwrap_or(false);
+    spawn(
+        env,
+        async move { Ok(run(&o, &|_line: &str| {}).await) },
+        |_, report| {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(m) = v.as_object_mut() {
+                m.insert("text".into(), report.to_text().into());
+                m.insert("junit".into(), report.to_junit().into());
+                m.insert("exitCode".into(), report.exit_code().into());
+            }
+            Ok(v)
+        },
+    )
+}
