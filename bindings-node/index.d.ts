@@ -76,9 +76,10 @@ export declare class Gate {
 export declare class LaneRouter {
   /**
    * A router with the queue limits of `config`; started degraded leases must be renewed
-   * within `leaseS` seconds (default 60).
+   * within `leaseS` seconds (default 60). `queue` (default `config.queue.backend`):
+   * `memory`, or `redis://...` for one degraded queue shared by several API replicas.
    */
-  constructor(config: PolicyConfig, leaseS?: number | undefined | null, clock?: ManualClock | undefined | null)
+  constructor(config: PolicyConfig, leaseS?: number | undefined | null, clock?: ManualClock | undefined | null, queue?: string | undefined | null)
   /** Records what is known about `model`'s dedicated lane. */
   setLane(model: string, state: LaneState): void
   /**

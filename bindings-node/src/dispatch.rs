@@ -166,16 +166,29 @@ pub struct LaneRouter {
 #[napi]
 impl LaneRouter {
     /// A router with the queue limits of `config`; started degraded leases must be renewed
-    /// within `leaseS` seconds (default 60).
+    /// within `leaseS` seconds (default 60). `queue` (default `config.queue.backend`):
+    /// `memory`, or `redis://...` for one degraded queue shared by several API replicas.
     #[napi(constructor)]
-    pub fn new(config: &PolicyConfig, lease_s: Option<u32>, clock: Option<&ManualClock>) -> Self {
-        LaneRouter {
-            inner: core::LaneRouter::new(
-                config.inner(),
+    pub fn new(
+        env: Env,
+        config: &PolicyConfig,
+        lease_s: Option<u32>,
+        clock: Option<&ManualClock>,
+        queue: Option<String>,
+    ) -> napi::Result<Self> {
+        let mut cfg = config.inner().clone();
+        if let Some(q) = queue {
+            cfg.queue.backend = q;
+        }
+        let inner = guard(&env, || {
+            core::LaneRouter::from_config(
+                &cfg,
                 secs_ms(lease_s.unwrap_or(60)),
                 clock_of(clock),
-            ),
-        }
+                clock.is_some(),
+            )
+        })?;
+        Ok(LaneRouter { inner })
     }
 
     /// Records what is known about `model`'s dedicated lane.

@@ -218,17 +218,30 @@ pub struct LaneRouter {
 #[pymethods]
 impl LaneRouter {
     /// A router with the queue limits of `config`; started degraded leases must be renewed
-    /// within `lease_s` seconds.
+    /// within `lease_s` seconds. `queue` (default `config.queue.backend`): `memory`, or
+    /// `redis://...` for one degraded queue shared by several API replicas.
     #[new]
-    #[pyo3(signature = (config, lease_s=60, *, clock=None))]
-    fn new(config: &PolicyConfig, lease_s: u64, clock: Option<&ManualClock>) -> Self {
-        LaneRouter {
-            inner: core::LaneRouter::new(
-                config.inner(),
+    #[pyo3(signature = (config, lease_s=60, *, clock=None, queue=None))]
+    fn new(
+        py: Python<'_>,
+        config: &PolicyConfig,
+        lease_s: u64,
+        clock: Option<&ManualClock>,
+        queue: Option<String>,
+    ) -> PyResult<Self> {
+        let mut cfg = config.inner().clone();
+        if let Some(q) = queue {
+            cfg.queue.backend = q;
+        }
+        let inner = guard(py, || {
+            core::LaneRouter::from_config(
+                &cfg,
                 i64::try_from(lease_s.saturating_mul(1000)).unwrap_or(i64::MAX),
                 clock_of(clock),
-            ),
-        }
+                clock.is_some(),
+            )
+        })?;
+        Ok(LaneRouter { inner })
     }
 
     /// Records what is known about `model`'s dedicated lane.

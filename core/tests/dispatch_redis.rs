@@ -138,3 +138,55 @@ fn four_processes_share_one_queue_and_dead_holders_are_reclaimed() {
     let after = backend.counts(now + 30_000).unwrap();
     assert_eq!((after.depth, after.expired), (0, 25));
 }
+
+#[test]
+fn lane_routers_built_from_config_share_the_redis_queue() {
+    use inferwarden::config::PolicyConfig;
+    use inferwarden::dispatch::{LaneHealth, LaneRouter};
+    let Some(url) = redis_url() else { return };
+    // A database of its own, emptied first, so the fixed key prefix cannot meet other tests.
+    let base = url.trim_end_matches('/');
+    let base = match base.rsplit_once('/') {
+        // `redis://host:port/N`: drop the database number (the scheme's `//` has no host).
+        Some((head, db)) if !head.ends_with('/') && db.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => base,
+    };
+    let db = format!("{base}/7");
+    let mut conn = redis::Client::open(db.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    redis::cmd("FLUSHDB").query::<()>(&mut conn).unwrap();
+    let mut config = PolicyConfig::default();
+    config.queue.degraded_max_depth = 2;
+    config.queue.backend = db.clone();
+    let clock = ManualClock::new(1_000_000);
+    let replicas: Vec<LaneRouter> = (0..2)
+        .map(|_| LaneRouter::from_config(&config, 60_000, Arc::new(clock.clone()), true).unwrap())
+        .collect();
+    let lane = LaneHealth {
+        ready: false,
+        quota_denied: false,
+        failing_since_ms: None,
+        awaiting_assignment_since_ms: None,
+        manual_fallback: false,
+    };
+    for r in &replicas {
+        r.set_lane("ltx", lane.clone()).unwrap();
+    }
+    let a = replicas[0].route("ltx").unwrap();
+    let b = replicas[1].route("ltx").unwrap();
+    let err = replicas[0].route("ltx").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::QueueOverloaded);
+    drop(b);
+    let c = replicas[0].route("ltx").unwrap();
+    drop((a, c));
+    config.queue.backend = "postgres://x".into();
+    assert_eq!(
+        LaneRouter::from_config(&config, 60_000, Arc::new(clock), true)
+            .unwrap_err()
+            .code(),
+        ErrorCode::ConfigInvalid
+    );
+    assert!(!config.validate().errors.is_empty());
+}

@@ -74,3 +74,25 @@ test('pipeline slot: a different model is released through clearCache first', ()
   slot.markLoaded('ltx')
   assert.throws(() => slot.acquire('wan', () => { throw new Error('cache clear failed') }), /cache clear failed/)
 })
+
+test('two replicas share one degraded queue in Redis', (t) => {
+  const url = process.env.INFERWARDEN_TEST_REDIS_URL
+  if (!url) {
+    assert.ok(!process.env.INFERWARDEN_REQUIRE_SERVICES, 'INFERWARDEN_TEST_REDIS_URL missing but services are required')
+    return t.skip('INFERWARDEN_TEST_REDIS_URL not set (run scripts/test.sh)')
+  }
+  const db = url.replace(/\/+$/, '').replace(/\/\d+$/, '') + '/9'
+  const config = iw.PolicyConfig.fromText('[queue]\ndegraded_max_depth = 2\n')
+  const a = new iw.LaneRouter(config, 60, null, db)
+  const b = new iw.LaneRouter(config, 60, null, db)
+  a.setLane('ltx', { ready: false })
+  b.setLane('ltx', { ready: false })
+  const held = [a.route('ltx'), b.route('ltx')]
+  assert.throws(() => a.route('ltx'), (err) => err.code === 'queue_overloaded' && err.metadata.depth === 2)
+  held[1].release()
+  const again = b.route('ltx')
+  assert.equal(again.lane, 'degraded')
+  again.release()
+  held[0].release()
+  assert.throws(() => new iw.LaneRouter(config, 60, null, 'postgres://x'), (err) => err.code === 'config_invalid')
+})

@@ -81,3 +81,44 @@ def test_catalogue_models_are_placed_by_vram_min_gb():
         inferwarden.place_model(catalogue, "nope", devices)
     with pytest.raises(RequestValidationError):
         inferwarden.place_model(catalogue, "flux-dev", [{"index": "zero"}])
+
+
+def _redis_db(index: int) -> str:
+    import os
+    import re
+
+    url = os.environ.get("INFERWARDEN_TEST_REDIS_URL")
+    if not url:
+        assert not os.environ.get("INFERWARDEN_REQUIRE_SERVICES"), "INFERWARDEN_TEST_REDIS_URL missing but services are required"
+        pytest.skip("INFERWARDEN_TEST_REDIS_URL not set (run scripts/test.sh)")
+    return re.sub(r"/\d+$", "", url.rstrip("/")) + f"/{index}"
+
+
+def test_two_replicas_share_one_degraded_queue_in_redis():
+    cfg = inferwarden.PolicyConfig.from_text("[queue]\ndegraded_max_depth = 2\n")
+    url = _redis_db(8)
+    replica_a = inferwarden.LaneRouter(cfg, queue=url)
+    replica_b = inferwarden.LaneRouter(cfg, queue=url)
+    for r in (replica_a, replica_b):
+        r.set_lane("ltx", ready=False)
+    held = [replica_a.route("ltx"), replica_b.route("ltx")]
+    assert [h.lane for h in held] == ["degraded", "degraded"]
+    with pytest.raises(QueueOverloadedError) as info:
+        replica_a.route("ltx")  # the depth is shared: B's slot counts for A
+    assert info.value.metadata["depth"] == 2
+    held[1].release()
+    again = replica_a.route("ltx")
+    assert again.lane == "degraded"
+    again.release()
+    held[0].release()
+
+
+def test_queue_backend_urls_are_checked():
+    from inferwarden.errors import ConfigInvalidError
+
+    cfg = inferwarden.PolicyConfig()
+    with pytest.raises(ConfigInvalidError):
+        inferwarden.LaneRouter(cfg, queue="postgres://nope")
+    with pytest.raises(ConfigInvalidError):
+        inferwarden.PolicyConfig.from_text('[queue]\nbackend = "mysql://x"\n')
+    assert inferwarden.LaneRouter(cfg, queue="memory").route  # the default, explicitly

@@ -429,6 +429,9 @@ pub struct QueueConfig {
     pub lane_health_grace_s: u64,
     /// A dedicated lane not assigned within this many seconds of admission is unavailable.
     pub warm_assign_timeout_s: u64,
+    /// Where degraded-queue leases live: `memory` (one process) or `redis://...` (shared by
+    /// several API replicas; a secret when it carries a password: prefer the environment).
+    pub backend: String,
 }
 
 impl Default for QueueConfig {
@@ -438,6 +441,7 @@ impl Default for QueueConfig {
             degraded_max_wait_s: 30,
             lane_health_grace_s: 60,
             warm_assign_timeout_s: 30,
+            backend: "memory".to_owned(),
         }
     }
 }

@@ -343,6 +343,12 @@ impl PolicyConfig {
         if q.degraded_max_wait_s == 0 {
             r.error("queue.degraded_max_wait_s", "must be at least 1 second");
         }
+        if !matches!(
+            crate::store_url::StoreUrl::parse(&q.backend),
+            Some(crate::store_url::StoreUrl::Memory | crate::store_url::StoreUrl::Redis(_))
+        ) {
+            r.error("queue.backend", "must be memory or redis://...");
+        }
 
         // gpu
         let g = &self.gpu;

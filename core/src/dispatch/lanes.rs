@@ -103,11 +103,40 @@ impl LaneRouter {
     /// A router with the queue and lane limits of `config`; a started degraded lease must be
     /// renewed within `lease_ms`.
     pub fn new(config: &PolicyConfig, lease_ms: i64, clock: Arc<dyn Clock>) -> Self {
+        Self::with_backend(
+            config,
+            lease_ms,
+            clock,
+            Arc::new(super::queue::MemoryQueueBackend::default()),
+        )
+    }
+
+    /// A router whose degraded queue lives where `config.queue.backend` says (`memory`, or
+    /// `redis://...` shared by several replicas); `injected_clock` makes Redis use `clock`
+    /// instead of the server's time.
+    pub fn from_config(
+        config: &PolicyConfig,
+        lease_ms: i64,
+        clock: Arc<dyn Clock>,
+        injected_clock: bool,
+    ) -> Result<Self, Error> {
+        let backend = super::queue_open::open_queue_backend(&config.queue.backend, injected_clock)?;
+        Ok(Self::with_backend(config, lease_ms, clock, backend))
+    }
+
+    /// A router over a given queue backend.
+    pub fn with_backend(
+        config: &PolicyConfig,
+        lease_ms: i64,
+        clock: Arc<dyn Clock>,
+        backend: Arc<dyn super::queue::QueueBackend>,
+    ) -> Self {
         let q = &config.queue;
         let secs = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         LaneRouter {
             lanes: Mutex::new(HashMap::new()),
-            queue: DegradedQueue::new(
+            queue: DegradedQueue::with_backend(
+                backend,
                 q.degraded_max_depth,
                 secs(q.degraded_max_wait_s),
                 lease_ms,

@@ -9,6 +9,7 @@ mod lanes;
 mod oom;
 mod pipeline_slot;
 mod queue;
+mod queue_open;
 #[cfg(feature = "redis")]
 mod queue_redis;
 mod vram;
@@ -20,6 +21,7 @@ pub use queue::{
     Admission, BackendCounts, DegradedQueue, MemoryQueueBackend, QueueBackend, QueueSlot,
     QueueSnapshot,
 };
+pub use queue_open::{open_queue_backend, REDIS_QUEUE_PREFIX};
 #[cfg(feature = "redis")]
 pub use queue_redis::RedisQueueBackend;
 pub use vram::{budget_gb, place_catalogue_model, place_model, vram_level, DeviceInfo, VramLevel};
