@@ -273,7 +273,9 @@ async fn results_and_previews_are_streamed_media_only() {
     let parts: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 64 * 1024]).collect();
     let p2 = parts.clone();
     let media = start(Arc::new(move |_, req| {
-        if req.head.starts_with("GET /results/") {
+        if req.head.starts_with("GET /results/t-svg") {
+            Reply::typed(200, "image/svg+xml", b"<svg onload=\"alert(1)\"/>")
+        } else if req.head.starts_with("GET /results/") {
             Reply::typed(200, "video/mp4", b"").streamed(p2.clone(), Duration::from_millis(50))
         } else {
             Reply::typed(200, "text/html", b"<script>alert(1)</script>")
@@ -295,6 +297,29 @@ async fn results_and_previews_are_streamed_media_only() {
     );
     let err = g.remote.preview("ws-1::t-1", "c").await.unwrap_err();
     assert_eq!(err.metadata().unwrap()["reason"], "content_type");
+    let svg = g.remote.results("ws-1::t-svg", "c").await.unwrap_err();
+    assert_eq!(
+        svg.metadata().unwrap()["reason"],
+        "content_type",
+        "SVG can carry script"
+    );
+}
+
+#[test]
+fn credential_references_map_to_one_environment_variable_each() {
+    use inferwarden::proxy::env_var_for;
+    assert_eq!(
+        env_var_for("default").as_deref(),
+        Some("INFERWARDEN_WORKER_KEY")
+    );
+    assert_eq!(
+        env_var_for("pool-2-key").as_deref(),
+        Some("INFERWARDEN_WORKER_KEY_POOL_2_KEY")
+    );
+    // `team_a`, `team.a` and `TEAM-A` would collide with `team-a`: no fallback for them.
+    for other in ["team_a", "team.a", "TEAM-A", "team/a", ""] {
+        assert_eq!(env_var_for(other), None, "{other}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

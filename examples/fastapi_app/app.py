@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import uvicorn  # noqa: E402
-from fastapi import Depends, FastAPI, Request, Response  # noqa: E402
+from fastapi import Depends, FastAPI, Query, Request, Response  # noqa: E402
 from fastapi.exceptions import RequestValidationError as FastAPIValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
@@ -48,6 +48,7 @@ from stub_worker import StubWorker  # noqa: E402
 CATALOGUE = HERE.parent / "platform" / "src" / "inference_settings.json"
 REMOTE_WORKSPACE = "pool-2"
 REMOTE_HOST = "pool-2.workers.local"
+NOSNIFF = {"x-content-type-options": "nosniff"}
 
 
 class FakeGpuWorker:
@@ -183,7 +184,10 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
 
     @app.post("/generate", status_code=202)
     async def generate(request: Request) -> dict[str, Any]:
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:
+            raise error_class("validation_error")("the body must be JSON") from None
         if not isinstance(body, dict):
             raise error_class("validation_error")("the body must be a JSON object")
         workspace = body.pop("workspace", None)
@@ -222,12 +226,12 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
         if inferwarden.parse_task_ref(task_id).is_remote:
             call = router.preview_async if preview else router.results_async
             body = await call(task_id, correlation(request))
-            return StreamingResponse(body, media_type=body.content_type)
+            return StreamingResponse(body, media_type=body.content_type, headers=NOSNIFF)
         t = local_task(task_id)
         if t["status"] != "done":
             raise TaskNotFoundError("the task has no result yet")
         path = media_dir / (f"{task_id}.preview.png" if preview else f"{task_id}.png")
-        return Response(path.read_bytes(), media_type="image/png")
+        return Response(path.read_bytes(), media_type="image/png", headers=NOSNIFF)
 
     @app.get("/results/{task_id}")
     async def results(task_id: str, request: Request) -> Response:
@@ -238,7 +242,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
         return await media(task_id, request, preview=True)
 
     @app.get("/gallery")
-    async def gallery(request: Request, limit: int = 50) -> JSONResponse:
+    async def gallery(request: Request, limit: int = Query(50, ge=1, le=500)) -> JSONResponse:
         remote = await router.gallery_async(limit, correlation(request))
         return JSONResponse(remote)
 

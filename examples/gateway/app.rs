@@ -11,7 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -170,10 +170,14 @@ async fn close_session(
     kind: SessionKind,
 ) -> ApiResult<Response> {
     let name = gw.gate.sessions().cookie_name(kind).to_owned();
+    let actor = match kind {
+        SessionKind::Admin => "admin",
+        SessionKind::Generation => "user",
+    };
     let revoked = match cookie(&headers, &name) {
         Some(token) => gw
             .gate
-            .revoke_session(&token, "user", &correlation(&headers))?,
+            .revoke_session(&token, actor, &correlation(&headers))?,
         None => false,
     };
     let mut resp = Json(json!({"revoked": revoked})).into_response();
@@ -226,11 +230,20 @@ fn local_record(gw: &Gateway, id: &str) -> ApiResult<inferwarden::lifecycle::Tas
         .ok_or_else(|| Error::with_detail(ErrorCode::TaskNotFound, "no such task"))?)
 }
 
+/// An extractor rejection (a path or query that does not parse) as the envelope.
+fn malformed(_: impl std::fmt::Display) -> ApiError {
+    ApiError(Error::with_detail(
+        ErrorCode::ValidationError,
+        "the request is malformed",
+    ))
+}
+
 async fn status(
     State(gw): State<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
+    let Path(id) = id.map_err(malformed)?;
     if let TaskRef::Remote { .. } = parse_task_ref(&id)? {
         return Ok(Json(gw.remote.status(&id, &correlation(&headers)).await?).into_response());
     }
@@ -278,7 +291,10 @@ async fn media(gw: Shared, headers: HeaderMap, id: String, preview: bool) -> Api
             }
         });
         return Ok((
-            [(header::CONTENT_TYPE, content_type)],
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            ],
             Body::from_stream(stream),
         )
             .into_response());
@@ -296,7 +312,14 @@ async fn media(gw: Shared, headers: HeaderMap, id: String, preview: bool) -> Api
     });
     let bytes = std::fs::read(file)
         .map_err(|_| Error::with_detail(ErrorCode::TaskNotFound, "the result is gone"))?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -307,8 +330,9 @@ struct GalleryQuery {
 async fn gallery(
     State(gw): State<Shared>,
     headers: HeaderMap,
-    Query(q): Query<GalleryQuery>,
+    q: Result<Query<GalleryQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
+    let Query(q) = q.map_err(malformed)?;
     Ok(Json(
         gw.remote
             .gallery(q.limit.unwrap_or(50), &correlation(&headers))
@@ -458,47 +482,53 @@ pub async fn build(
         media_dir,
         worker,
     });
-    Ok(Router::new()
-        .route(
-            "/health",
-            get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }),
-        )
-        .route(
-            "/auth/session",
-            post(|s, p, h| open_session(s, p, h, SessionKind::Generation))
-                .get(|Extension(p): Extension<Principal>| async move {
-                    Json(json!({"session": "active", "principal": p.label()}))
-                })
-                .delete(|s, h| close_session(s, h, SessionKind::Generation)),
-        )
-        .route(
-            "/admin/session",
-            post(|s, p, h| open_session(s, p, h, SessionKind::Admin))
-                .delete(|s, h| close_session(s, h, SessionKind::Admin)),
-        )
-        .route("/admin/accounts", get(accounts))
-        .route("/admin/audit", get(audit_log))
-        .route("/generate", post(generate))
-        .route("/status/{id}", get(status))
-        .route(
-            "/results/{id}",
-            get(
-                |State(s): State<Shared>, h: HeaderMap, Path(id): Path<String>| {
-                    media(s, h, id, false)
-                },
-            ),
-        )
-        .route(
-            "/preview/{id}",
-            get(
-                |State(s): State<Shared>, h: HeaderMap, Path(id): Path<String>| {
-                    media(s, h, id, true)
-                },
-            ),
-        )
-        .route("/gallery", get(gallery))
-        .fallback(not_found)
-        .method_not_allowed_fallback(bad_method)
-        .layer(middleware::from_fn_with_state(gw.clone(), gate_layer))
-        .with_state(gw))
+    Ok(
+        Router::new()
+            .route(
+                "/health",
+                get(|| async { Json(json!({"ok": true, "version": env!("CARGO_PKG_VERSION")})) }),
+            )
+            .route(
+                "/auth/session",
+                post(|s, p, h| open_session(s, p, h, SessionKind::Generation))
+                    .get(|Extension(p): Extension<Principal>| async move {
+                        Json(json!({"session": "active", "principal": p.label()}))
+                    })
+                    .delete(|s, h| close_session(s, h, SessionKind::Generation)),
+            )
+            .route(
+                "/admin/session",
+                post(|s, p, h| open_session(s, p, h, SessionKind::Admin))
+                    .delete(|s, h| close_session(s, h, SessionKind::Admin)),
+            )
+            .route("/admin/accounts", get(accounts))
+            .route("/admin/audit", get(audit_log))
+            .route("/generate", post(generate))
+            .route("/status/{id}", get(status))
+            .route(
+                "/results/{id}",
+                get(
+                    |State(s): State<Shared>,
+                     h: HeaderMap,
+                     id: Result<Path<String>, PathRejection>| async move {
+                        media(s, h, id.map_err(malformed)?.0, false).await
+                    },
+                ),
+            )
+            .route(
+                "/preview/{id}",
+                get(
+                    |State(s): State<Shared>,
+                     h: HeaderMap,
+                     id: Result<Path<String>, PathRejection>| async move {
+                        media(s, h, id.map_err(malformed)?.0, true).await
+                    },
+                ),
+            )
+            .route("/gallery", get(gallery))
+            .fallback(not_found)
+            .method_not_allowed_fallback(bad_method)
+            .layer(middleware::from_fn_with_state(gw.clone(), gate_layer))
+            .with_state(gw),
+    )
 }

@@ -54,6 +54,16 @@ class Worker(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.02)
             self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/results/stall":
+            self.send_response(200)
+            self.send_header("content-type", "image/png")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for c in (b"first", b"second"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+                self.wfile.flush()
+                time.sleep(0.4)
+            self.wfile.write(b"0\r\n\r\n")
         elif self.path == "/preview/t-1":
             self._send(200, b"<script>steal()</script>", "text/html")
         elif self.path.startswith("/gallery?limit="):
@@ -179,6 +189,20 @@ def test_async_twins(worker):
         with pytest.raises(asyncio.CancelledError):
             await slow
         assert (await router.status_async("ws-1::t-1"))["status"] == "done"
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_read_leaves_the_stream_readable(worker):
+    router = make_router(worker)
+
+    async def main():
+        body = await router.results_async("ws-1::stall")
+        assert await body.read_chunk_async() == b"first"
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(body.read_chunk_async(), 0.05)
+        assert await body.read_chunk_async() == b"second"
+        assert await body.read_chunk_async() is None
 
     asyncio.run(main())
 

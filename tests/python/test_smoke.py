@@ -144,3 +144,26 @@ def test_an_unreachable_platform_fails_health_and_the_bad_url_is_a_usage_error()
     if CLI.exists():
         bad = subprocess.run([str(CLI), "smoke", "--base-url", "ftp://x"], capture_output=True, text=True)
         assert bad.returncode == 2
+
+
+def test_bad_timeouts_are_a_setup_failure_not_a_crash():
+    report = smoke.run("http://127.0.0.1:1", request_timeout=-1)
+    assert report.failed_ids() == ["setup"] and report.exit_code == 1
+    assert smoke.run("http://127.0.0.1:1", poll_timeout=float("nan")).failed_ids() == ["setup"]
+
+
+def test_the_reference_app_keeps_malformed_requests_in_the_envelope(tmp_path):
+    import urllib.error
+    import urllib.request
+
+    served = Served(tmp_path)
+    try:
+        for method, path, body in [("POST", "/generate", b"{"), ("GET", "/gallery?limit=-1", None), ("GET", "/nowhere", None)]:
+            req = urllib.request.Request(served.base_url + path, data=body, method=method, headers={"x-api-key": API_KEY})
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(req, timeout=10)
+            envelope = json.loads(info.value.read())
+            assert set(envelope) <= {"code", "detail", "user_action", "metadata"}, envelope
+            assert info.value.code == {"validation_error": 422, "task_not_found": 404}[envelope["code"]]
+    finally:
+        served.stop()

@@ -5,9 +5,20 @@
 use super::failure::{transport_kind, unavailable};
 use crate::error::Error;
 
-/// Content types a result or preview may have; anything else (HTML, scripts, ...) is refused
-/// so a remote cannot serve active content from the gateway's origin.
-pub const MEDIA_CONTENT_TYPES: &[&str] = &["image/", "video/", "application/octet-stream"];
+/// Content types a result or preview may have, exactly (parameters ignored); anything else
+/// (HTML, SVG, scripts, ...) is refused so a remote cannot serve active content from the
+/// gateway's origin. Gateways should also send `X-Content-Type-Options: nosniff`.
+pub const MEDIA_CONTENT_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "image/avif",
+    "video/mp4",
+    "video/webm",
+    "video/quicktime",
+    "application/octet-stream",
+];
 
 /// A successful (2xx) remote response whose body has not been read yet.
 pub struct RemoteBody {
@@ -73,9 +84,7 @@ impl RemoteBody {
             .as_deref()
             .map(|c| c.split(';').next().unwrap_or_default().trim());
         match essence {
-            Some(c) if MEDIA_CONTENT_TYPES.iter().any(|m| c.starts_with(m)) && c.len() < 128 => {
-                Ok(self)
-            }
+            Some(c) if MEDIA_CONTENT_TYPES.contains(&c) => Ok(self),
             _ => Err(unavailable("content_type")),
         }
     }
@@ -117,12 +126,13 @@ impl RemoteBody {
 }
 
 /// A [`RemoteBody`] that several handles can read in turn (the bindings hand one to the
-/// host language's iterator objects): each read takes the body, reads one chunk and puts it
-/// back, so two reads never interleave — a read while another is in flight is
-/// `validation_error`. Cloning shares the body.
+/// host language's iterator objects). A read holds the body's lock only while it waits for
+/// one chunk; a second read meanwhile is `validation_error`. A read that is cancelled (an
+/// asyncio timeout, a dropped promise) releases the lock and leaves the body readable.
+/// Cloning shares the body.
 #[derive(Debug, Clone)]
 pub struct SharedBody {
-    cell: std::sync::Arc<std::sync::Mutex<Option<RemoteBody>>>,
+    cell: std::sync::Arc<tokio::sync::Mutex<RemoteBody>>,
 }
 
 fn busy() -> Error {
@@ -136,19 +146,14 @@ impl SharedBody {
     /// Shares `body`.
     pub fn new(body: RemoteBody) -> Self {
         SharedBody {
-            cell: std::sync::Arc::new(std::sync::Mutex::new(Some(body))),
+            cell: std::sync::Arc::new(tokio::sync::Mutex::new(body)),
         }
     }
 
     /// The next chunk, or `None` at the end (and after a failure).
     pub async fn next_chunk(&self) -> Result<Option<Vec<u8>>, Error> {
-        let taken = self.cell.lock().map_err(|_| busy())?.take();
-        let Some(mut body) = taken else {
-            return Err(busy());
-        };
-        let chunk = body.chunk().await;
-        *self.cell.lock().map_err(|_| busy())? = Some(body);
-        chunk
+        let mut body = self.cell.try_lock().map_err(|_| busy())?;
+        body.chunk().await
     }
 
     /// The rest of the body, refusing more than `max_bytes` (`remote_unavailable`, reason

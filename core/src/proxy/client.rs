@@ -4,8 +4,11 @@
 //!   DNS lookup can rebind the host. Redirects are never followed.
 //! - The credential is attached only here, after resolution succeeded, as a sensitive header;
 //!   the request goes to the target's URL, which resolution built from the registry origin.
-//! - Timeouts per route: connect, and read (between two reads of the socket). Status,
-//!   generate and gallery also have a total deadline of connect + read.
+//! - Timeouts per route and per attempt: connect, and read (between two reads of the
+//!   socket); a status, generate or gallery attempt also ends after connect + read in all.
+//!   A timed-out attempt is retried like a connection error, so a call can take up to
+//!   `max_attempts` attempts plus backoff (the gallery fan-out bounds each account by one
+//!   connect + read in total).
 //! - Retries: up to `max_attempts` on the configured statuses (429/500/502/503/504) or a
 //!   connection error or timeout, with exponential backoff from `backoff_base_ms` (capped at
 //!   10 s). `POST /generate` carries one idempotency key across its attempts so a remote can

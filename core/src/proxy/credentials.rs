@@ -15,30 +15,31 @@ pub trait CredentialSource: Send + Sync + Debug {
 }
 
 /// Secrets given by the embedder, with an optional fallback to the environment:
-/// `default` reads `INFERWARDEN_WORKER_KEY`, any other reference `r` reads
-/// `INFERWARDEN_WORKER_KEY_<R>` (upper case, `-` and `.` as `_`).
+/// `default` reads `INFERWARDEN_WORKER_KEY`; a reference of lowercase letters, digits and
+/// `-` reads `INFERWARDEN_WORKER_KEY_<REF>` (upper case, `-` as `_`: one variable per
+/// reference). Other references have no environment fallback.
 #[derive(Debug, Default, Clone)]
 pub struct Credentials {
     secrets: HashMap<String, Secret>,
     from_env: bool,
 }
 
-/// The environment variable a reference falls back to.
-pub fn env_var_for(credential_ref: &str) -> String {
+/// The environment variable a reference falls back to, if it has one.
+pub fn env_var_for(credential_ref: &str) -> Option<String> {
     if credential_ref == "default" {
-        return crate::config::WORKER_KEY_ENV_PREFIX.to_owned();
+        return Some(crate::config::WORKER_KEY_ENV_PREFIX.to_owned());
     }
-    let suffix: String = credential_ref
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{}_{suffix}", crate::config::WORKER_KEY_ENV_PREFIX)
+    let mappable = !credential_ref.is_empty()
+        && credential_ref
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    mappable.then(|| {
+        format!(
+            "{}_{}",
+            crate::config::WORKER_KEY_ENV_PREFIX,
+            credential_ref.to_ascii_uppercase().replace('-', "_")
+        )
+    })
 }
 
 impl Credentials {
@@ -70,7 +71,7 @@ impl CredentialSource for Credentials {
         if !self.from_env {
             return None;
         }
-        std::env::var(env_var_for(credential_ref))
+        std::env::var(env_var_for(credential_ref)?)
             .ok()
             .filter(|v| !v.is_empty())
             .map(Secret::new)

@@ -42,8 +42,19 @@ fn invalid(why: &str) -> Error {
     .meta("rule", why.to_owned())
 }
 
+/// Whether URL parsers would read `host` as an IPv4 address in another notation (`127.1`,
+/// `0x7f.1`, `2130706433`): its last label is all digits, or `0x` and hex digits.
+fn numeric_host(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or_default();
+    let hex = last
+        .strip_prefix("0x")
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn valid_dns_name(host: &str) -> bool {
-    host.len() <= 253
+    !numeric_host(host)
+        && host.len() <= 253
         && host.split('.').count() >= 2
         && host.split('.').all(|label| {
             !label.is_empty()

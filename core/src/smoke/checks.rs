@@ -97,6 +97,10 @@ fn accepted(r: &Response) -> Outcome {
 impl<'a> Run<'a> {
     /// A run with `options`.
     pub fn new(options: &'a SmokeOptions, progress: &'a Progress) -> Result<Self, String> {
+        let p = options.poll_timeout_s;
+        if !(p.is_finite() && p > 0.0 && p <= 86_400.0) {
+            return Err("the poll timeout must be between 0 and 86400 seconds".to_owned());
+        }
         Ok(Run {
             http: Http::new(
                 &options.base_url,
@@ -820,11 +824,13 @@ impl<'a> Run<'a> {
     }
 
     fn canary(&self) -> Outcome {
-        let secrets: Vec<&str> = [&self.options.api_key, &self.options.admin_key]
+        // Each key as sent and percent-encoded (as it would appear echoed from a URL).
+        let secrets: Vec<String> = [&self.options.api_key, &self.options.admin_key]
             .into_iter()
             .flatten()
             .map(|s| s.expose())
             .filter(|s| s.len() >= 8)
+            .flat_map(|s| [s.to_owned(), encode_segment(s)])
             .collect();
         if secrets.is_empty() {
             return skip("no key given to look for");
@@ -833,6 +839,7 @@ impl<'a> Run<'a> {
         for r in &seen {
             let body = String::from_utf8_lossy(&r.body);
             for s in &secrets {
+                let s = s.as_str();
                 if body.contains(s) {
                     return fail(format!(
                         "{} -> {}: a key appears in the body",

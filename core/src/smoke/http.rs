@@ -76,8 +76,12 @@ pub struct Http {
 impl Http {
     /// A client for `base` (`http(s)://host[:port]`).
     pub fn new(base: &str, run_id: &str, timeout_s: f64) -> Result<Self, String> {
+        if !(timeout_s.is_finite() && timeout_s > 0.0 && timeout_s <= 3600.0) {
+            return Err("the request timeout must be between 0 and 3600 seconds".to_owned());
+        }
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .timeout(Duration::from_secs_f64(timeout_s))
             .user_agent("inferwarden-smoke")
             .build()
