@@ -389,8 +389,11 @@ export interface RouterOptions {
   credentialsFromEnv?: boolean
 }
 
-/** Runs every smoke check against `options.baseUrl`. */
-export declare function smoke(options: SmokeRunOptions): Promise<any>
+/**
+ * Runs every smoke check against `options.baseUrl`; `onProgress(line)` is called while the
+ * generation check polls.
+ */
+export declare function smoke(options: SmokeRunOptions, onProgress?: (line: string) => void): Promise<any>
 
 /**
  * What `smoke()` is given. Keys can be given by value or by the NAME of an environment

@@ -4,6 +4,7 @@
 use inferwarden::secret::Secret;
 use inferwarden::smoke::{run, SmokeOptions};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::aio::spawn;
@@ -39,11 +40,16 @@ fn key(value: Option<String>, env: Option<String>) -> Option<Secret> {
         .map(Secret::new)
 }
 
-/// Runs every smoke check against `options.baseUrl`.
+/// A progress callback: called with one line while long checks poll.
+type OnProgress = ThreadsafeFunction<String, (), String, Status, false>;
+
+/// Runs every smoke check against `options.baseUrl`; `onProgress(line)` is called while the
+/// generation check polls.
 #[napi(ts_return_type = "Promise<any>")]
 pub fn smoke<'e>(
     env: &'e Env,
     options: SmokeRunOptions,
+    #[napi(ts_arg_type = "(line: string) => void")] on_progress: Option<OnProgress>,
 ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
     let mut o = SmokeOptions::new(&options.base_url);
     o.api_key = key(options.api_key, options.api_key_env);
@@ -57,7 +63,14 @@ pub fn smoke<'e>(
     o.release = options.release.unwrap_or(false);
     spawn(
         env,
-        async move { Ok(run(&o, &|_line: &str| {}).await) },
+        async move {
+            let say = move |line: &str| {
+                if let Some(cb) = &on_progress {
+                    cb.call(line.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+            };
+            Ok(run(&o, &say).await)
+        },
         |_, report| {
             let mut v = serde_json::to_value(&report).unwrap_or_default();
             if let Some(m) = v.as_object_mut() {

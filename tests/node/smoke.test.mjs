@@ -53,6 +53,7 @@ async function startApp() {
 test('smoke() passes against the reference backend and names skips in a release run', async () => {
   const { child, base } = await startApp()
   try {
+    const lines = []
     const report = await iw.smoke({
       baseUrl: base,
       apiKeyEnv: 'INFERWARDEN_AUTH__API_KEYS',
@@ -62,11 +63,12 @@ test('smoke() passes against the reference backend and names skips in a release 
       generation: { model: 'flux-dev', parameters: { prompt: 'a fox', steps: 4 } },
       pollTimeout: 20,
       release: false,
-    })
+    }, (line) => lines.push(line))
     assert.equal(report.failed, 0, report.text)
     assert.equal(report.exitCode, 0)
     const statuses = Object.fromEntries(report.checks.map((c) => [c.id, c.status]))
     assert.equal(statuses.generation_lifecycle, 'pass')
+    assert.ok(lines.some((l) => l.includes('done')), `progress lines: ${lines}`)
     assert.equal(statuses.rate_limit, 'skipped')
     assert.match(report.junit, /<testsuite name="inferwarden-smoke"/)
     assert.ok(!JSON.stringify(report).includes(env.INFERWARDEN_AUTH__API_KEYS))
