@@ -261,6 +261,9 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
             print(f"  GPU {d['index']}: {d['name']} {d['free_mib']}/{d['total_mib']} MiB free, level {d['vram_level']}")
     else:
         print(f"  probe: {report['note']} (an ordinary answer; no process spawned)")
+    nvml = report.get("nvml") or {}
+    if nvml:
+        print(f"  NVML: {'driver ' + str(nvml['driver_version']) if nvml['available'] else nvml['note']}")
     print("  VRAM levels:", {mib: inferwarden.vram_level(mib) for mib in (16384, 9000, 5000, 2000)}, "| T4 budget", inferwarden.budget_gb("T4"), "GB")
     clock = inferwarden.ManualClock(1_800_000_000_000)
     lanes = inferwarden.LaneRouter(inferwarden.PolicyConfig.from_text("[queue]\ndegraded_max_depth = 2\n"), clock=clock)

@@ -11,4 +11,6 @@
 
 pub mod frames;
 pub mod kernels;
+#[cfg(feature = "nvml")]
+pub mod nvml;
 pub mod probe;

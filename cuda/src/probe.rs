@@ -38,6 +38,10 @@ pub struct ProbeReport {
     pub devices: Vec<GpuDevice>,
     /// Why the probe stopped early, when it did (not an error: "no driver" is normal).
     pub note: Option<String>,
+    /// The NVML view (feature `nvml`): device-wide used memory and per-process usage.
+    #[cfg(feature = "nvml")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nvml: Option<crate::nvml::NvmlReport>,
 }
 
 impl ProbeReport {
@@ -47,6 +51,8 @@ impl ProbeReport {
             cuda_version: None,
             devices: Vec::new(),
             note: Some(note.to_owned()),
+            #[cfg(feature = "nvml")]
+            nvml: None,
         }
     }
 }
@@ -116,16 +122,25 @@ fn probe_driver(gpu: &GpuConfig) -> ProbeReport {
         cuda_version,
         devices,
         note,
+        #[cfg(feature = "nvml")]
+        nvml: None,
     }
 }
 
 /// Probes the GPUs. Never panics and spawns no process.
 pub fn probe(gpu: &GpuConfig) -> ProbeReport {
-    if !driver_present() {
-        return ProbeReport::empty(false, "no CUDA driver (libcuda) on this machine");
+    #[allow(unused_mut)]
+    let mut report = if driver_present() {
+        std::panic::catch_unwind(|| probe_driver(gpu))
+            .unwrap_or_else(|_| ProbeReport::empty(true, "the CUDA driver probe failed"))
+    } else {
+        ProbeReport::empty(false, "no CUDA driver (libcuda) on this machine")
+    };
+    #[cfg(feature = "nvml")]
+    {
+        report.nvml = Some(crate::nvml::nvml_probe());
     }
-    std::panic::catch_unwind(|| probe_driver(gpu))
-        .unwrap_or_else(|_| ProbeReport::empty(true, "the CUDA driver probe failed"))
+    report
 }
 
 #[cfg(test)]

@@ -61,6 +61,10 @@ def test_probe_without_a_gpu_is_an_ordinary_answer():
     assert set(report) >= {"driver_present", "cuda_version", "devices", "note"}
     if not report["driver_present"]:
         assert report["devices"] == [] and report["note"]
+    nvml = report["nvml"]  # the optional NVML view: an ordinary answer without NVML too
+    assert set(nvml) == {"available", "driver_version", "devices", "note"}
+    if not nvml["available"]:
+        assert nvml["devices"] == [] and nvml["note"]
 
 
 def test_catalogue_models_are_placed_by_vram_min_gb():

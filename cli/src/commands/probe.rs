@@ -30,5 +30,22 @@ pub fn run(json: bool) -> u8 {
             }
         }
     }
+    if let Some(n) = &report.nvml {
+        match (n.available, &n.note) {
+            (false, note) => println!("NVML: {}", note.as_deref().unwrap_or("unavailable")),
+            (true, _) => {
+                println!("NVML driver {}", n.driver_version.as_deref().unwrap_or("?"));
+                for d in &n.devices {
+                    println!(
+                        "  [{}] used {} / {} MiB, {} compute processes",
+                        d.index,
+                        d.used_mib,
+                        d.total_mib,
+                        d.processes.len()
+                    );
+                }
+            }
+        }
+    }
     EXIT_OK
 }
