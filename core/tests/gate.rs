@@ -482,3 +482,20 @@ fn memory_store_handles_concurrent_validation() {
     handles.into_iter().for_each(|h| h.join().unwrap());
     assert_eq!(*allowed.lock().unwrap(), 800);
 }
+
+#[test]
+fn a_gate_built_without_a_limiter_still_throttles_the_auth_surface() {
+    // The builder's default is an in-process limiter, never "allow everything".
+    let gate = Gate::builder(config()).build().unwrap();
+    let peer = "203.0.113.9".parse().unwrap();
+    let codes: Vec<&str> = (0..11)
+        .map(|_| {
+            let req = RequestView::new("POST", "/auth/session")
+                .header("X-API-Key", "wrong-key-000000000000")
+                .peer(peer);
+            code(&gate.decide(&req))
+        })
+        .collect();
+    assert_eq!(codes[..10], ["invalid_api_key"; 10]);
+    assert_eq!(codes[10], "rate_limited");
+}

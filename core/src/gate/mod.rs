@@ -39,7 +39,7 @@ use crate::audit::{AuditEvent, AuditFields, AuditSink, MemoryAuditSink, Outcome}
 use crate::clock::{Clock, SystemClock};
 use crate::config::{PolicyConfig, RateLimit, RouteClass};
 use crate::error::{Error, ErrorCode};
-use crate::ratelimit::{client_key, AllowAllRateLimiter, OutagePolicy, RateLimiter};
+use crate::ratelimit::{client_key, MemoryRateLimiter, OutagePolicy, RateLimiter};
 use crate::session::{
     IssuedSession, MemorySessionStore, SessionCheck, SessionKind, SessionManager, SessionStore,
 };
@@ -72,7 +72,8 @@ impl GateBuilder {
         self
     }
 
-    /// Uses `limiter` for throttling (default: allow-all; pass a real limiter in production).
+    /// Uses `limiter` for throttling (default: an in-process [`MemoryRateLimiter`]; several
+    /// replicas share limits only through a shared one such as Redis).
     pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.limiter = Some(limiter);
         self
@@ -121,7 +122,7 @@ impl GateBuilder {
             sessions: SessionManager::new(store, self.config.sessions.clone(), clock.clone()),
             limiter: self
                 .limiter
-                .unwrap_or_else(|| Arc::new(AllowAllRateLimiter)),
+                .unwrap_or_else(|| Arc::new(MemoryRateLimiter::default())),
             limiter_outage: self.limiter_outage,
             audit: self
                 .audit
