@@ -1,8 +1,7 @@
 //! The live contract smoke runner for Node: `smoke(options)` returns a promise of the
 //! report (`{ checks, passed, failed, skipped, text, junit, exitCode, ... }`).
 
-use inferwarden::secret::Secret;
-use inferwarden::smoke::{run, SmokeOptions};
+use inferwarden::smoke::{key_from, run, SmokeOptions};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -33,13 +32,6 @@ pub struct SmokeRunOptions {
     pub release: Option<bool>,
 }
 
-fn key(value: Option<String>, env: Option<String>) -> Option<Secret> {
-    value
-        .or_else(|| env.and_then(|name| std::env::var(name).ok()))
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
-}
-
 /// A progress callback: called with one line while long checks poll.
 type OnProgress = ThreadsafeFunction<String, (), String, Status, false>;
 
@@ -52,8 +44,8 @@ pub fn smoke<'e>(
     #[napi(ts_arg_type = "(line: string) => void")] on_progress: Option<OnProgress>,
 ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
     let mut o = SmokeOptions::new(&options.base_url);
-    o.api_key = key(options.api_key, options.api_key_env);
-    o.admin_key = key(options.admin_key, options.admin_key_env);
+    o.api_key = key_from(options.api_key, options.api_key_env.as_deref());
+    o.admin_key = key_from(options.admin_key, options.admin_key_env.as_deref());
     o.allowed_origin = options.allowed_origin;
     o.denied_origin = options.denied_origin;
     o.rate_limit = options.rate_limit;

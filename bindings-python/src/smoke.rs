@@ -1,8 +1,7 @@
 //! The live contract smoke runner for Python: `smoke_run(...)` runs on the shared runtime
 //! with the GIL released and returns a `SmokeReport`.
 
-use inferwarden::secret::Secret;
-use inferwarden::smoke::{run, SmokeOptions, SmokeReport as CoreReport};
+use inferwarden::smoke::{key_from, run, SmokeOptions, SmokeReport as CoreReport};
 use pyo3::prelude::*;
 
 use crate::aio;
@@ -77,13 +76,15 @@ impl SmokeReport {
 
 /// Runs the smoke checks (blocking; the GIL is released except to call `progress`).
 #[pyfunction]
-#[pyo3(signature = (base_url, *, api_key=None, admin_key=None, allowed_origin=None, denied_origin=None, rate_limit=None, generation=None, poll_timeout=120.0, request_timeout=10.0, release=false, progress=None))]
+#[pyo3(signature = (base_url, *, api_key=None, api_key_env=None, admin_key=None, admin_key_env=None, allowed_origin=None, denied_origin=None, rate_limit=None, generation=None, poll_timeout=120.0, request_timeout=10.0, release=false, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn smoke_run(
     py: Python<'_>,
     base_url: &str,
     api_key: Option<String>,
+    api_key_env: Option<String>,
     admin_key: Option<String>,
+    admin_key_env: Option<String>,
     allowed_origin: Option<String>,
     denied_origin: Option<String>,
     rate_limit: Option<u32>,
@@ -94,8 +95,8 @@ pub fn smoke_run(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<SmokeReport> {
     let mut options = SmokeOptions::new(base_url);
-    options.api_key = api_key.filter(|k| !k.is_empty()).map(Secret::new);
-    options.admin_key = admin_key.filter(|k| !k.is_empty()).map(Secret::new);
+    options.api_key = key_from(api_key, api_key_env.as_deref());
+    options.admin_key = key_from(admin_key, admin_key_env.as_deref());
     options.allowed_origin = allowed_origin;
     options.denied_origin = denied_origin;
     options.rate_limit = rate_limit;

@@ -89,3 +89,27 @@ async fn an_unreachable_platform_fails_health_and_leaks_nothing() {
     assert!(!r.to_json().contains("canary-key-never-printed-123"));
     assert!(r.checks.iter().all(|c| !c.detail.contains("canary")));
 }
+
+#[test]
+fn keys_come_by_value_or_from_a_named_variable() {
+    use inferwarden::smoke::key_from;
+    std::env::set_var("IW_SMOKE_TEST_KEY", "from-the-environment-123");
+    std::env::set_var("IW_SMOKE_TEST_EMPTY", "");
+    assert_eq!(
+        key_from(Some("given".into()), Some("IW_SMOKE_TEST_KEY"))
+            .unwrap()
+            .expose(),
+        "given"
+    );
+    assert_eq!(
+        key_from(None, Some("IW_SMOKE_TEST_KEY")).unwrap().expose(),
+        "from-the-environment-123"
+    );
+    assert!(key_from(None, Some("IW_SMOKE_TEST_EMPTY")).is_none());
+    assert!(key_from(None, Some("IW_SMOKE_TEST_UNSET_NAME")).is_none());
+    assert!(key_from(Some(String::new()), None).is_none());
+    assert_eq!(
+        format!("{:?}", key_from(None, Some("IW_SMOKE_TEST_KEY"))),
+        "Some([REDACTED])"
+    );
+}

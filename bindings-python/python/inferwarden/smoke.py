@@ -13,20 +13,11 @@ variable (``api_key_env=``), which keeps them out of command lines and logs.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 from inferwarden._native import SmokeReport, smoke_run
 
 __all__ = ["SmokeReport", "run"]
-
-
-def _from_env(value: str | None, env: str | None) -> str | None:
-    if value is not None:
-        return value
-    if env is None:
-        return None
-    return os.environ.get(env) or None
 
 
 def run(
@@ -48,8 +39,10 @@ def run(
     """Runs every check against ``base_url`` (blocking; other threads keep running)."""
     return smoke_run(
         base_url,
-        api_key=_from_env(api_key, api_key_env),
-        admin_key=_from_env(admin_key, admin_key_env),
+        api_key=api_key,
+        api_key_env=api_key_env,
+        admin_key=admin_key,
+        admin_key_env=admin_key_env,
         allowed_origin=allowed_origin,
         denied_origin=denied_origin,
         rate_limit=rate_limit,

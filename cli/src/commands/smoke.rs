@@ -3,8 +3,7 @@
 //! Exit 0 when no check failed, 1 when one did (under `--release` a skip is a failure),
 //! 2 for usage errors.
 
-use inferwarden::secret::Secret;
-use inferwarden::smoke::{run as run_smoke, SmokeOptions};
+use inferwarden::smoke::{key_from, run as run_smoke, SmokeOptions};
 
 use super::{EXIT_OK, EXIT_POLICY, EXIT_USAGE};
 
@@ -22,21 +21,14 @@ pub struct SmokeArgs {
     pub format: &'static str,
 }
 
-fn secret_from_env(name: Option<&str>) -> Option<Secret> {
-    std::env::var(name?)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Secret::new)
-}
-
 pub fn run(args: SmokeArgs) -> u8 {
     if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://")) {
         eprintln!("--base-url must start with http:// or https://");
         return EXIT_USAGE;
     }
     let mut options = SmokeOptions::new(&args.base_url);
-    options.api_key = secret_from_env(args.api_key_env.as_deref());
-    options.admin_key = secret_from_env(args.admin_key_env.as_deref());
+    options.api_key = key_from(None, args.api_key_env.as_deref());
+    options.admin_key = key_from(None, args.admin_key_env.as_deref());
     for (flag, name, value) in [
         ("--api-key-env", &args.api_key_env, &options.api_key),
         ("--admin-key-env", &args.admin_key_env, &options.admin_key),

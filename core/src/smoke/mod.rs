@@ -17,7 +17,7 @@ mod options;
 mod report;
 
 pub use checks::Progress;
-pub use options::{SmokeOptions, HOSTILE_TASK_IDS};
+pub use options::{key_from, SmokeOptions, HOSTILE_TASK_IDS};
 pub use report::{CheckResult, CheckStatus, SmokeReport};
 
 /// Runs every check against `options.base_url`; `progress` receives a line while long

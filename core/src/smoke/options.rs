@@ -77,3 +77,12 @@ impl SmokeOptions {
         }
     }
 }
+
+/// A key given by value, or else read from the environment variable NAMED `env_name` (so it
+/// stays out of command lines); empty values count as absent.
+pub fn key_from(value: Option<String>, env_name: Option<&str>) -> Option<Secret> {
+    value
+        .or_else(|| env_name.and_then(|name| std::env::var(name).ok()))
+        .filter(|v| !v.is_empty())
+        .map(Secret::new)
+}
