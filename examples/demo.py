@@ -258,7 +258,7 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
     report = inferwarden.probe_gpus(config)
     if report["devices"]:
         for d in report["devices"]:
-            print(f"  GPU {d['index']}: {d['name']} {d['free_mib']}/{d['total_mib']} MiB free, level {d['vram_level']}")
+            print(f"  GPU {d['index']}: {d['name']} {d['free_mib']}/{d['total_mib']} MiB free (from {d['free_source']}), level {d['vram_level']}")
     else:
         print(f"  probe: {report['note']} (an ordinary answer; no process spawned)")
     nvml = report.get("nvml") or {}
@@ -284,16 +284,27 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
     warm = slot.acquire("wan-2.2", cleared.append)
     slot.acquire("ltx-video", cleared.append)
     print(f"  pipeline slot: same model warm={warm}; switching cleared {cleared} first; now {slot.state}")
+    slot.mark_loaded("ltx-video")
+    event = slot.record_generation("T4", allocated_mib=15_200, reserved_mib=16_900, cleanup_done=True)
+    print(f"  memory event after a generation on a T4: reserved {event['reserved_mib']} MiB of {event['budget_mib']} -> budget_exceeded={event['budget_exceeded']}")
+    sm = slot.metrics()
+    print(f"  slot metrics: cold loads {sm['cold_loads']}, warm hits {sm['warm_hits']}, switches {sm['switches']}, generations {sm['generations']}, over budget {sm['budget_exceeded']}")
+    lm = lanes.metrics()
+    print(f"  lane metrics: cold starts {lm['cold_starts']}, lanes { {k: (v['available'], v['unavailable_cause']) for k, v in lm['lanes'].items()} }, queue {lm['queue']}")
     oom = inferwarden.classify_worker_error("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 3.1 GiB")
     print(f"  worker error 'CUDA out of memory ...' -> {oom.code} (HTTP {oom.http_status})")
     try:
         import numpy as np
 
-        from inferwarden.frames import frames_to_u8
+        from inferwarden.frames import frames_gpu_status, frames_to_u8
 
         clip = np.linspace(-1.1, 1.1, 3 * 2 * 2 * 4, dtype=np.float32).reshape(1, 3, 2, 2, 4)
         frames = frames_to_u8(clip)
         print(f"  frames: {clip.shape} float32 in [-1.1, 1.1] -> {frames.shape} uint8, first pixel {frames[0, 0, 0, 0].tolist()}")
+        gpu = frames_gpu_status()
+        auto = frames_to_u8(clip, device="auto")
+        where = f"the CUDA kernel on {gpu['device']} ({gpu['arch']})" if gpu["available"] else f"the CPU (GPU path: {gpu['reason']})"
+        print(f"  frames with device='auto' ran on {where}; same bytes as the CPU path: {bool((auto == frames).all())}")
     except ImportError:
         print("  frames: numpy is not installed in this environment")
 

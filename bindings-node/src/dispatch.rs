@@ -322,4 +322,40 @@ impl PipelineSlot {
     pub fn state(&self, env: Env) -> napi::Result<serde_json::Value> {
         guard(&env, || to_json_value(&self.inner.state()))
     }
+
+    /// Records the memory read after a generation of the active model on a GPU of `gpuKind`
+    /// (allocated and reserved MiB, whether the cleanup ran); returns the event
+    /// `{ model, gpu_kind, cleanup_done, allocated_mib, reserved_mib, budget_mib,
+    /// budget_exceeded, at_ms }` with the budget from `config` (defaults without one). No
+    /// active model throws `invalid_transition`.
+    #[napi]
+    pub fn record_generation(
+        &self,
+        env: Env,
+        gpu_kind: String,
+        allocated_mib: u32,
+        reserved_mib: u32,
+        cleanup_done: bool,
+        config: Option<&PolicyConfig>,
+    ) -> napi::Result<serde_json::Value> {
+        let reading = core::MemoryReading {
+            allocated_mib: u64::from(allocated_mib),
+            reserved_mib: u64::from(reserved_mib),
+            cleanup_done,
+        };
+        guard(&env, || {
+            to_json_value(
+                &self
+                    .inner
+                    .record_generation(&gpu_kind, reading, &gpu_of(config))?,
+            )
+        })
+    }
+
+    /// Counters: `{ cold_loads, warm_hits, switches, evictions, generations,
+    /// budget_exceeded, cleanups_missed, last_memory }`.
+    #[napi]
+    pub fn metrics(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || to_json_value(&self.inner.metrics()))
+    }
 }

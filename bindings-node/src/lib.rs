@@ -8,6 +8,7 @@ mod catalogue;
 mod config;
 mod dispatch;
 mod errors;
+mod frames;
 mod gate;
 mod lifecycle;
 mod parity;
@@ -23,6 +24,7 @@ pub use dispatch::{
     PipelineSlot, RouteHandle,
 };
 pub use errors::{legacy_codes, list_all_errors};
+pub use frames::{frames_gpu_status, frames_to_u8, Frames, FramesOptions};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;
 pub use parity::{parity_check, parity_generate};

@@ -163,6 +163,41 @@ impl PipelineSlot {
     fn state(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         to_py_json(py, &self.inner.state())
     }
+
+    /// Records the memory read after a generation of the active model (e.g.
+    /// `torch.cuda.memory_allocated() >> 20`, `memory_reserved() >> 20`, and whether the
+    /// cleanup ran) on a GPU of `gpu_kind`; returns the event `{model, gpu_kind,
+    /// cleanup_done, allocated_mib, reserved_mib, budget_mib, budget_exceeded, at_ms}` with
+    /// the budget from `config` (default budgets without one). No active model raises
+    /// `InvalidTransitionError`.
+    #[pyo3(signature = (gpu_kind, allocated_mib, reserved_mib, cleanup_done=true, config=None))]
+    fn record_generation(
+        &self,
+        py: Python<'_>,
+        gpu_kind: &str,
+        allocated_mib: u64,
+        reserved_mib: u64,
+        cleanup_done: bool,
+        config: Option<&PolicyConfig>,
+    ) -> PyResult<Py<PyAny>> {
+        let gpu = config.map(|c| c.inner().gpu.clone()).unwrap_or_default();
+        let reading = core::MemoryReading {
+            allocated_mib,
+            reserved_mib,
+            cleanup_done,
+        };
+        let event = self
+            .inner
+            .record_generation(gpu_kind, reading, &gpu)
+            .map_err(|e| to_py_err(py, e))?;
+        to_py_json(py, &event)
+    }
+
+    /// Counters: `{cold_loads, warm_hits, switches, evictions, generations,
+    /// budget_exceeded, cleanups_missed, last_memory}`.
+    fn metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_py_json(py, &self.inner.metrics())
+    }
 }
 
 /// A routed request: the dedicated lane, or a degraded-queue slot released by `release()`
@@ -293,7 +328,7 @@ impl LaneRouter {
 }
 
 /// Probes the GPUs through the driver API (no process spawned): `{driver_present,
-/// cuda_version, devices: [{index, name, total_mib, free_mib, compute_capability,
+/// cuda_version, devices: [{index, name, total_mib, free_mib, free_source, compute_capability,
 /// vram_level}], note}`. No driver or no device is an ordinary answer.
 #[pyfunction]
 #[pyo3(signature = (config=None))]
@@ -304,10 +339,11 @@ pub fn probe_gpus(py: Python<'_>, config: Option<&PolicyConfig>) -> PyResult<Py<
 }
 
 /// Converts decoded diffusion output (raw bytes of a C-contiguous 5-D tensor) to `u8`
-/// frames. Returns `(bytearray, out_shape)` with `out_shape = (N, T, H, W, C)`; the Python
-/// wrapper `inferwarden.frames_to_u8` turns it into a numpy array.
+/// frames on `device` (`cpu`, `cuda` or `auto`). Returns `(bytearray, out_shape, ran_on)`
+/// with `out_shape = (N, T, H, W, C)` and `ran_on` `"cpu"` or `"cuda"`; the Python wrapper
+/// `inferwarden.frames_to_u8` turns it into a numpy array.
 #[pyfunction]
-#[pyo3(signature = (data, dtype, layout, shape, threads=0))]
+#[pyo3(signature = (data, dtype, layout, shape, threads=0, device="cpu"))]
 pub fn convert_frames<'py>(
     py: Python<'py>,
     data: pyo3::buffer::PyBuffer<u8>,
@@ -315,13 +351,21 @@ pub fn convert_frames<'py>(
     layout: &str,
     shape: Vec<usize>,
     threads: usize,
-) -> PyResult<(Bound<'py, pyo3::types::PyByteArray>, [usize; 5])> {
-    use inferwarden_cuda::frames::{convert_frames as convert, DType, Dims, Layout};
+    device: &str,
+) -> PyResult<(
+    Bound<'py, pyo3::types::PyByteArray>,
+    [usize; 5],
+    &'static str,
+)> {
+    use inferwarden_cuda::frames::{DType, Dims, Layout};
+    use inferwarden_cuda::gpu::{convert_frames_on, FrameDevice};
     let invalid = |msg: String| to_py_err(py, Error::with_detail(ErrorCode::ValidationError, msg));
     let dtype = DType::from_name(dtype)
         .ok_or_else(|| invalid("dtype must be float32, float16 or bfloat16".into()))?;
     let layout =
         Layout::from_name(layout).ok_or_else(|| invalid("layout must be NCTHW or NTCHW".into()))?;
+    let device = FrameDevice::from_name(device)
+        .ok_or_else(|| invalid("device must be cpu, cuda or auto".into()))?;
     let dims = Dims::from_shape(&shape, layout).map_err(|e| invalid(e.0))?;
     if !data.is_c_contiguous() {
         return Err(invalid("the input buffer must be C-contiguous".into()));
@@ -334,8 +378,19 @@ pub fn convert_frames<'py>(
     let len = dims
         .len()
         .ok_or_else(|| invalid("shape overflows".into()))?;
+    let mut ran_on = "cpu";
     let out = pyo3::types::PyByteArray::new_with(py, len, |buf| {
-        convert(bytes, dtype, layout, dims, buf, threads).map_err(|e| invalid(e.0))
+        ran_on = convert_frames_on(device, bytes, dtype, layout, dims, buf, threads)
+            .map_err(|e| to_py_err(py, Error::from(e)))?;
+        Ok(())
     })?;
-    Ok((out, dims.output_shape()))
+    Ok((out, dims.output_shape(), ran_on))
+}
+
+/// Whether the GPU frame path is usable: `{available, device, arch, reason}`. Loads the
+/// kernels on device 0 on first use.
+#[pyfunction]
+pub fn frames_gpu_status(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    let status = py.detach(inferwarden_cuda::gpu::status);
+    to_py_json(py, &status)
 }

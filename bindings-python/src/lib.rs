@@ -40,6 +40,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::vram_level, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::probe_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::convert_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(dispatch::frames_gpu_status, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::place_model, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::classify_worker_error, m)?)?;

@@ -11,7 +11,8 @@ use inferwarden::clock::ManualClock;
 use inferwarden::config::{GpuConfig, PolicyConfig};
 use inferwarden::dispatch::{
     budget_gb, classify_worker_error, place_model, vram_level, DegradedQueue, DeviceInfo,
-    FallbackCause, LaneHealth, LaneRouter, PipelineSlot, Route, SlotState, VramLevel,
+    FallbackCause, LaneHealth, LaneRouter, MemoryReading, PipelineSlot, Route, SlotState,
+    VramLevel,
 };
 use inferwarden::ErrorCode;
 
@@ -309,4 +310,144 @@ fn pipeline_slot_switches_models_through_release() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::GpuMemoryExceeded);
     assert_eq!(slot.state(), SlotState::Empty);
+}
+
+#[test]
+fn pipeline_slot_counts_and_memory_events_after_each_generation() {
+    let clock = ManualClock::new(5_000);
+    let gpu = GpuConfig::default();
+    let slot = PipelineSlot::new(600_000, Arc::new(clock.clone()));
+    let reading = |allocated_mib, reserved_mib, cleanup_done| MemoryReading {
+        allocated_mib,
+        reserved_mib,
+        cleanup_done,
+    };
+    // Nothing active yet.
+    assert_eq!(
+        slot.record_generation("T4", reading(1, 1, true), &gpu)
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    slot.acquire("wan", |_| Ok(())).unwrap();
+    slot.mark_loaded("wan").unwrap();
+    // T4: 16 GB = 16,384 MiB; the larger of allocated and reserved is compared, exactly.
+    let at_budget = slot
+        .record_generation(" t4 ", reading(9_000, 16_384, true), &gpu)
+        .unwrap();
+    assert_eq!(
+        (at_budget.budget_mib, at_budget.budget_exceeded),
+        (16_384, false)
+    );
+    assert_eq!(
+        (at_budget.model.as_str(), at_budget.gpu_kind.as_str()),
+        ("wan", "t4")
+    );
+    assert_eq!(at_budget.at_ms, 5_000);
+    clock.advance_ms(1_000);
+    let over = slot
+        .record_generation("T4", reading(16_385, 16_000, false), &gpu)
+        .unwrap();
+    assert!(over.budget_exceeded && !over.cleanup_done);
+    assert_eq!(over.at_ms, 6_000);
+    // L4 and unknown kinds: 24 GB.
+    let l4 = slot
+        .record_generation("L4", reading(20_000, 24_576, true), &gpu)
+        .unwrap();
+    assert!(!l4.budget_exceeded);
+    assert!(
+        slot.record_generation("mystery", reading(0, 24_577, true), &gpu)
+            .unwrap()
+            .budget_exceeded
+    );
+    // Warm hit, switch (a cold load), idle eviction: all counted.
+    assert!(slot.acquire("wan", |_| Ok(())).unwrap());
+    assert!(!slot.acquire("ltx", |_| Ok(())).unwrap());
+    slot.mark_loaded("ltx").unwrap();
+    clock.advance_ms(600_001);
+    slot.evict_idle(|_| Ok(())).unwrap();
+    let m = slot.metrics();
+    assert_eq!(
+        (m.cold_loads, m.warm_hits, m.switches, m.evictions),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(
+        (m.generations, m.budget_exceeded, m.cleanups_missed),
+        (4, 2, 1)
+    );
+    assert_eq!(m.last_memory.unwrap().reserved_mib, 24_577);
+    // The event's wire form.
+    let json = serde_json::to_value(&over).unwrap();
+    for key in [
+        "model",
+        "gpu_kind",
+        "cleanup_done",
+        "allocated_mib",
+        "reserved_mib",
+        "budget_mib",
+        "budget_exceeded",
+        "at_ms",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+}
+
+#[test]
+fn routing_metrics_report_lane_readiness_cold_starts_and_queue_waits() {
+    let clock = ManualClock::new(1_000_000);
+    let r = LaneRouter::new(&PolicyConfig::default(), 60_000, Arc::new(clock.clone()));
+    let ready = |ready| LaneHealth {
+        ready,
+        ..Default::default()
+    };
+    r.set_lane("wan", ready(false)).unwrap();
+    r.set_lane("wan", ready(true)).unwrap(); // cold start 1
+    r.set_lane("wan", ready(true)).unwrap(); // still warm: not a cold start
+    r.set_lane("wan", ready(false)).unwrap();
+    r.set_lane("wan", ready(true)).unwrap(); // cold start 2
+    r.set_lane("ltx", ready(true)).unwrap(); // first sight, ready: cold start
+    r.set_lane(
+        "hunyuan",
+        LaneHealth {
+            ready: true,
+            quota_denied: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    r.set_lane("ltx", ready(false)).unwrap();
+    let m = r.metrics();
+    assert_eq!(m.cold_starts, 4);
+    assert_eq!(m.lanes["wan"].cold_starts, 2);
+    assert!(m.lanes["wan"].available && m.lanes["wan"].unavailable_cause.is_none());
+    assert_eq!(
+        (m.lanes["ltx"].available, m.lanes["ltx"].unavailable_cause),
+        (false, Some(FallbackCause::Capacity))
+    );
+    assert_eq!(
+        m.lanes["hunyuan"].unavailable_cause,
+        Some(FallbackCause::Quota)
+    );
+
+    // Waits: 4 s and 10 s starts; a third slot starts after the 30 s limit (a timeout).
+    let Route::Degraded { slot: a, .. } = r.route("ltx").unwrap() else {
+        panic!()
+    };
+    let Route::Degraded { slot: b, .. } = r.route("ltx").unwrap() else {
+        panic!()
+    };
+    clock.advance_ms(4_000);
+    assert_eq!(a.start().unwrap(), 4_000);
+    clock.advance_ms(6_000);
+    assert_eq!(b.start().unwrap(), 10_000);
+    let Route::Degraded { slot: c, .. } = r.route("ltx").unwrap() else {
+        panic!()
+    };
+    clock.advance_ms(30_001);
+    assert_eq!(c.start().unwrap_err().code(), ErrorCode::QueueOverloaded);
+    let q = r.metrics().queue.unwrap();
+    assert_eq!(
+        (q.started, q.timeouts, q.mean_wait_ms, q.longest_wait_ms),
+        (2, 1, 7_000, 10_000)
+    );
 }

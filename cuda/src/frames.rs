@@ -178,7 +178,8 @@ fn convert_rgb(planes: [&[u8]; 3], dtype: DType, frame: &mut [u8]) {
     }
 }
 
-fn element_size(dtype: DType) -> usize {
+/// Bytes per input element.
+pub fn element_size(dtype: DType) -> usize {
     match dtype {
         DType::F32 => 4,
         DType::F16 | DType::Bf16 => 2,

@@ -8,8 +8,16 @@ use std::sync::{Mutex, OnceLock};
 /// The frame post-processing kernels.
 pub const FRAMES_SOURCE: &str = include_str!("../kernels/frames.cu");
 
-/// Kernel entry points in [`FRAMES_SOURCE`].
-pub const FRAMES_KERNELS: [&str; 3] = ["frames_f32_to_u8", "frames_f16_to_u8", "frames_bf16_to_u8"];
+/// Kernel entry points in [`FRAMES_SOURCE`]: per input type, one for any shape and one for
+/// three channels with `H*W` divisible by 4 (vector loads).
+pub const FRAMES_KERNELS: [&str; 6] = [
+    "frames_f32_to_u8",
+    "frames_f16_to_u8",
+    "frames_bf16_to_u8",
+    "frames_f32_rgb4",
+    "frames_f16_rgb4",
+    "frames_bf16_rgb4",
+];
 
 /// Architectures the test command compiles for.
 pub const SUPPORTED_ARCHS: [&str; 2] = ["sm_80", "sm_90"];
@@ -22,19 +30,34 @@ pub fn nvrtc_present() -> bool {
     *PRESENT.get_or_init(|| unsafe { cudarc::nvrtc::sys::is_culib_present() })
 }
 
+/// Every architecture [`compile_frames`] accepts, oldest first.
+const COMPILABLE_ARCHS: [(i32, i32, &str); 5] = [
+    (7, 5, "sm_75"),
+    (8, 0, "sm_80"),
+    (8, 6, "sm_86"),
+    (8, 9, "sm_89"),
+    (9, 0, "sm_90"),
+];
+
 fn arch_name(arch: &str) -> Option<&'static str> {
-    SUPPORTED_ARCHS
+    COMPILABLE_ARCHS
         .iter()
-        .copied()
+        .map(|(_, _, name)| *name)
         .find(|a| *a == arch)
-        .or(match arch {
-            "sm_86" => Some("sm_86"),
-            "sm_89" => Some("sm_89"),
-            _ => None,
-        })
 }
 
-/// Compiles the frame kernels to PTX for `arch` (`sm_80`, `sm_86`, `sm_89`, `sm_90`); cached
+/// The architecture to compile for on a device of compute capability `(major, minor)`: its
+/// own when listed, otherwise the newest listed one below it (the driver JIT-compiles that
+/// PTX for newer devices, such as sm_100 or sm_120). `None` below sm_75.
+pub fn arch_for_capability(major: i32, minor: i32) -> Option<&'static str> {
+    COMPILABLE_ARCHS
+        .iter()
+        .rev()
+        .find(|(ma, mi, _)| (*ma, *mi) <= (major, minor))
+        .map(|(_, _, name)| *name)
+}
+
+/// Compiles the frame kernels to PTX for `arch` (`sm_75`, `sm_80`, `sm_86`, `sm_89`, `sm_90`); cached
 /// per architecture. Errors are human-readable strings (NVRTC log included).
 pub fn compile_frames(arch: &str) -> Result<String, String> {
     static CACHE: OnceLock<Mutex<HashMap<&'static str, String>>> = OnceLock::new();

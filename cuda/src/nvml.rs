@@ -4,6 +4,8 @@
 //! driver or device is an ordinary answer (`available: false` with a note). No process is
 //! spawned.
 
+use std::sync::OnceLock;
+
 use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::Nvml;
@@ -91,12 +93,39 @@ fn device(nvml: &Nvml, index: u32) -> Result<NvmlDevice, NvmlError> {
     })
 }
 
+/// The NVML handle, initialised on first use and kept for the process (`nvmlInit` loads the
+/// library and costs milliseconds); a failure is kept too, with its reason.
+fn nvml() -> Result<&'static Nvml, &'static str> {
+    static NVML: OnceLock<Result<Nvml, &'static str>> = OnceLock::new();
+    NVML.get_or_init(|| {
+        std::panic::catch_unwind(|| Nvml::init().map_err(|e| reason(&e)))
+            .unwrap_or(Err("the NVML query failed"))
+    })
+    .as_ref()
+    .map_err(|e| *e)
+}
+
+/// Free memory in bytes of the device with this UUID (`GPU-xxxxxxxx-...`, as NVML and
+/// `nvidia-smi` print it), without creating a CUDA context; `None` when NVML cannot tell.
+pub(crate) fn free_bytes_by_uuid(uuid: &str) -> Option<u64> {
+    std::panic::catch_unwind(|| {
+        let nvml = nvml().ok()?;
+        nvml.device_by_uuid(uuid)
+            .ok()?
+            .memory_info()
+            .ok()
+            .map(|m| m.free)
+    })
+    .ok()
+    .flatten()
+}
+
 /// Asks NVML. Never panics (a panic inside the wrapper is caught and reported).
 pub fn nvml_probe() -> NvmlReport {
     std::panic::catch_unwind(|| {
-        let nvml = match Nvml::init() {
+        let nvml = match nvml() {
             Ok(n) => n,
-            Err(e) => return unavailable(reason(&e)),
+            Err(e) => return unavailable(e),
         };
         let count = match nvml.device_count() {
             Ok(c) => c,
@@ -105,7 +134,7 @@ pub fn nvml_probe() -> NvmlReport {
         let mut devices = Vec::new();
         let mut note = None;
         for index in 0..count {
-            match device(&nvml, index) {
+            match device(nvml, index) {
                 Ok(d) => devices.push(d),
                 Err(e) => note = Some(format!("device {index}: {}", reason(&e))),
             }

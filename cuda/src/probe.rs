@@ -3,6 +3,16 @@
 //! `libcuda` missing, driver init failing, or zero devices are ordinary answers. cudarc panics
 //! on a driver call when `libcuda` is absent, so presence is checked first (once per
 //! process), and every driver call runs under `catch_unwind`.
+//!
+//! Free memory needs a CUDA context, and creating then destroying one costs about 190 ms on
+//! an H200 (more than spawning `nvidia-smi`). So free memory comes from, in this order:
+//! 1. the device's primary context when this process already holds it (a worker running
+//!    models does): microseconds;
+//! 2. NVML (feature `nvml`), matched by UUID, which needs no context;
+//! 3. the primary context, retained on this first call and KEPT for the process, so every
+//!    later probe takes path 1. The first probe pays the context's creation once.
+//!
+//! `free_source` says which (`context` or `nvml`).
 
 use std::sync::OnceLock;
 
@@ -21,10 +31,22 @@ pub struct GpuDevice {
     pub total_mib: u64,
     /// Free memory, MiB (`None` when it could not be read).
     pub free_mib: Option<u64>,
+    /// Where `free_mib` came from: `context` (the CUDA driver) or `nvml`.
+    pub free_source: Option<FreeMemorySource>,
     /// Compute capability `(major, minor)`.
     pub compute_capability: (i32, i32),
     /// VRAM level of the free memory.
     pub vram_level: VramLevel,
+}
+
+/// Where a device's free memory was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FreeMemorySource {
+    /// `cuMemGetInfo` in the device's primary context.
+    Context,
+    /// NVML's device memory information.
+    Nvml,
 }
 
 /// What the probe found.
@@ -57,7 +79,8 @@ impl ProbeReport {
     }
 }
 
-fn driver_present() -> bool {
+/// Whether the CUDA driver library (`libcuda`) can be loaded; checked once per process.
+pub fn driver_present() -> bool {
     static PRESENT: OnceLock<bool> = OnceLock::new();
     // SAFETY: `is_culib_present` only tries to dlopen the driver library by name.
     #[allow(unsafe_code)]
@@ -89,27 +112,14 @@ fn probe_driver(gpu: &GpuConfig) -> ProbeReport {
             attr(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR),
             attr(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR),
         );
-        // Free memory needs a context: the primary context, retained and released.
-        // SAFETY: retain/set_current/release are paired on the same valid device.
-        let free = unsafe {
-            match result::primary_ctx::retain(dev) {
-                Ok(ctx) => {
-                    let free = result::ctx::set_current(ctx)
-                        .ok()
-                        .and_then(|_| result::mem_get_info().ok())
-                        .map(|(free, _)| free as u64);
-                    let _ = result::primary_ctx::release(dev);
-                    free
-                }
-                Err(_) => None,
-            }
-        };
+        let (free, free_source) = free_memory(dev);
         let free_mib = free.map(|f| f / (1024 * 1024));
         devices.push(GpuDevice {
             index: ordinal as u32,
             name,
             total_mib: total / (1024 * 1024),
             free_mib,
+            free_source: free.and(free_source),
             compute_capability: cc,
             vram_level: vram_level(free_mib, gpu),
         });
@@ -125,6 +135,69 @@ fn probe_driver(gpu: &GpuConfig) -> ProbeReport {
         #[cfg(feature = "nvml")]
         nvml: None,
     }
+}
+
+/// Whether this process holds `dev`'s primary context already.
+#[allow(unsafe_code)]
+fn primary_context_active(dev: cudarc::driver::sys::CUdevice) -> bool {
+    use cudarc::driver::sys;
+    let (mut flags, mut active) = (0, 0);
+    // SAFETY: `dev` is a valid device handle; both pointers are to live locals.
+    let ok = unsafe { sys::cuDevicePrimaryCtxGetState(dev, &mut flags, &mut active) };
+    ok == sys::CUresult::CUDA_SUCCESS && active != 0
+}
+
+/// Free bytes through the primary context; released again unless `keep`.
+#[allow(unsafe_code)]
+fn free_through_context(dev: cudarc::driver::sys::CUdevice, keep: bool) -> Option<u64> {
+    use cudarc::driver::result;
+    // SAFETY: retain/set_current/release are paired on the same valid device (a kept
+    // retention is released when the process exits).
+    unsafe {
+        let ctx = result::primary_ctx::retain(dev).ok()?;
+        let free = result::ctx::set_current(ctx)
+            .ok()
+            .and_then(|_| result::mem_get_info().ok())
+            .map(|(free, _)| free as u64);
+        if !keep {
+            let _ = result::primary_ctx::release(dev);
+        }
+        free
+    }
+}
+
+/// The UUID as NVML prints it: `GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+#[cfg_attr(not(feature = "nvml"), allow(dead_code))]
+fn uuid_string(bytes: &[std::ffi::c_char; 16]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{:02x}", *b as u8)).collect();
+    format!(
+        "GPU-{}-{}-{}-{}-{}",
+        hex[0..4].concat(),
+        hex[4..6].concat(),
+        hex[6..8].concat(),
+        hex[8..10].concat(),
+        hex[10..16].concat()
+    )
+}
+
+/// Free memory of `dev` and where it came from (see the module docs for the order).
+fn free_memory(dev: cudarc::driver::sys::CUdevice) -> (Option<u64>, Option<FreeMemorySource>) {
+    if primary_context_active(dev) {
+        return (
+            free_through_context(dev, false),
+            Some(FreeMemorySource::Context),
+        );
+    }
+    #[cfg(feature = "nvml")]
+    if let Ok(uuid) = cudarc::driver::result::device::get_uuid(dev) {
+        if let Some(free) = crate::nvml::free_bytes_by_uuid(&uuid_string(&uuid.bytes)) {
+            return (Some(free), Some(FreeMemorySource::Nvml));
+        }
+    }
+    (
+        free_through_context(dev, true),
+        Some(FreeMemorySource::Context),
+    )
 }
 
 /// Probes the GPUs. Never panics and spawns no process.
@@ -150,6 +223,16 @@ mod tests {
     /// On machines without a driver (CI) this is the no-driver path; with `INFERWARDEN_GPU=1`
     /// a device must be found.
     #[test]
+    fn uuids_print_like_nvml() {
+        let bytes: [std::ffi::c_char; 16] =
+            std::array::from_fn(|i| (i as u8 * 17) as std::ffi::c_char);
+        assert_eq!(
+            uuid_string(&bytes),
+            "GPU-00112233-4455-6677-8899-aabbccddeeff"
+        );
+    }
+
+    #[test]
     fn probe_never_panics_and_is_stable() {
         let first = probe(&GpuConfig::default());
         for _ in 0..100 {
@@ -163,6 +246,13 @@ mod tests {
                 first.driver_present && !first.devices.is_empty(),
                 "{first:?}"
             );
+            // Free memory is read on every device, first call and later ones.
+            for report in [&first, &probe(&GpuConfig::default())] {
+                for d in &report.devices {
+                    assert!(d.free_mib.is_some() && d.free_source.is_some(), "{d:?}");
+                    assert!(d.free_mib <= Some(d.total_mib + 1024), "{d:?}");
+                }
+            }
         } else if !first.driver_present {
             assert!(first.devices.is_empty());
             assert!(first.note.is_some());

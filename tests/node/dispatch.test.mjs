@@ -58,7 +58,11 @@ test('lane routing: dedicated, degraded with a cause, then queue_overloaded', ()
   assert.equal(held[0].start(), 10_000)
   held[1].release()
   assert.equal(router.route('wan').lane, 'degraded', 'a released slot is free again')
-  assert.equal(router.metrics().queue.depth, 25)
+  const m = router.metrics()
+  assert.equal(m.queue.depth, 25)
+  assert.deepEqual([m.queue.started, m.queue.mean_wait_ms, m.queue.longest_wait_ms], [1, 10_000, 10_000])
+  assert.deepEqual(m.lanes.wan, { available: false, unavailable_cause: 'quota', cold_starts: 1 })
+  assert.equal(m.cold_starts, 1)
 })
 
 test('pipeline slot: a different model is released through clearCache first', () => {
@@ -72,7 +76,16 @@ test('pipeline slot: a different model is released through clearCache first', ()
   assert.deepEqual(cleared, ['wan'])
   assert.throws(() => slot.markLoaded('wan'), { code: 'invalid_transition' })
   slot.markLoaded('ltx')
+  const event = slot.recordGeneration('L4', 20_000, 24_577, false)
+  assert.deepEqual(event, {
+    model: 'ltx', gpu_kind: 'L4', cleanup_done: false, allocated_mib: 20_000, reserved_mib: 24_577,
+    budget_mib: 24_576, budget_exceeded: true, at_ms: T0,
+  })
+  assert.equal(slot.recordGeneration('T4', 100, 16_384, true).budget_exceeded, false)
   assert.throws(() => slot.acquire('wan', () => { throw new Error('cache clear failed') }), /cache clear failed/)
+  assert.throws(() => slot.recordGeneration('T4', 1, 1, true), { code: 'invalid_transition' })
+  const m = slot.metrics()
+  assert.deepEqual([m.cold_loads, m.warm_hits, m.switches, m.generations, m.budget_exceeded, m.cleanups_missed], [2, 1, 1, 2, 1, 1])
 })
 
 test('two replicas share one degraded queue in Redis', (t) => {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import inferwarden
-from inferwarden.errors import GpuMemoryExceededError, QueueOverloadedError
+from inferwarden.errors import GpuMemoryExceededError, InvalidTransitionError, QueueOverloadedError
 
 
 def test_vram_levels_budgets_and_oom():
@@ -38,6 +38,29 @@ def test_pipeline_slot_switch_clears_cache_first():
     assert slot.state == {"state": "empty"}
 
 
+def test_memory_event_after_each_generation_and_slot_metrics():
+    clock = inferwarden.ManualClock(7_000)
+    slot = inferwarden.PipelineSlot(600, clock=clock)
+    with pytest.raises(InvalidTransitionError):
+        slot.record_generation("T4", 1, 1)
+    slot.acquire("wan")
+    slot.mark_loaded("wan")
+    ok = slot.record_generation("T4", 9_000, 16_384)
+    assert ok == {
+        "model": "wan", "gpu_kind": "T4", "cleanup_done": True, "allocated_mib": 9_000,
+        "reserved_mib": 16_384, "budget_mib": 16_384, "budget_exceeded": False, "at_ms": 7_000,
+    }
+    over = slot.record_generation("T4", 16_385, 100, cleanup_done=False)
+    assert over["budget_exceeded"] is True and over["cleanup_done"] is False
+    # A configured budget replaces the default.
+    cfg = inferwarden.PolicyConfig.from_text('[gpu.budget_gb]\nT4 = 15\n')
+    assert slot.record_generation("T4", 15_361, 0, config=cfg)["budget_exceeded"] is True
+    assert slot.acquire("wan") is True
+    m = slot.metrics()
+    assert (m["cold_loads"], m["warm_hits"], m["generations"], m["budget_exceeded"], m["cleanups_missed"]) == (1, 1, 3, 2, 1)
+    assert m["last_memory"]["budget_mib"] == 15 * 1024
+
+
 def test_lane_router_and_degraded_queue():
     clock = inferwarden.ManualClock(1_000_000)
     cfg = inferwarden.PolicyConfig.from_text("[queue]\ndegraded_max_depth = 1\n")
@@ -54,6 +77,9 @@ def test_lane_router_and_degraded_queue():
     assert router.route("wan").lane == "degraded"
     m = router.metrics()
     assert m["overloaded"] == 1 and m["fallbacks"]["quota"] == 3
+    assert m["cold_starts"] == 1
+    assert m["lanes"]["wan"] == {"available": False, "unavailable_cause": "quota", "cold_starts": 1}
+    assert {"started", "timeouts", "mean_wait_ms", "longest_wait_ms"} <= set(m["queue"])
 
 
 def test_probe_without_a_gpu_is_an_ordinary_answer():

@@ -4,7 +4,13 @@
 ``ml_dtypes``; shape ``N,C,T,H,W`` or ``N,T,C,H,W``) and returns a ``uint8`` array
 ``N,T,H,W,C`` computed as ``round_half_even(clip((x + 1) / 2, 0, 1) * 255)`` with NaN -> 0,
 bit-identical to numpy's ``((x / 2 + 0.5).clip(0, 1) * 255).round().astype(uint8)`` followed
-by the transpose. The work runs in Rust on all cores without intermediate arrays.
+by the transpose (numpy computing in float32).
+
+``device`` picks where it runs: ``"cpu"`` (default: Rust on all cores, no intermediate
+arrays), ``"cuda"`` (the NVRTC-compiled kernel on GPU 0; without a usable GPU it raises
+``DependencyUnavailableError``, and ``GpuMemoryExceededError`` when the device is out of
+memory) or ``"auto"`` (the GPU when its kernels load, else the CPU). Both paths give the same
+bytes. ``frames_gpu_status()`` says whether the GPU path is usable and, if not, why.
 """
 
 from __future__ import annotations
@@ -14,14 +20,19 @@ from typing import Any
 from inferwarden import _native
 
 
-def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0) -> Any:
-    """Convert a 5-D numpy array to ``uint8`` frames ``N,T,H,W,C``."""
+def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0, device: str = "cpu") -> Any:
+    """Convert a 5-D numpy array to ``uint8`` frames ``N,T,H,W,C`` on ``device``."""
     import numpy as np
 
     arr = np.ascontiguousarray(x)
     dtype = arr.dtype.name
-    data, shape = _native.convert_frames(memoryview(arr).cast("B"), dtype, layout, list(arr.shape), threads)
+    data, shape, _ran_on = _native.convert_frames(memoryview(arr).cast("B"), dtype, layout, list(arr.shape), threads, device)
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
-__all__ = ["frames_to_u8"]
+def frames_gpu_status() -> dict[str, Any]:
+    """``{"available", "device", "arch", "reason"}`` for the GPU frame path (device 0)."""
+    return _native.frames_gpu_status()
+
+
+__all__ = ["frames_gpu_status", "frames_to_u8"]

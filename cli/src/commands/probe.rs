@@ -1,6 +1,7 @@
 //! `inferwarden probe [--json]`: GPUs through the driver API; no GPU is exit 0.
 
 use inferwarden::config::PolicyConfig;
+use inferwarden_cuda::probe::FreeMemorySource;
 
 use super::EXIT_OK;
 
@@ -16,7 +17,11 @@ pub fn run(json: bool) -> u8 {
         (version, false) => {
             println!("CUDA driver API {}", version.as_deref().unwrap_or("?"));
             for d in &report.devices {
-                let free = d.free_mib.map_or("?".to_owned(), |f| f.to_string());
+                let free = match (d.free_mib, d.free_source) {
+                    (Some(f), Some(FreeMemorySource::Nvml)) => format!("{f} (NVML)"),
+                    (Some(f), _) => f.to_string(),
+                    (None, _) => "?".to_owned(),
+                };
                 println!(
                     "  [{}] {} sm_{}{} total {} MiB free {} MiB level {:?}",
                     d.index,

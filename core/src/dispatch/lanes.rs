@@ -69,9 +69,24 @@ pub enum Route {
     },
 }
 
+/// One dedicated lane in the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LaneMetrics {
+    /// A request routed now would use this lane.
+    pub available: bool,
+    /// Why not, when it is unavailable.
+    pub unavailable_cause: Option<FallbackCause>,
+    /// Times its warm container came up (ready after not ready or unknown).
+    pub cold_starts: u64,
+}
+
 /// Routing counters as data.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RoutingMetrics {
+    /// Every known dedicated lane, by model.
+    pub lanes: BTreeMap<String, LaneMetrics>,
+    /// Cold starts across every lane.
+    pub cold_starts: u64,
     /// Requests sent to dedicated lanes.
     pub dedicated: u64,
     /// Requests sent to the degraded lane.
@@ -149,12 +164,21 @@ impl LaneRouter {
         }
     }
 
-    /// Records what is known about `model`'s dedicated lane.
+    /// Records what is known about `model`'s dedicated lane. A lane that becomes ready after
+    /// being not ready (or unknown) counts a cold start.
     pub fn set_lane(&self, model: &str, health: LaneHealth) -> Result<(), Error> {
-        self.lanes
+        let ready = health.ready;
+        let was_ready = self
+            .lanes
             .lock()
             .map_err(|_| poisoned())?
-            .insert(model.to_owned(), health);
+            .insert(model.to_owned(), health)
+            .is_some_and(|h| h.ready);
+        if ready && !was_ready {
+            let mut m = self.metrics.lock().map_err(|_| poisoned())?;
+            m.cold_starts += 1;
+            m.lanes.entry(model.to_owned()).or_default().cold_starts += 1;
+        }
         Ok(())
     }
 
@@ -206,9 +230,18 @@ impl LaneRouter {
         }
     }
 
-    /// The counters, with a queue snapshot.
+    /// The counters, with each lane's availability now and a queue snapshot.
     pub fn metrics(&self) -> RoutingMetrics {
         let mut m = self.metrics.lock().map(|m| m.clone()).unwrap_or_default();
+        let now = self.clock.now_ms();
+        if let Ok(lanes) = self.lanes.lock() {
+            for (model, health) in lanes.iter() {
+                let cause = self.unavailable_cause(Some(health), now);
+                let lane = m.lanes.entry(model.clone()).or_default();
+                lane.available = cause.is_none();
+                lane.unavailable_cause = cause;
+            }
+        }
         m.queue = Some(self.queue.snapshot());
         m
     }

@@ -2,10 +2,12 @@
 //! per-GPU-kind budgets, model placement, worker out-of-memory classification, the degraded
 //! shared queue (atomic admission, leases that are released on every exit path and expire
 //! when their holder dies), video lane routing (dedicated warm lane, then degraded, then
-//! `queue_overloaded`), and the one-heavy-pipeline-per-GPU slot. Talking to the GPU is the
+//! `queue_overloaded`), the one-heavy-pipeline-per-GPU slot, and the memory event after each
+//! generation. Talking to the GPU is the
 //! `inferwarden-cuda` crate's job; nothing here links a driver.
 
 mod lanes;
+mod memory;
 mod oom;
 mod pipeline_slot;
 mod queue;
@@ -14,9 +16,10 @@ mod queue_open;
 mod queue_redis;
 mod vram;
 
-pub use lanes::{FallbackCause, LaneHealth, LaneRouter, Route, RoutingMetrics};
+pub use lanes::{FallbackCause, LaneHealth, LaneMetrics, LaneRouter, Route, RoutingMetrics};
+pub use memory::{memory_event, MemoryEvent, MemoryReading};
 pub use oom::classify_worker_error;
-pub use pipeline_slot::{PipelineSlot, SlotState};
+pub use pipeline_slot::{PipelineSlot, SlotMetrics, SlotState};
 pub use queue::{
     Admission, BackendCounts, DegradedQueue, MemoryQueueBackend, QueueBackend, QueueSlot,
     QueueSnapshot,

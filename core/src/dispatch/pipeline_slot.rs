@@ -1,12 +1,18 @@
 //! One heavy video pipeline per GPU: empty -> loading(model) -> active(model) -> releasing ->
 //! empty. Switching to a different heavy model releases the previous one and runs the
 //! cache-clear callback first; the same model stays warm; an idle pipeline is evicted.
+//! After each generation the worker records a memory reading
+//! ([`PipelineSlot::record_generation`]); the slot's counters (cold loads, warm hits,
+//! switches, evictions, generations, budget overruns, missed cleanups, the last memory event)
+//! are data ([`PipelineSlot::metrics`]).
 
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use super::memory::{memory_event, MemoryEvent, MemoryReading};
 use crate::clock::Clock;
+use crate::config::GpuConfig;
 use crate::error::{Error, ErrorCode};
 
 /// The slot's state.
@@ -23,10 +29,32 @@ pub enum SlotState {
     Releasing(String),
 }
 
+/// The slot's counters, as data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SlotMetrics {
+    /// Loads of a model that was not warm (cold starts of a pipeline).
+    pub cold_loads: u64,
+    /// Requests that found their model warm.
+    pub warm_hits: u64,
+    /// Releases of one model for another.
+    pub switches: u64,
+    /// Idle evictions.
+    pub evictions: u64,
+    /// Generations recorded.
+    pub generations: u64,
+    /// Generations after which the process held more than the GPU kind's budget.
+    pub budget_exceeded: u64,
+    /// Generations whose cleanup did not run.
+    pub cleanups_missed: u64,
+    /// The last memory event.
+    pub last_memory: Option<MemoryEvent>,
+}
+
 #[derive(Debug)]
 struct Inner {
     state: SlotState,
     last_used_ms: i64,
+    metrics: SlotMetrics,
 }
 
 /// The pipeline slot of one GPU.
@@ -52,6 +80,7 @@ impl PipelineSlot {
             inner: Arc::new(Mutex::new(Inner {
                 state: SlotState::Empty,
                 last_used_ms: clock.now_ms(),
+                metrics: SlotMetrics::default(),
             })),
             idle_evict_ms,
             clock,
@@ -82,6 +111,7 @@ impl PipelineSlot {
         match i.state.clone() {
             SlotState::Active(m) if m == model => {
                 i.last_used_ms = now;
+                i.metrics.warm_hits += 1;
                 Ok(true)
             }
             SlotState::Active(other) => {
@@ -89,11 +119,14 @@ impl PipelineSlot {
                 let cleared = clear_cache(&other);
                 i.state = SlotState::Empty;
                 cleared?;
+                i.metrics.switches += 1;
+                i.metrics.cold_loads += 1;
                 i.state = SlotState::Loading(model.to_owned());
                 i.last_used_ms = now;
                 Ok(false)
             }
             SlotState::Empty => {
+                i.metrics.cold_loads += 1;
                 i.state = SlotState::Loading(model.to_owned());
                 i.last_used_ms = now;
                 Ok(false)
@@ -144,9 +177,47 @@ impl PipelineSlot {
                 i.state = SlotState::Releasing(m.clone());
                 let cleared = clear_cache(&m);
                 i.state = SlotState::Empty;
+                i.metrics.evictions += 1;
                 cleared.map(|()| Some(m))
             }
             _ => Ok(None),
         }
+    }
+
+    /// Records the memory reading taken after a generation of the active model on a GPU of
+    /// `gpu_kind` and returns the event (budget from `gpu`). Counts as use (delays idle
+    /// eviction). No active model is `invalid_transition`.
+    pub fn record_generation(
+        &self,
+        gpu_kind: &str,
+        reading: MemoryReading,
+        gpu: &GpuConfig,
+    ) -> Result<MemoryEvent, Error> {
+        let mut i = self.inner.lock().map_err(|_| {
+            Error::with_detail(ErrorCode::DependencyUnavailable, "pipeline slot poisoned")
+        })?;
+        let SlotState::Active(model) = i.state.clone() else {
+            return Err(Error::with_detail(
+                ErrorCode::InvalidTransition,
+                "no active pipeline to record a generation for",
+            ));
+        };
+        let now = self.clock.now_ms();
+        let event = memory_event(&model, gpu_kind, reading, gpu, now);
+        i.last_used_ms = now;
+        let m = &mut i.metrics;
+        m.generations += 1;
+        m.budget_exceeded += u64::from(event.budget_exceeded);
+        m.cleanups_missed += u64::from(!event.cleanup_done);
+        m.last_memory = Some(event.clone());
+        Ok(event)
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> SlotMetrics {
+        self.inner
+            .lock()
+            .map(|i| i.metrics.clone())
+            .unwrap_or_default()
     }
 }

@@ -164,9 +164,26 @@ pub struct QueueSnapshot {
     pub overloads: u64,
     /// Leases reclaimed after their holder went away.
     pub expired: u64,
+    /// Slots started by a worker (this process).
+    pub started: u64,
+    /// Slots whose start came after the wait limit (this process).
+    pub timeouts: u64,
+    /// Mean wait from admission to start, ms (this process; 0 before the first start).
+    pub mean_wait_ms: u64,
+    /// Longest wait from admission to start, ms (this process).
+    pub longest_wait_ms: u64,
 }
 
-/// The degraded queue. Cheap to clone; clones share the backend.
+/// Waits observed by this process's slots.
+#[derive(Debug, Default)]
+struct WaitStats {
+    started: u64,
+    timeouts: u64,
+    total_ms: u64,
+    longest_ms: u64,
+}
+
+/// The degraded queue. Cheap to clone; clones share the backend and the wait counters.
 #[derive(Debug, Clone)]
 pub struct DegradedQueue {
     backend: Arc<dyn QueueBackend>,
@@ -174,6 +191,7 @@ pub struct DegradedQueue {
     max_wait_ms: i64,
     lease_ms: i64,
     clock: Arc<dyn Clock>,
+    waits: Arc<Mutex<WaitStats>>,
 }
 
 /// A held slot. Dropping it releases the slot.
@@ -210,6 +228,7 @@ impl DegradedQueue {
             max_wait_ms,
             lease_ms,
             clock,
+            waits: Arc::default(),
         }
     }
 
@@ -236,21 +255,32 @@ impl DegradedQueue {
         }
     }
 
-    /// A snapshot of the counters (a backend outage reads as a full queue).
+    /// A snapshot of the counters (a backend outage reads as a full queue). Depth,
+    /// overloads and expiries come from the backend (shared by every replica on Redis);
+    /// starts, timeouts and waits are this process's.
     pub fn snapshot(&self) -> QueueSnapshot {
-        match self.backend.counts(self.clock.now_ms()) {
-            Ok(c) => QueueSnapshot {
-                depth: c.depth,
-                max_depth: self.max_depth,
-                overloads: c.overloads,
-                expired: c.expired,
-            },
-            Err(_) => QueueSnapshot {
-                depth: self.max_depth,
-                max_depth: self.max_depth,
-                overloads: 0,
-                expired: 0,
-            },
+        let counts = self.backend.counts(self.clock.now_ms());
+        let (depth, overloads, expired) = match counts {
+            Ok(c) => (c.depth, c.overloads, c.expired),
+            Err(_) => (self.max_depth, 0, 0),
+        };
+        let (started, timeouts, mean_wait_ms, longest_wait_ms) = self
+            .waits
+            .lock()
+            .map(|w| {
+                let mean = w.total_ms.checked_div(w.started).unwrap_or(0);
+                (w.started, w.timeouts, mean, w.longest_ms)
+            })
+            .unwrap_or_default();
+        QueueSnapshot {
+            depth,
+            max_depth: self.max_depth,
+            overloads,
+            expired,
+            started,
+            timeouts,
+            mean_wait_ms,
+            longest_wait_ms,
         }
     }
 }
@@ -266,7 +296,19 @@ impl QueueSlot {
     pub fn start(&self) -> Result<i64, Error> {
         let q = &self.queue;
         let now = q.clock.now_ms();
-        match q.backend.start(self.id, now, q.lease_ms)? {
+        let started = q.backend.start(self.id, now, q.lease_ms)?;
+        if let Ok(mut w) = q.waits.lock() {
+            match started {
+                Some(admitted) => {
+                    let waited = (now - admitted).max(0) as u64;
+                    w.started += 1;
+                    w.total_ms += waited;
+                    w.longest_ms = w.longest_ms.max(waited);
+                }
+                None => w.timeouts += 1,
+            }
+        }
+        match started {
             Some(admitted) => Ok(now - admitted),
             None => Err(Error::with_detail(
                 ErrorCode::QueueOverloaded,
