@@ -39,6 +39,11 @@ export INFERWARDEN_REQUIRE_NVRTC=1
 step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
 cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node
 
+step "SARIF 2.1.0 schema (official OASIS schema, shipped in the serde-sarif crate from crates.io)"
+INFERWARDEN_SARIF_SCHEMA="$(scripts/sarif-schema.sh)"
+export INFERWARDEN_SARIF_SCHEMA INFERWARDEN_REQUIRE_SARIF_SCHEMA=1
+echo "$INFERWARDEN_SARIF_SCHEMA"
+
 step "python: venv, maturin wheel, install"
 scripts/setup-python.sh
 

@@ -166,6 +166,22 @@ fn class_and(bytes: &[u8]) -> u8 {
     })
 }
 
+/// Index of the first byte outside the task class: a branch-free class fold per 16-byte
+/// chunk, and a search only inside the chunk that fails.
+#[inline]
+fn first_non_task_byte(bytes: &[u8]) -> Option<usize> {
+    const CHUNK: usize = 16;
+    bytes.chunks(CHUNK).enumerate().find_map(|(c, chunk)| {
+        (class_and(chunk) & TASK_BIT == 0).then(|| {
+            c * CHUNK
+                + chunk
+                    .iter()
+                    .position(|&b| BYTE_CLASS[usize::from(b)] & TASK_BIT == 0)
+                    .unwrap_or(0)
+        })
+    })
+}
+
 /// Index of the first `::`, found by scanning for `:` and checking the next byte.
 #[inline]
 fn find_separator(bytes: &[u8]) -> Option<usize> {
@@ -206,15 +222,23 @@ pub fn parse_task_ref(input: &str) -> Result<TaskRef<'_>, Error> {
     if bytes.is_empty() {
         return Err(reject(TaskRefRule::Empty, None));
     }
-    // Fast path: no `:` at all (`:` is in neither class) and every byte valid -> local id.
-    if bytes.len() <= TASK_ID_MAX_LEN && class_and(bytes) & TASK_BIT != 0 {
-        if input == "." || input == ".." {
-            return Err(reject(TaskRefRule::TaskIdDotSegment, None));
+    // One pass to the first byte that is not a task byte. None: every byte is valid, a
+    // local id (`:` is in neither class). A `::` there: the first separator, since no `:`
+    // comes before it (the remote fast path). Anything else: the general search.
+    let first_non_task = first_non_task_byte(bytes);
+    let sep = match first_non_task {
+        None if bytes.len() <= TASK_ID_MAX_LEN => {
+            if input == "." || input == ".." {
+                return Err(reject(TaskRefRule::TaskIdDotSegment, None));
+            }
+            return Ok(TaskRef::Local { task_id: input });
         }
-        return Ok(TaskRef::Local { task_id: input });
-    }
-    let Some(sep) = find_separator(bytes) else {
-        check_task_part(input, 0, false)?;
+        None => None,
+        Some(i) if bytes[i] == b':' && bytes.get(i + 1) == Some(&b':') => Some(i),
+        Some(_) => find_separator(bytes),
+    };
+    let Some(sep) = sep else {
+        check_task_part(input, 0, first_non_task.is_none())?;
         return Ok(TaskRef::Local { task_id: input });
     };
     let workspace = &input[..sep];

@@ -3,7 +3,9 @@ with both locations, the pytest helpers, and the rendered formats."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -57,6 +59,51 @@ def test_formats(tmp_path):
     assert "error[range_differs]" in parity.check(root, "text")["rendered"]
     with pytest.raises(ConfigInvalidError):
         parity.check(root, "yaml")
+
+
+def sarif_validator():
+    """A validator for the official OASIS SARIF 2.1.0 schema (``INFERWARDEN_SARIF_SCHEMA``:
+    scripts/test.sh downloads it with the serde-sarif crate and requires it)."""
+    path = os.environ.get("INFERWARDEN_SARIF_SCHEMA")
+    if not path:
+        if os.environ.get("INFERWARDEN_REQUIRE_SARIF_SCHEMA") == "1":
+            pytest.fail("INFERWARDEN_REQUIRE_SARIF_SCHEMA=1 but INFERWARDEN_SARIF_SCHEMA is not set")
+        pytest.skip("the SARIF schema comes with scripts/test.sh (scripts/sarif-schema.sh)")
+    import jsonschema
+
+    schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert schema["$id"].endswith("/sarif-schema-2.1.0.json"), schema["$id"]
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_sarif_validates_against_the_official_oasis_schema(tmp_path):
+    validator = sarif_validator()
+    broken = tmp_path / "broken"
+    shutil.copytree(SAMPLE, broken)
+    (broken / "backend" / "config.py").write_text("MODELS_SCHEMA = {\n  'x': (\n", encoding="utf-8")
+    documents = {}
+    for name, root in [("drifted", drifted(tmp_path)), ("clean", SAMPLE), ("syntax_error", broken)]:
+        doc = json.loads(parity.check(root, "sarif")["rendered"])
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert errors == [], (name, errors[:5])
+        documents[name] = doc
+    assert len(documents["drifted"]["runs"][0]["results"]) == 2
+    assert documents["clean"]["runs"][0]["results"] == []
+    assert documents["syntax_error"]["runs"][0]["results"], "a syntax error is a result with a location"
+    # Negative controls: the same validator rejects what the schema forbids.
+    good = documents["drifted"]
+    for mutate in (
+        lambda d: d["runs"][0]["results"][0].__setitem__("level", "fatal"),
+        lambda d: d.__setitem__("unexpected", 1),
+        lambda d: d["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"].__setitem__("startLine", 0),
+        lambda d: d["runs"][0]["tool"]["driver"].pop("name"),
+        lambda d: d.__setitem__("version", "2.0.0"),
+    ):
+        bad = copy.deepcopy(good)
+        mutate(bad)
+        assert not validator.is_valid(bad)
 
 
 def test_bad_parity_toml_is_a_config_error(tmp_path):

@@ -3,10 +3,10 @@
 //! input beyond the validated workspace name. Backends: [`MemoryRegistry`] here, SQLite and
 //! PostgreSQL in their own files, chosen by URL with [`super::open_registry`].
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::{Arc, RwLock};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::target_url::{TargetPolicy, TargetUrl};
@@ -150,7 +150,9 @@ pub trait WorkspaceRegistry: Send + Sync + Debug {
 /// In-memory registry (tests, config-loaded deployments).
 #[derive(Debug, Default)]
 pub struct MemoryRegistry {
-    entries: RwLock<BTreeMap<String, Arc<WorkspaceEntry>>>,
+    /// Keyed by workspace name with the Fx hash: names are operator-registered, so a lookup
+    /// key cannot grow a collision chain, and the hash of a short name costs a few ns.
+    entries: RwLock<FxHashMap<String, Arc<WorkspaceEntry>>>,
 }
 
 fn poisoned() -> Error {
@@ -201,14 +203,16 @@ impl WorkspaceRegistry for MemoryRegistry {
     }
 
     fn ready(&self) -> Result<Vec<Arc<WorkspaceEntry>>, Error> {
-        Ok(self
+        let mut ready: Vec<Arc<WorkspaceEntry>> = self
             .entries
             .read()
             .map_err(|_| poisoned())?
             .values()
             .filter(|e| e.status == WorkspaceStatus::Ready)
             .cloned()
-            .collect())
+            .collect();
+        ready.sort_by(|a, b| a.workspace.cmp(&b.workspace));
+        Ok(ready)
     }
 
     fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error> {

@@ -119,18 +119,24 @@ impl Serialize for ResolvedTarget {
     }
 }
 
-/// Appends one percent-encoded path segment (everything outside RFC 3986 unreserved).
+/// Appends one percent-encoded path segment (everything outside RFC 3986 unreserved); runs
+/// of unreserved bytes are copied at once.
 fn push_encoded_segment(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
+            continue;
         }
+        // The run holds only ASCII bytes, so it is valid UTF-8 on its own.
+        out.push_str(std::str::from_utf8(&bytes[start..i]).unwrap_or_default());
+        out.push('%');
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+        start = i + 1;
     }
+    out.push_str(std::str::from_utf8(&bytes[start..]).unwrap_or_default());
 }
 
 /// Resolves `task_ref` for a task route (`status`, `results`, `preview`). Local ids are not
@@ -156,7 +162,7 @@ pub fn resolve_target(
     let entry = registry
         .get(workspace)?
         .ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-    resolve_entry(&entry, resolver, route, Some(task_id))
+    resolve_shared(entry, resolver, route, Some(task_id))
 }
 
 /// Resolves one registry entry for `route`: `task_id` is required by the task routes and
@@ -164,6 +170,16 @@ pub fn resolve_target(
 /// ones `remote_unavailable`.
 pub fn resolve_entry(
     entry: &Arc<WorkspaceEntry>,
+    resolver: &dyn AddressResolver,
+    route: ProxyRoute,
+    task_id: Option<&str>,
+) -> Result<ResolvedTarget, Error> {
+    resolve_shared(Arc::clone(entry), resolver, route, task_id)
+}
+
+/// [`resolve_entry`] keeping the caller's reference to the entry (no second count).
+fn resolve_shared(
+    entry: Arc<WorkspaceEntry>,
     resolver: &dyn AddressResolver,
     route: ProxyRoute,
     task_id: Option<&str>,
@@ -182,17 +198,7 @@ pub fn resolve_entry(
     let mut url = String::with_capacity(base.host.len() + base.prefix.len() + 64);
     url.push_str(&base.scheme);
     url.push_str("://");
-    if base.host.contains(':') {
-        url.push('[');
-        url.push_str(&base.host);
-        url.push(']');
-    } else {
-        url.push_str(&base.host);
-    }
-    if let Some(port) = base.port {
-        url.push(':');
-        url.push_str(itoa_u16(port, &mut [0u8; 5]));
-    }
+    base.push_authority(&mut url);
     url.push_str(&base.prefix);
     url.push('/');
     url.push_str(route.as_str());
@@ -237,22 +243,48 @@ pub fn resolve_entry(
         }
     }
     Ok(ResolvedTarget {
-        entry: Arc::clone(entry),
+        entry,
         url,
         addresses,
     })
 }
 
-/// Formats `n` in decimal into `buf` without allocating.
-fn itoa_u16(mut n: u16, buf: &mut [u8; 5]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+#[cfg(test)]
+mod tests {
+    use super::push_encoded_segment;
+
+    /// Byte by byte, the obvious way.
+    fn reference(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_encode_everything_outside_unreserved() {
+        for s in [
+            "",
+            "t-1",
+            "abc~1.x_Y",
+            "a/b",
+            "../..",
+            "%2e",
+            "a b?c#d",
+            "é",
+            "x€y",
+            "🙂",
+            "\u{0}\u{7f}",
+            "a@b:c",
+        ] {
+            let mut out = String::from("prefix/");
+            push_encoded_segment(&mut out, s);
+            assert_eq!(out, format!("prefix/{}", reference(s)), "{s:?}");
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }

@@ -159,6 +159,21 @@ fn parse_port(port: Option<&str>) -> Result<Option<u16>, Error> {
     }
 }
 
+/// `port` in canonical decimal, written into `buf`.
+fn port_digits(port: u16, buf: &mut [u8; 5]) -> &str {
+    let mut i = buf.len();
+    let mut p = port;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (p % 10) as u8;
+        p /= 10;
+        if p == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 impl TargetUrl {
     /// Parses and validates `url` under `policy`.
     pub fn parse(url: &str, policy: &TargetPolicy) -> Result<TargetUrl, Error> {
@@ -197,47 +212,58 @@ impl TargetUrl {
         })
     }
 
-    /// Whether `url` has exactly this origin: its scheme, then an authority — everything up
-    /// to the first `/`, `?`, `#` or `\\`, the terminators URL parsers agree on — that holds no
-    /// userinfo or forbidden byte and whose host and port equal this URL's byte for byte.
+    /// Appends this URL's authority as resolution writes it: `host[:port]`, an IPv6 host in
+    /// brackets, the port in canonical decimal.
+    pub fn push_authority(&self, out: &mut String) {
+        if self.host.contains(':') {
+            out.push('[');
+            out.push_str(&self.host);
+            out.push(']');
+        } else {
+            out.push_str(&self.host);
+        }
+        if let Some(port) = self.port {
+            out.push(':');
+            out.push_str(port_digits(port, &mut [0u8; 5]));
+        }
+    }
+
+    /// `rest` without this URL's canonical authority at its start, or `None` when it does not
+    /// start with it. No allocation.
+    fn strip_authority<'r>(&self, rest: &'r [u8]) -> Option<&'r [u8]> {
+        let host = self.host.as_bytes();
+        let rest = if host.contains(&b':') {
+            rest.strip_prefix(b"[")?
+                .strip_prefix(host)?
+                .strip_prefix(b"]")?
+        } else {
+            rest.strip_prefix(host)?
+        };
+        match self.port {
+            None => Some(rest),
+            Some(port) => rest
+                .strip_prefix(b":")?
+                .strip_prefix(port_digits(port, &mut [0u8; 5]).as_bytes()),
+        }
+    }
+
+    /// Whether `url` has exactly this origin: its scheme, `://`, then an authority —
+    /// everything up to the first `/`, `?`, `#` or `\\`, the terminators URL parsers agree
+    /// on — equal byte for byte to this URL's canonical authority (host, brackets for IPv6,
+    /// port in canonical decimal). The registered host was validated (no userinfo, no
+    /// terminator, no forbidden byte), so it is enough that `url` starts with the canonical
+    /// authority and a terminator (or the end) follows it; equality also rules out userinfo.
     /// Used as the final check on every URL resolution builds. No allocation.
     pub fn same_origin(&self, url: &str) -> bool {
-        let Some(rest) = url
+        let after = url
             .strip_prefix(self.scheme.as_str())
             .and_then(|r| r.strip_prefix("://"))
-        else {
-            return false;
-        };
-        let end = rest
-            .bytes()
-            .position(|b| matches!(b, b'/' | b'?' | b'#' | b'\\'))
-            .unwrap_or(rest.len());
-        let authority = &rest[..end];
-        if authority
-            .bytes()
-            .any(|b| b == b'@' || URL_CLASS[usize::from(b)] != 0)
-        {
-            return false;
+            .and_then(|r| self.strip_authority(r.as_bytes()));
+        match after {
+            Some([]) => true,
+            Some([next, ..]) => matches!(next, b'/' | b'?' | b'#' | b'\\'),
+            None => false,
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            match v6.split_once(']') {
-                Some((h, "")) => (h, None),
-                Some((h, after)) => match after.strip_prefix(':') {
-                    Some(p) => (h, Some(p)),
-                    None => return false,
-                },
-                None => return false,
-            }
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        // Byte for byte: a port is written in canonical decimal (no leading zero).
-        host == self.host
-            && !port.is_some_and(|p| p.starts_with('0'))
-            && parse_port(port).ok() == Some(self.port)
     }
 
     /// `scheme://host[:port]` (IPv6 in brackets).

@@ -1,0 +1,1 @@
+//! Empty: this package only exists so that `cargo fetch` downloads serde-sarif.
