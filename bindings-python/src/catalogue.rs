@@ -15,9 +15,20 @@ use crate::errors::{guard, to_py_err};
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Catalogue {
     inner: CoreCatalogue,
-    /// Python strings for every parameter name, made once: building the payload dict then
-    /// reuses them (and their cached hashes) instead of creating a string per key per call.
-    keys: std::collections::BTreeMap<String, Py<PyString>>,
+    /// Python strings for every parameter name, model id, kind and mode name, made once:
+    /// building the result then reuses them (and their cached hashes) instead of creating a
+    /// string per key per call. Fx-hashed: the keys are the catalogue's own names.
+    keys: Keys,
+}
+
+type Keys = rustc_hash::FxHashMap<String, Py<PyString>>;
+
+/// The ready-made Python string for `s`, or a new one.
+fn key<'py>(py: Python<'py>, keys: &Keys, s: &str) -> Bound<'py, PyString> {
+    match keys.get(s) {
+        Some(k) => k.bind(py).clone(),
+        None => PyString::new(py, s),
+    }
 }
 
 #[pymethods]
@@ -29,11 +40,13 @@ impl Catalogue {
         let keys = inner
             .common
             .keys()
-            .chain(
-                inner
-                    .models()
-                    .flat_map(|(_, m)| m.parameters.keys().chain(m.fixed_parameters.keys())),
-            )
+            .chain(inner.models().flat_map(|(_, m)| {
+                m.parameters
+                    .keys()
+                    .chain(m.fixed_parameters.keys())
+                    .chain(m.modes.keys())
+                    .chain([&m.id, &m.kind])
+            }))
             .map(|k| (k.clone(), PyString::intern(py, k).unbind()))
             .collect();
         Ok(Catalogue { inner, keys })
@@ -95,23 +108,15 @@ impl Catalogue {
     }
 }
 
-fn validated_to_py(
-    py: Python<'_>,
-    ok: &ValidatedRequest,
-    keys: &std::collections::BTreeMap<String, Py<PyString>>,
-) -> PyResult<Py<PyAny>> {
+fn validated_to_py(py: Python<'_>, ok: &ValidatedRequest, keys: &Keys) -> PyResult<Py<PyAny>> {
     let payload = PyDict::new(py);
     for (k, v) in &ok.payload {
-        let value = json_to_py(py, v)?;
-        match keys.get(k) {
-            Some(key) => payload.set_item(key.bind(py), value)?,
-            None => payload.set_item(k, value)?,
-        }
+        payload.set_item(key(py, keys, k), json_to_py(py, v)?)?;
     }
     let out = PyDict::new(py);
-    out.set_item(intern!(py, "model_id"), &ok.model_id)?;
-    out.set_item(intern!(py, "kind"), &ok.kind)?;
-    out.set_item(intern!(py, "mode"), &ok.mode)?;
+    out.set_item(intern!(py, "model_id"), key(py, keys, &ok.model_id))?;
+    out.set_item(intern!(py, "kind"), key(py, keys, &ok.kind))?;
+    out.set_item(intern!(py, "mode"), key(py, keys, &ok.mode))?;
     out.set_item(intern!(py, "payload"), payload)?;
     Ok(out.into_any().unbind())
 }

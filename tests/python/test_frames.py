@@ -46,6 +46,22 @@ def test_matches_numpy_bit_for_bit(layout, dtype, shape):
     assert np.array_equal(got, numpy_reference(x, layout))
 
 
+@pytest.mark.parametrize("layout", ["NCTHW", "NTCHW"])
+def test_bfloat16_bit_patterns_through_a_uint16_view(layout):
+    rng = np.random.default_rng(3)
+    f32 = rng.uniform(-1.2, 1.2, size=(1, 3, 4, 6, 8)).astype(np.float32)
+    f32.reshape(-1)[:4] = [np.nan, np.inf, -np.inf, 1.0]
+    bits = (f32.view(np.uint32) >> 16).astype(np.uint16)  # truncated to bfloat16
+    as_f32 = (bits.astype(np.uint32) << 16).view(np.float32)
+    got = frames_to_u8(bits, layout, dtype="bfloat16")
+    assert np.array_equal(got, numpy_reference(as_f32, layout))
+    # Every 16-bit pattern as float16 matches numpy's own float16 -> float32 widening.
+    every = np.arange(65536, dtype=np.uint32).astype(np.uint16).reshape(1, 4, 1, 128, 128)
+    assert np.array_equal(frames_to_u8(every, layout, dtype="float16"), numpy_reference(every.view(np.float16), layout))
+    with pytest.raises(RequestValidationError):
+        frames_to_u8(bits, layout, dtype="float32")  # 2-byte elements read as 4-byte ones
+
+
 def test_non_contiguous_input_and_errors():
     x = np.zeros((1, 3, 2, 4, 4), dtype=np.float32)[:, :, :, :, ::2]
     assert frames_to_u8(x).shape == (1, 2, 4, 2, 3)

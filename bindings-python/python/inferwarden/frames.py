@@ -6,6 +6,7 @@
 bit-identical to numpy's ``((x / 2 + 0.5).clip(0, 1) * 255).round().astype(uint8)`` followed
 by the transpose (numpy computing in float32).
 
+``dtype="bfloat16"`` (or ``"float16"``) reads a ``uint16`` array as those bit patterns.
 ``device`` picks where it runs: ``"cpu"`` (default: Rust on all cores, no intermediate
 arrays), ``"cuda"`` (the NVRTC-compiled kernel on GPU 0; without a usable GPU it raises
 ``DependencyUnavailableError``, and ``GpuMemoryExceededError`` when the device is out of
@@ -20,12 +21,17 @@ from typing import Any
 from inferwarden import _native
 
 
-def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0, device: str = "cpu") -> Any:
-    """Convert a 5-D numpy array to ``uint8`` frames ``N,T,H,W,C`` on ``device``."""
+def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0, device: str = "cpu", dtype: str | None = None) -> Any:
+    """Convert a 5-D numpy array to ``uint8`` frames ``N,T,H,W,C`` on ``device``.
+
+    ``dtype`` reads the array's bytes as another element type of the same size: numpy has no
+    bfloat16, so a torch bf16 tensor arrives as its bit patterns,
+    ``frames_to_u8(t.view(torch.uint16).numpy(), dtype="bfloat16")``.
+    """
     import numpy as np
 
     arr = np.ascontiguousarray(x)
-    dtype = arr.dtype.name
+    dtype = dtype or arr.dtype.name
     data, shape, _ran_on = _native.convert_frames(memoryview(arr).cast("B"), dtype, layout, list(arr.shape), threads, device)
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::condition::Condition;
-use super::model::{value_problem, Catalogue, Parameter};
+use super::model::{value_problem, Catalogue};
 use crate::error::{Error, ErrorCode};
 
 /// One violation.
@@ -147,11 +147,9 @@ pub fn validate_request_owned(
             Map::new()
         }
     };
-    let defs: Vec<(&String, &Parameter)> = catalogue
-        .common
-        .iter()
-        .chain(model.parameters.iter())
-        .collect();
+    // Common parameters, then the model's (a model's own definition wins: searched from the
+    // back). An iterator, not a collected list: no allocation per request.
+    let defs = || catalogue.common.iter().chain(model.parameters.iter());
     let mut payload = Map::new();
     // Sent values that did not go into the payload (refused, or fixed-only parameters):
     // they still count as sent (no default is filled in) and are checked against locks.
@@ -159,7 +157,7 @@ pub fn validate_request_owned(
     // Paths are built only for violations: the accepted path allocates nothing extra.
     let path = |name: &str| format!("parameters.{name}");
     for (name, value) in params {
-        match defs.iter().rev().find(|(n, _)| **n == name) {
+        match defs().rev().find(|(n, _)| **n == name) {
             None if model.fixed_parameters.contains_key(&name) => held.push((name, value)),
             None => v.push(Violation {
                 path: path(&name),
@@ -222,8 +220,8 @@ pub fn validate_request_owned(
             payload.insert(name.clone(), fixed.value.clone());
         }
     }
-    for (name, p) in defs.iter().rev() {
-        if payload.contains_key(*name)
+    for (name, p) in defs().rev() {
+        if payload.contains_key(name)
             || !cond(
                 catalogue,
                 &p.visible_if,
@@ -234,7 +232,7 @@ pub fn validate_request_owned(
         {
             continue;
         }
-        let was_sent = held.iter().any(|(n, _)| n == *name);
+        let was_sent = held.iter().any(|(n, _)| n == name);
         let required = p.required == Some(true)
             || cond(
                 catalogue,
