@@ -3,7 +3,8 @@
 #   - the inferwarden-cuda tests with INFERWARDEN_GPU=1: a device is required, the frame
 #     kernels (NVRTC, run time) give the CPU path's bytes for every dtype, layout, kernel and
 #     edge value, device-resident buffers, concurrent callers; the probe finds the device;
-#   - pytest's frame tests with INFERWARDEN_GPU=1 (numpy in, device="cuda", numpy out);
+#   - pytest's frame tests with INFERWARDEN_GPU=1 (numpy in, device="cuda", numpy out) and
+#     benches/python/bench_frames.py (numpy vs the CPU path vs device="cuda");
 #   - `inferwarden probe` (text and --json, with the NVML view);
 #   - the GPU bench (benches/src/bin/gpu_bench.rs): probe vs nvidia-smi, copy bandwidth,
 #     kernel throughput and its share of it, host round trip vs the CPU path. Its table goes
@@ -58,7 +59,7 @@ for line in sys.stdin:
   cp target/release/gpu_bench target/release/inferwarden "$dest/"
   scripts/setup-python.sh --release >/dev/null || return 1
   cp target/wheels/inferwarden-*.whl "$dest/"
-  mkdir -p "$dest/py" && cp tests/python/test_frames.py "$dest/py/"
+  mkdir -p "$dest/py" && cp tests/python/test_frames.py benches/python/bench_frames.py "$dest/py/"
   strip "$dest"/test_* "$dest/gpu_bench" "$dest/inferwarden" 2>/dev/null || true
 }
 
@@ -124,6 +125,7 @@ if [[ -n "$py" ]]; then
   site="$(mktemp -d)"
   "$py" -m pip install -q --no-deps --no-index --target "$site" "$bundle"/inferwarden-*.whl &&
     step pytest-frames env PYTHONPATH="$site" "$py" -m pytest -q -p no:cacheprovider "$bundle/py/test_frames.py"
+  step python-frames-bench env PYTHONPATH="$site" "$py" "$bundle/py/bench_frames.py"
 else
   echo "no Python with numpy and pytest: pytest step not run"; failed+=(pytest-missing)
 fi

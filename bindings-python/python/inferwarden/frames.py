@@ -11,7 +11,8 @@ by the transpose (numpy computing in float32).
 arrays), ``"cuda"`` (the NVRTC-compiled kernel on GPU 0; without a usable GPU it raises
 ``DependencyUnavailableError``, and ``GpuMemoryExceededError`` when the device is out of
 memory) or ``"auto"`` (the GPU when its kernels load, else the CPU). Both paths give the same
-bytes. ``frames_gpu_status()`` says whether the GPU path is usable and, if not, why.
+bytes. For arrays in host memory the GPU path is bound by PCIe copies: on a many-core host the
+CPU path can be faster (see BENCHMARKS.md). ``frames_gpu_status()`` says whether the GPU path is usable and, if not, why.
 """
 
 from __future__ import annotations
