@@ -33,6 +33,14 @@ fn stamps_time_from_clock() {
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
+    // The exported list (the smoke runner checks live events with it) is exactly the
+    // serialised fields besides `details`.
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.retain(|k| *k != "details");
+    keys.sort_unstable();
+    let mut listed = inferwarden::audit::AUDIT_MANDATORY_FIELDS.to_vec();
+    listed.sort_unstable();
+    assert_eq!(keys, listed);
 }
 
 #[test]

@@ -413,7 +413,7 @@ pub enum FrameDevice {
 }
 
 impl FrameDevice {
-    /// Parses `cpu`, `cuda` or `auto` (case-insensitive).
+    /// Parses `cpu`, `cuda` (also spelled `gpu`) or `auto` (case-insensitive).
     pub fn from_name(name: &str) -> Option<FrameDevice> {
         match name.to_ascii_lowercase().as_str() {
             "cpu" => Some(FrameDevice::Cpu),

@@ -40,6 +40,17 @@ pub struct AuditFields<'a> {
     pub correlation_id: &'a str,
 }
 
+/// The fields every serialised audit event carries (besides the free-form `details`).
+pub const AUDIT_MANDATORY_FIELDS: [&str; 7] = [
+    "actor",
+    "source",
+    "action",
+    "target",
+    "outcome",
+    "timestamp_ms",
+    "correlation_id",
+];
+
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

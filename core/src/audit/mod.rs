@@ -6,5 +6,5 @@
 mod event;
 mod sink;
 
-pub use event::{AuditEvent, AuditFields, Outcome};
+pub use event::{AuditEvent, AuditFields, Outcome, AUDIT_MANDATORY_FIELDS};
 pub use sink::{AuditSink, MemoryAuditSink};

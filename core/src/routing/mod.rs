@@ -22,6 +22,6 @@ pub use registry_open::open_registry;
 pub use registry_postgres::PostgresRegistry;
 #[cfg(feature = "sqlite")]
 pub use registry_sqlite::SqliteRegistry;
-pub use resolve::{resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
+pub use resolve::{encode_path_segment, resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
 pub use router::{resolver_for, Router, SystemResolver};
 pub use target_url::{TargetPolicy, TargetUrl};

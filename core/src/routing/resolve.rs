@@ -119,6 +119,14 @@ impl Serialize for ResolvedTarget {
     }
 }
 
+/// `s` percent-encoded as one path segment (everything outside RFC 3986 unreserved), as
+/// resolution writes task ids into URLs.
+pub fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    push_encoded_segment(&mut out, s);
+    out
+}
+
 /// Appends one percent-encoded path segment (everything outside RFC 3986 unreserved); runs
 /// of unreserved bytes are copied at once.
 fn push_encoded_segment(out: &mut String, s: &str) {

@@ -7,26 +7,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::http::{encode_segment, Http, Response};
+use super::http::{Http, Response};
 use super::options::{SmokeOptions, HOSTILE_TASK_IDS};
 use super::report::{CheckResult, CheckStatus};
+use crate::audit::AUDIT_MANDATORY_FIELDS;
 use crate::error::ErrorCode;
 use crate::lifecycle::TaskStatus;
+use crate::routing::encode_path_segment as encode_segment;
 
 /// A local id that exists nowhere: with an accepted credential the answer is
 /// `404 task_not_found`, so the status tells whether the credential passed the gate.
 const PROBE: &str = "/status/smoke-probe-does-not-exist";
-
-/// The mandatory fields of an audit event.
-const AUDIT_FIELDS: [&str; 7] = [
-    "actor",
-    "source",
-    "action",
-    "target",
-    "outcome",
-    "timestamp_ms",
-    "correlation_id",
-];
 
 type Outcome = (CheckStatus, String);
 
@@ -697,7 +688,7 @@ impl<'a> Run<'a> {
             )));
         }
         for e in &ours {
-            for f in AUDIT_FIELDS {
+            for f in AUDIT_MANDATORY_FIELDS {
                 let present = match e.get(f) {
                     Some(Value::String(s)) => !s.is_empty(),
                     Some(Value::Number(_)) => true,

@@ -166,16 +166,3 @@ impl Http {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
-
-/// Percent-encodes `s` as one path segment (everything outside RFC 3986 unreserved).
-pub fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
