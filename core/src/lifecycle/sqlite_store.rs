@@ -186,6 +186,7 @@ impl SqliteTaskStore {
             .map_err(db_err)?;
         conn.execute_batch(SQLITE_SCHEMA).map_err(db_err)?;
         migrate(&conn).map_err(db_err)?;
+        conn.execute_batch(SWEEP_BATCH_TABLE).map_err(db_err)?;
         Ok(SqliteTaskStore {
             conn: Mutex::new(conn),
             time,
@@ -250,63 +251,140 @@ impl SqliteTaskStore {
         conn.execute(sql, []).map_err(db_err)
     }
 
-    /// The `EXPLAIN QUERY PLAN` lines of the sweep's candidate query (tests assert it uses
-    /// the partial index).
+    /// The `EXPLAIN QUERY PLAN` lines of the stale pass: its candidate read (tests assert
+    /// it uses the partial index) followed by its compare-and-set update (rowid lookups of
+    /// the batch, never a scan).
     pub fn sweep_query_plan(&self) -> Result<Vec<String>, Error> {
         let conn = self.conn.lock().map_err(|_| {
             Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
         })?;
-        let mut stmt = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {STALE_CANDIDATES}"))
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map(params![0i64, 10i64], |r| r.get::<_, String>(3))
-            .map_err(db_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(db_err)
+        let mut lines = Vec::new();
+        let stale = &SWEEP_PASSES[0];
+        for sql in [stale.select, stale.update] {
+            let mut stmt = conn
+                .prepare_cached(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .map_err(db_err)?;
+            bind_sweep_params(&mut stmt, [0, 10, 0, 0], "plan").map_err(db_err)?;
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(db_err)? {
+                lines.push(row.get::<_, String>(3).map_err(db_err)?);
+            }
+        }
+        Ok(lines)
     }
 }
 
-const STALE_CANDIDATES: &str =
-    "SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2";
+/// The per-connection scratch table a sweep batch's candidate rowids go into.
+const SWEEP_BATCH_TABLE: &str =
+    "CREATE TEMP TABLE IF NOT EXISTS iw_sweep_batch (rid INTEGER PRIMARY KEY)";
 
-/// One kind of sweep write: the compare-and-set UPDATE (candidates from a partial index,
-/// condition re-checked in the WHERE clause) returning id, type, runtime, the limit applied
-/// and the lease. Parameters: ?1 now, ?2 room in the batch, ?3 cutoff, ?4 limit (ms).
+/// One kind of sweep write, three set-based statements in the batch's transaction:
+/// `select` puts the candidates' rowids (read from a partial index) into
+/// `temp.iw_sweep_batch`; `update` is the compare-and-set that re-checks the condition in
+/// its WHERE clause and returns id, type, runtime, the limit applied and the lease;
+/// `transitions` writes one transition row for each task that update failed (the rows of
+/// the batch that are now failed by this sweep, and only those: the write lock is held
+/// from the candidate read to the commit). Parameters: ?1 now, ?2 room in the batch,
+/// ?3 cutoff, ?4 limit (ms), ?5 actor; each statement binds the ones it uses.
 struct SweepPass {
     reason: &'static str,
-    from: TaskStatus,
-    sql: &'static str,
+    select: &'static str,
+    update: &'static str,
+    transitions: &'static str,
 }
 
 const SWEEP_PASSES: [SweepPass; 3] = [
     SweepPass {
         reason: "stale_timeout",
-        from: TaskStatus::Processing,
-        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
+        select: "INSERT INTO temp.iw_sweep_batch (rid)
+              SELECT rowid FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2",
+        update: "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
               error_message = 'processing exceeded the stale limit of its task type', finished_at = ?1, updated_at = ?1
-              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2)
-                AND status = 'processing' AND stale_deadline < ?1
+              WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch) AND status = 'processing' AND stale_deadline < ?1
               RETURNING id, task_type, ?1 - started_at, stale_deadline - started_at, lease_id",
+        transitions: "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+              SELECT id, 'processing', 'failed', 'stale_timeout', ?5, lease_id, ?1, stale_deadline - started_at, ?1 - started_at
+              FROM iw_tasks WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch)
+                AND status = 'failed' AND error_code = 'stale_timeout' AND finished_at = ?1",
     },
     SweepPass {
         reason: "heartbeat_timeout",
-        from: TaskStatus::Processing,
-        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'heartbeat_timeout',
+        select: "INSERT INTO temp.iw_sweep_batch (rid)
+              SELECT rowid FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < ?3 ORDER BY heartbeat_at LIMIT ?2",
+        update: "UPDATE iw_tasks SET status = 'failed', error_code = 'heartbeat_timeout',
               error_message = 'the worker stopped sending heartbeats', finished_at = ?1, updated_at = ?1
-              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < ?3 ORDER BY heartbeat_at LIMIT ?2)
-                AND status = 'processing' AND heartbeat_at < ?3
+              WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch) AND status = 'processing' AND heartbeat_at < ?3
               RETURNING id, task_type, ?1 - started_at, ?4, lease_id",
+        transitions: "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+              SELECT id, 'processing', 'failed', 'heartbeat_timeout', ?5, lease_id, ?1, ?4, ?1 - started_at
+              FROM iw_tasks WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch)
+                AND status = 'failed' AND error_code = 'heartbeat_timeout' AND finished_at = ?1",
     },
     SweepPass {
         reason: "worker_start_timeout",
-        from: TaskStatus::Pending,
-        sql: "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
+        select: "INSERT INTO temp.iw_sweep_batch (rid)
+              SELECT rowid FROM iw_tasks WHERE status = 'pending' AND created_at < ?3 ORDER BY created_at LIMIT ?2",
+        update: "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
               error_message = 'no worker claimed the task in time', finished_at = ?1, updated_at = ?1
-              WHERE id IN (SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < ?3 ORDER BY created_at LIMIT ?2)
-                AND status = 'pending' AND created_at < ?3
+              WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch) AND status = 'pending' AND created_at < ?3
               RETURNING id, task_type, ?1 - created_at, ?4, NULL",
+        transitions: "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, lease_id, at, ttl_ms, runtime_ms)
+              SELECT id, 'pending', 'failed', 'worker_start_timeout', ?5, NULL, ?1, ?4, ?1 - created_at
+              FROM iw_tasks WHERE rowid IN (SELECT rid FROM temp.iw_sweep_batch)
+                AND status = 'failed' AND error_code = 'worker_start_timeout' AND finished_at = ?1",
     },
 ];
+
+/// Binds the sweep parameters a statement uses (see [`SweepPass`]).
+fn bind_sweep_params(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    numbers: [i64; 4],
+    actor: &str,
+) -> rusqlite::Result<()> {
+    for index in 1..=stmt.parameter_count() {
+        if index == 5 {
+            stmt.raw_bind_parameter(index, actor)?;
+        } else {
+            stmt.raw_bind_parameter(index, numbers[index - 1])?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs one pass over at most `room` tasks: what it failed and how many transition rows
+/// it wrote.
+fn run_sweep_pass(
+    tx: &Transaction<'_>,
+    pass: &SweepPass,
+    numbers: [i64; 4],
+    actor: &str,
+) -> rusqlite::Result<(Vec<SweptTask>, usize)> {
+    tx.prepare_cached("DELETE FROM temp.iw_sweep_batch")?
+        .execute([])?;
+    let mut select = tx.prepare_cached(pass.select)?;
+    bind_sweep_params(&mut select, numbers, actor)?;
+    if select.raw_execute()? == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let mut update = tx.prepare_cached(pass.update)?;
+    bind_sweep_params(&mut update, numbers, actor)?;
+    let mut rows = update.raw_query();
+    let mut swept = Vec::new();
+    while let Some(r) = rows.next()? {
+        swept.push(SweptTask {
+            task_id: r.get(0)?,
+            task_type: r.get(1)?,
+            reason: pass.reason.into(),
+            runtime_ms: r.get(2)?,
+            ttl_ms: r.get(3)?,
+        });
+    }
+    drop(rows);
+    let mut transitions = tx.prepare_cached(pass.transitions)?;
+    bind_sweep_params(&mut transitions, numbers, actor)?;
+    let written = transitions.raw_execute()?;
+    Ok((swept, written))
+}
 
 fn get_task(tx: &Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
     tx.query_row(
@@ -449,7 +527,7 @@ impl TaskStore for SqliteTaskStore {
         sweep_in_batches(sweep_id, policy, |actor, batch| {
             self.tx(|tx, now| {
                 let mut out = Vec::new();
-                for pass in SWEEP_PASSES {
+                for pass in &SWEEP_PASSES {
                     let room = i64::from(batch) - out.len() as i64;
                     if room <= 0 {
                         break;
@@ -457,50 +535,21 @@ impl TaskStore for SqliteTaskStore {
                     let Some((cutoff, limit)) = pass_window(pass.reason, policy, now) else {
                         continue;
                     };
-                    // The stale pass reads its limit from each row (?3/?4 unused).
-                    let args: &[i64] = if pass.reason == "stale_timeout" {
-                        &[now, room]
-                    } else {
-                        &[now, room, cutoff, limit]
-                    };
-                    // The WHERE clause re-checks the condition inside the write: a task a
-                    // worker completed since the candidate read is not touched.
-                    let swept = tx
-                        .prepare_cached(pass.sql)
-                        .and_then(|mut stmt| {
-                            stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                                Ok((
-                                    r.get::<_, String>(0)?,
-                                    r.get::<_, String>(1)?,
-                                    r.get::<_, i64>(2)?,
-                                    r.get::<_, i64>(3)?,
-                                    r.get::<_, Option<String>>(4)?,
-                                ))
-                            })?
-                            .collect::<Result<Vec<_>, _>>()
-                        })
-                        .map_err(db_err)?;
-                    for (id, task_type, runtime, limit, lease) in swept {
-                        insert_transition(
-                            tx,
-                            &id,
-                            Some(pass.from),
-                            TaskStatus::Failed,
-                            pass.reason,
-                            actor,
-                            lease.as_deref(),
-                            now,
-                            Some(limit),
-                            Some(runtime),
-                        )?;
-                        out.push(SweptTask {
-                            task_id: id,
-                            task_type,
-                            reason: pass.reason.into(),
-                            runtime_ms: runtime,
-                            ttl_ms: limit,
-                        });
+                    let (swept, written) =
+                        run_sweep_pass(tx, pass, [now, room, cutoff, limit], actor)
+                            .map_err(db_err)?;
+                    if written != swept.len() {
+                        // Never commit a failed task without its transition row: the
+                        // error rolls the whole batch back.
+                        return Err(Error::with_detail(
+                            ErrorCode::InternalError,
+                            format!(
+                                "sweep wrote {written} transition rows for {} failed tasks",
+                                swept.len()
+                            ),
+                        ));
                     }
+                    out.extend(swept);
                 }
                 Ok((now, out))
             })
