@@ -1,7 +1,8 @@
 //! The model catalogue and request validation as a Python class.
 
 use inferwarden::catalogue::{
-    validate_request_owned, Catalogue as CoreCatalogue, ValidatedRequest,
+    plan_request, validate_request_owned, Catalogue as CoreCatalogue, PayloadSource, RequestPlan,
+    ValidatedRequest,
 };
 use inferwarden::{Error, ErrorCode};
 use pyo3::intern;
@@ -10,6 +11,7 @@ use pyo3::types::{PyDict, PyString};
 
 use crate::convert::{json_to_py, py_to_json, to_py_json};
 use crate::errors::{guard, to_py_err};
+use crate::request_view::{dict_items, object, PyRequestValue};
 
 /// A parsed `inference_settings.json`.
 #[pyclass(module = "inferwarden._native", frozen)]
@@ -71,7 +73,7 @@ impl Catalogue {
     /// "parameters"}`); returns `{model_id, kind, mode, payload}` or raises
     /// `RequestValidationError` with every violation in `metadata["violations"]`.
     fn validate_request(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let value = py_to_json(request, 0).ok_or_else(|| {
+        let not_json = || {
             to_py_err(
                 py,
                 Error::with_detail(
@@ -79,9 +81,25 @@ impl Catalogue {
                     "the request must be JSON-like (dict, list, str, int, float, bool, None)",
                 ),
             )
-        })?;
-        let ok = guard(py, || validate_request_owned(&self.inner, value))?;
-        validated_to_py(py, &ok, &self.keys)
+        };
+        // A dict (the usual body) is read in place; anything else is converted and the
+        // validator reports it.
+        let Some(items) = dict_items(request) else {
+            let value = py_to_json(request, 0).ok_or_else(not_json)?;
+            let ok = guard(py, || validate_request_owned(&self.inner, value))?;
+            return validated_to_py(py, &ok, &self.keys);
+        };
+        let params = items
+            .iter()
+            .find(|(k, _)| {
+                k.cast::<PyString>()
+                    .is_ok_and(|k| k.to_str().ok() == Some("parameters"))
+            })
+            .and_then(|(_, v)| dict_items(v));
+        let view =
+            object(&items, params.as_ref().map(|p| ("parameters", p)), 0).ok_or_else(not_json)?;
+        let plan = guard(py, || plan_request(&self.inner, &view))?;
+        plan_to_py(py, &plan, &self.keys)
     }
 
     /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,
@@ -106,6 +124,29 @@ impl Catalogue {
     pub(crate) fn core(&self) -> &CoreCatalogue {
         &self.inner
     }
+}
+
+/// `{model_id, kind, mode, payload}` from a plan over a Python request: sent values are the
+/// request's own objects (exact `str`/`int`/`float`), catalogue values are converted.
+fn plan_to_py(
+    py: Python<'_>,
+    plan: &RequestPlan<'_, PyRequestValue<'_, '_>>,
+    keys: &Keys,
+) -> PyResult<Py<PyAny>> {
+    let payload = PyDict::new(py);
+    for (name, source) in &plan.payload {
+        let value = match source {
+            PayloadSource::Sent(v) => v.to_py(py)?,
+            PayloadSource::Catalogue(v) => json_to_py(py, v)?,
+        };
+        payload.set_item(key(py, keys, name), value)?;
+    }
+    let out = PyDict::new(py);
+    out.set_item(intern!(py, "model_id"), key(py, keys, plan.model_id))?;
+    out.set_item(intern!(py, "kind"), key(py, keys, plan.kind))?;
+    out.set_item(intern!(py, "mode"), key(py, keys, plan.mode))?;
+    out.set_item(intern!(py, "payload"), payload)?;
+    Ok(out.into_any().unbind())
 }
 
 fn validated_to_py(py: Python<'_>, ok: &ValidatedRequest, keys: &Keys) -> PyResult<Py<PyAny>> {

@@ -11,6 +11,7 @@ mod errors;
 mod gate;
 mod lifecycle;
 mod parity;
+mod request_view;
 mod routing;
 mod smoke;
 mod task_ref;

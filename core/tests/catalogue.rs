@@ -1,17 +1,16 @@
 //! Tests for `catalogue/`: the sample platform catalogue loads and self-checks clean, the
 //! condition language, and request validation that reports every violation.
 
+#[path = "support/sample_tree.rs"]
+mod sample_tree;
+
 use inferwarden::catalogue::{validate_request, Catalogue, Condition};
 use inferwarden::ErrorCode;
+use sample_tree::sample_catalogue;
 use serde_json::json;
 
 fn sample() -> Catalogue {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/platform/src/inference_settings.json"
-    ))
-    .unwrap();
-    Catalogue::from_json(&text).unwrap()
+    sample_catalogue()
 }
 
 #[test]

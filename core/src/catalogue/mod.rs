@@ -7,8 +7,13 @@
 mod condition;
 pub(crate) mod json_locations;
 mod model;
+mod request_value;
 mod validate;
 
 pub use condition::{Condition, ConditionAtom};
 pub use model::{Catalogue, CatalogueIssue, FixedParameter, Mode, Model, ParamType, Parameter};
-pub use validate::{validate_request, validate_request_owned, ValidatedRequest, Violation};
+pub use request_value::RequestValue;
+pub use validate::{
+    plan_request, validate_request, validate_request_owned, PayloadSource, RequestPlan,
+    ValidatedRequest, Violation,
+};

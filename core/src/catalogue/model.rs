@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::condition::Condition;
+use super::request_value::RequestValue;
 use crate::error::{Error, ErrorCode};
 
 /// A parameter's type.
@@ -435,14 +436,14 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
 }
 
 /// Why `v` is not acceptable for `p` (type, range, step, options, length), if it is not.
-pub(crate) fn value_problem(p: &Parameter, v: &Value) -> Option<String> {
+pub(crate) fn value_problem<V: RequestValue + ?Sized>(p: &Parameter, v: &V) -> Option<String> {
     match p.kind {
         ParamType::Int | ParamType::Float => {
             let Some(x) = v.as_f64() else {
-                return Some(format!("expected a number, found {v}"));
+                return Some(format!("expected a number, found {}", v.to_json()));
             };
             if p.kind == ParamType::Int && x.fract() != 0.0 {
-                return Some(format!("expected an integer, found {v}"));
+                return Some(format!("expected an integer, found {}", v.to_json()));
             }
             if let Some(min) = p.min {
                 if x < min {
@@ -463,7 +464,7 @@ pub(crate) fn value_problem(p: &Parameter, v: &Value) -> Option<String> {
             None
         }
         ParamType::String | ParamType::ImageUpload => match v.as_str() {
-            None => Some(format!("expected text, found {v}")),
+            None => Some(format!("expected text, found {}", v.to_json())),
             Some(s) if p.max_length.is_some_and(|m| s.chars().count() as u64 > m) => Some(format!(
                 "longer than {} characters",
                 p.max_length.unwrap_or(0)
@@ -471,9 +472,11 @@ pub(crate) fn value_problem(p: &Parameter, v: &Value) -> Option<String> {
             Some(_) => None,
         },
         ParamType::Enum => match &p.options {
-            Some(opts) if opts.iter().any(|o| o == v) => None,
-            _ => Some(format!("{v} is not one of the options")),
+            Some(opts) if opts.iter().any(|o| v.equals_json(o)) => None,
+            _ => Some(format!("{} is not one of the options", v.to_json())),
         },
-        ParamType::KeyframeArray => (!v.is_array()).then(|| format!("expected a list, found {v}")),
+        ParamType::KeyframeArray => {
+            (!v.is_array()).then(|| format!("expected a list, found {}", v.to_json()))
+        }
     }
 }

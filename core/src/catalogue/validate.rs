@@ -3,13 +3,16 @@
 //! types, ranges, steps, options, `maxLength`, locked fixed parameters, unknown parameters.
 //! Every violation is reported at once in one `validation_error`, and the accepted request
 //! comes back as the payload with defaults and fixed values filled in (what the frontend's
-//! build-payload does, from the same rules).
+//! build-payload does, from the same rules). [`plan_request`] is the validator itself,
+//! generic over [`RequestValue`] so a binding can validate its own objects and build the
+//! payload from them without a JSON round trip.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::condition::Condition;
 use super::model::{value_problem, Catalogue};
+use super::request_value::RequestValue;
 use crate::error::{Error, ErrorCode};
 
 /// One violation.
@@ -38,6 +41,37 @@ pub struct ValidatedRequest {
     pub payload: Map<String, Value>,
 }
 
+/// Where one payload value comes from.
+#[derive(Debug, PartialEq)]
+pub enum PayloadSource<'a, V> {
+    /// The value the request sent.
+    Sent(&'a V),
+    /// A catalogue default or fixed value.
+    Catalogue(&'a Value),
+}
+
+// Derived `Clone`/`Copy` would require `V: Copy`; only references are copied.
+impl<V> Clone for PayloadSource<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V> Copy for PayloadSource<'_, V> {}
+
+/// An accepted request, borrowing from the catalogue and the request.
+#[derive(Debug, PartialEq)]
+pub struct RequestPlan<'a, V> {
+    /// The internal model id.
+    pub model_id: &'a str,
+    /// `image` or `video`.
+    pub kind: &'a str,
+    /// The mode.
+    pub mode: &'a str,
+    /// The payload, sorted by parameter name: sent values accepted, then defaults and fixed
+    /// values filled in.
+    pub payload: Vec<(&'a str, PayloadSource<'a, V>)>,
+}
+
 /// Whether the condition `text` (parsed at load when valid: `parsed`) holds in `mode`;
 /// `default` when there is none. An invalid condition is the catalogue's error.
 fn cond(
@@ -56,7 +90,32 @@ fn cond(
 
 /// Validates `request` (`{"model", "type"?, "mode"?, "parameters": {...}}`).
 pub fn validate_request(catalogue: &Catalogue, request: &Value) -> Result<ValidatedRequest, Error> {
-    validate_request_owned(catalogue, request.clone())
+    let plan = plan_request(catalogue, request)?;
+    let payload = plan
+        .payload
+        .iter()
+        .map(|(name, source)| {
+            let value = match source {
+                PayloadSource::Sent(v) => (*v).clone(),
+                PayloadSource::Catalogue(v) => (*v).clone(),
+            };
+            ((*name).to_owned(), value)
+        })
+        .collect();
+    Ok(ValidatedRequest {
+        model_id: plan.model_id.to_owned(),
+        kind: plan.kind.to_owned(),
+        mode: plan.mode.to_owned(),
+        payload,
+    })
+}
+
+/// [`validate_request`] taking the request by value (kept for callers that own it).
+pub fn validate_request_owned(
+    catalogue: &Catalogue,
+    request: Value,
+) -> Result<ValidatedRequest, Error> {
+    validate_request(catalogue, &request)
 }
 
 fn fail(v: Vec<Violation>) -> Error {
@@ -72,178 +131,234 @@ fn fail(v: Vec<Violation>) -> Error {
     .meta("violations", serde_json::to_value(&v).unwrap_or_default())
 }
 
-/// [`validate_request`] taking the request by value: accepted parameter values move into
-/// the payload instead of being copied (the bindings' hot path).
-pub fn validate_request_owned(
-    catalogue: &Catalogue,
-    request: Value,
-) -> Result<ValidatedRequest, Error> {
-    let mut v: Vec<Violation> = Vec::new();
-    let mut obj = match request {
-        Value::Object(obj) => obj,
-        other => {
-            return Err(fail(vec![Violation {
-                path: "$".into(),
-                rule: "type",
-                expected: "an object".into(),
-                found: other,
-            }]))
+/// Sets `name` in the payload (replacing an earlier value of that name).
+fn put<'a, V>(
+    payload: &mut Vec<(&'a str, PayloadSource<'a, V>)>,
+    name: &'a str,
+    value: PayloadSource<'a, V>,
+) {
+    match payload.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => payload.push((name, value)),
+    }
+}
+
+/// Whether `value` has the JSON type of `like` (number, text, boolean, null, list, object).
+fn same_json_type<V: RequestValue>(value: &V, like: &Value) -> bool {
+    match like {
+        Value::Number(_) => value.as_f64().is_some(),
+        Value::String(_) => value.as_str().is_some(),
+        Value::Bool(_) => {
+            value.equals_json(&Value::Bool(true)) || value.equals_json(&Value::Bool(false))
         }
-    };
-    let model_name = obj.get("model").and_then(Value::as_str).unwrap_or_default();
+        Value::Null => value.equals_json(&Value::Null),
+        Value::Array(_) => value.is_array(),
+        Value::Object(_) => value.to_json().is_object(),
+    }
+}
+
+/// The validator: checks `request` against the catalogue and, when it is accepted, says
+/// where each payload value comes from; otherwise one `validation_error` listing every
+/// violation in `metadata.violations`.
+pub fn plan_request<'a, V: RequestValue>(
+    catalogue: &'a Catalogue,
+    request: &'a V,
+) -> Result<RequestPlan<'a, V>, Error> {
+    let mut v: Vec<Violation> = Vec::new();
+    if request.fields().is_none() {
+        return Err(fail(vec![Violation {
+            path: "$".into(),
+            rule: "type",
+            expected: "an object".into(),
+            found: request.to_json(),
+        }]));
+    }
+    let model_name = request
+        .field("model")
+        .and_then(RequestValue::as_str)
+        .unwrap_or_default();
     let Some((_, model)) = catalogue.find(model_name) else {
         return Err(fail(vec![Violation {
             path: "model".into(),
             rule: "unknown_model",
             expected: "a catalogue model or alias".into(),
-            found: obj.remove("model").unwrap_or(Value::Null),
+            found: request
+                .field("model")
+                .map_or(Value::Null, RequestValue::to_json),
         }]));
     };
-    if let Some(t) = obj.get("type") {
+    if let Some(t) = request.field("type") {
         if t.as_str() != Some(model.kind.as_str()) {
             v.push(Violation {
                 path: "type".into(),
                 rule: "type_mismatch",
                 expected: model.kind.clone(),
-                found: t.clone(),
+                found: t.to_json(),
             });
         }
     }
-    let mode = match obj.remove("mode") {
-        Some(Value::String(m)) => m,
-        Some(other) => {
-            v.push(Violation {
-                path: "mode".into(),
-                rule: "type",
-                expected: "a mode name".into(),
-                found: other,
-            });
-            String::new()
-        }
+    let mode: &'a str = match request.field("mode") {
+        Some(m) => match m.as_str() {
+            Some(m) => m,
+            None => {
+                v.push(Violation {
+                    path: "mode".into(),
+                    rule: "type",
+                    expected: "a mode name".into(),
+                    found: m.to_json(),
+                });
+                ""
+            }
+        },
         None => model
             .default_mode
-            .clone()
-            .or_else(|| model.modes.keys().next().cloned())
+            .as_deref()
+            .or_else(|| model.modes.keys().next().map(String::as_str))
             .unwrap_or_default(),
     };
-    if !model.modes.is_empty() && !model.modes.contains_key(&mode) {
+    if !model.modes.is_empty() && !model.modes.contains_key(mode) {
         v.push(Violation {
             path: "mode".into(),
             rule: "mode_not_allowed",
             expected: model.modes.keys().cloned().collect::<Vec<_>>().join("|"),
-            found: Value::String(mode.clone()),
+            found: Value::String(mode.to_owned()),
         });
     }
-    let params = match obj.remove("parameters") {
-        None => Map::new(),
-        Some(Value::Object(p)) => p,
-        Some(other) => {
-            v.push(Violation {
-                path: "parameters".into(),
-                rule: "type",
-                expected: "an object".into(),
-                found: other,
-            });
-            Map::new()
-        }
+    let mut params = match request.field("parameters") {
+        None => Vec::new(),
+        Some(p) => match p.fields() {
+            Some(fields) => fields,
+            None => {
+                v.push(Violation {
+                    path: "parameters".into(),
+                    rule: "type",
+                    expected: "an object".into(),
+                    found: p.to_json(),
+                });
+                Vec::new()
+            }
+        },
     };
+    // Checked in name order (a JSON object's order), so violations come out the same
+    // whatever order the caller's object keeps.
+    params.sort_unstable_by(|a, b| a.0.cmp(b.0));
     // Common parameters, then the model's (a model's own definition wins: searched from the
     // back). An iterator, not a collected list: no allocation per request.
     let defs = || catalogue.common.iter().chain(model.parameters.iter());
-    let mut payload = Map::new();
+    let mut payload: Vec<(&'a str, PayloadSource<'a, V>)> = Vec::new();
     // Sent values that did not go into the payload (refused, or fixed-only parameters):
     // they still count as sent (no default is filled in) and are checked against locks.
-    let mut held: Vec<(String, Value)> = Vec::new();
+    let mut held: Vec<(&'a str, &'a V)> = Vec::new();
     // Paths are built only for violations: the accepted path allocates nothing extra.
     let path = |name: &str| format!("parameters.{name}");
     for (name, value) in params {
-        match defs().rev().find(|(n, _)| **n == name) {
-            None if model.fixed_parameters.contains_key(&name) => held.push((name, value)),
+        match defs().rev().find(|(n, _)| n.as_str() == name) {
+            None if model.fixed_parameters.contains_key(name) => held.push((name, value)),
             None => v.push(Violation {
-                path: path(&name),
+                path: path(name),
                 rule: "unknown_parameter",
                 expected: "a catalogue parameter".into(),
-                found: value,
+                found: value.to_json(),
             }),
             Some((_, p)) => {
                 if !cond(
                     catalogue,
                     &p.visible_if,
                     p.parsed.visible_if.as_ref(),
-                    &mode,
+                    mode,
                     true,
                 )? {
                     v.push(Violation {
-                        path: path(&name),
+                        path: path(name),
                         rule: "not_visible_in_mode",
                         expected: format!("not sent in mode {mode:?}"),
-                        found: value.clone(),
+                        found: value.to_json(),
                     });
                     held.push((name, value));
                     continue;
                 }
-                if let Some(problem) = value_problem(p, &value) {
+                if let Some(problem) = value_problem(p, value) {
                     v.push(Violation {
-                        path: path(&name),
+                        path: path(name),
                         rule: "invalid_value",
                         expected: problem,
-                        found: value.clone(),
+                        found: value.to_json(),
                     });
                     held.push((name, value));
                     continue;
                 }
-                payload.insert(name, value);
+                put(&mut payload, name, PayloadSource::Sent(value));
             }
         }
     }
-    let sent = |payload: &Map<String, Value>, name: &str| -> Option<Value> {
-        payload
-            .get(name)
-            .or_else(|| held.iter().find(|(n, _)| n == name).map(|(_, v)| v))
-            .cloned()
-    };
     // Fixed values first (the payload holds only accepted sent values here), so a default
     // never masks a fixed value.
     for (name, fixed) in &model.fixed_parameters {
-        let value = sent(&payload, name);
-        if let Some(value) = &value {
-            if fixed.locked && value != &fixed.value {
-                v.push(Violation {
-                    path: path(name),
-                    rule: "locked",
-                    expected: format!("{}", fixed.value),
-                    found: value.clone(),
-                });
+        let sent = payload
+            .iter()
+            .find(|(n, _)| *n == name.as_str())
+            .and_then(|(_, s)| match s {
+                PayloadSource::Sent(v) => Some(*v),
+                PayloadSource::Catalogue(_) => None,
+            })
+            .or_else(|| {
+                held.iter()
+                    .find(|(n, _)| *n == name.as_str())
+                    .map(|(_, v)| *v)
+            });
+        match sent {
+            Some(value) if fixed.locked => {
+                if !value.equals_json(&fixed.value) {
+                    v.push(Violation {
+                        path: path(name),
+                        rule: "locked",
+                        expected: format!("{}", fixed.value),
+                        found: value.to_json(),
+                    });
+                }
+                put(&mut payload, name, PayloadSource::Catalogue(&fixed.value));
             }
-        }
-        if fixed.locked || value.is_none() {
-            payload.insert(name.clone(), fixed.value.clone());
+            // An unlocked fixed value is the catalogue's choice that a request may override
+            // with a value of the same JSON type.
+            Some(value) if same_json_type(value, &fixed.value) => {
+                put(&mut payload, name, PayloadSource::Sent(value));
+            }
+            Some(value) => v.push(Violation {
+                path: path(name),
+                rule: "invalid_value",
+                expected: format!(
+                    "a value of the same type as the fixed value {}",
+                    fixed.value
+                ),
+                found: value.to_json(),
+            }),
+            None => put(&mut payload, name, PayloadSource::Catalogue(&fixed.value)),
         }
     }
     for (name, p) in defs().rev() {
-        if payload.contains_key(name)
+        if payload.iter().any(|(n, _)| *n == name.as_str())
             || !cond(
                 catalogue,
                 &p.visible_if,
                 p.parsed.visible_if.as_ref(),
-                &mode,
+                mode,
                 true,
             )?
         {
             continue;
         }
-        let was_sent = held.iter().any(|(n, _)| n == name);
+        let was_sent = held.iter().any(|(n, _)| *n == name.as_str());
         let required = p.required == Some(true)
             || cond(
                 catalogue,
                 &p.required_if,
                 p.parsed.required_if.as_ref(),
-                &mode,
+                mode,
                 false,
             )?;
         match &p.default {
             Some(d) if !was_sent => {
-                payload.insert((*name).clone(), d.clone());
+                payload.push((name.as_str(), PayloadSource::Catalogue(d)));
             }
             None if required && !was_sent => {
                 v.push(Violation {
@@ -259,9 +374,10 @@ pub fn validate_request_owned(
     if !v.is_empty() {
         return Err(fail(v));
     }
-    Ok(ValidatedRequest {
-        model_id: model.id.clone(),
-        kind: model.kind.clone(),
+    payload.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    Ok(RequestPlan {
+        model_id: &model.id,
+        kind: &model.kind,
         mode,
         payload,
     })
