@@ -372,6 +372,76 @@ fn version_one_databases_gain_the_heartbeat_column() {
 }
 
 #[test]
+fn version_two_databases_get_the_cheaper_status_check_in_place() {
+    let v2 = temp_db("migrate-v2");
+    {
+        let c = rusqlite::Connection::open(&v2).unwrap();
+        c.execute_batch(
+            "CREATE TABLE iw_tasks (id TEXT PRIMARY KEY NOT NULL, task_type TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'failed')), progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100), created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, stale_deadline INTEGER, lease_id TEXT, attempt INTEGER NOT NULL DEFAULT 0, result_path TEXT, error_code TEXT, error_message TEXT, finished_at INTEGER, heartbeat_at INTEGER);
+             INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES ('old', 'image', 'pending', 1, 1);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let clock = ManualClock::new(T0);
+    let time = || TimeSource::Injected(Arc::new(clock.clone()));
+    drop(SqliteTaskStore::open(&v2, time()).unwrap());
+    // Opening again finds nothing left to migrate.
+    let migrated = SqliteTaskStore::open(&v2, time()).unwrap();
+    let fresh = SqliteTaskStore::open(temp_db("migrate-fresh"), time()).unwrap();
+    let definition = |store: &SqliteTaskStore| {
+        store
+            .with_connection(|c| {
+                c.query_row(
+                    "SELECT sql, (SELECT user_version FROM pragma_user_version) FROM sqlite_schema WHERE name = 'iw_tasks'",
+                    [],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .unwrap()
+            })
+            .unwrap()
+    };
+    let (old_sql, old_version) = definition(&migrated);
+    let (new_sql, new_version) = definition(&fresh);
+    assert_eq!((old_version, new_version), (3, 3));
+    assert!(!old_sql.contains("status IN ("), "{old_sql}");
+    let check = |sql: &str| {
+        sql[sql.find("status TEXT").unwrap()..]
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        check(&old_sql),
+        check(&new_sql),
+        "the migrated CHECK is the fresh one"
+    );
+    // The rows are intact and the CHECK still refuses a status outside the four, even with
+    // the guard triggers out of the way.
+    assert_eq!(
+        migrated.get("old").unwrap().unwrap().status,
+        TaskStatus::Pending
+    );
+    migrated
+        .with_connection(|c| {
+            c.execute_batch(
+                "DROP TRIGGER iw_tasks_legal_transition; DROP TRIGGER iw_tasks_terminal_fields;",
+            )
+            .unwrap();
+            let err = c
+                .execute("UPDATE iw_tasks SET status = 'paused' WHERE id = 'old'", [])
+                .unwrap_err();
+            assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+            let ok: String = c
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(ok, "ok");
+        })
+        .unwrap();
+}
+
+#[test]
 fn tokio_sweeper_service_sweeps_every_interval_until_shutdown() {
     let w = world("tokio");
     for i in 0..3 {

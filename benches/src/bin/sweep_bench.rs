@@ -139,7 +139,8 @@ fn make_stale(path: &std::path::Path, n: i64, k: i64) {
     )
     .expect("reinsert");
     tx.execute(
-        "UPDATE iw_tasks SET status = 'processing', started_at = ?1, lease_id = 'l', attempt = 1, stale_deadline = CASE WHEN id < ?3 THEN ?2 - 1 ELSE ?1 + 600000 END WHERE id >= ?4",
+        // As a claim does: the claim is the first heartbeat.
+        "UPDATE iw_tasks SET status = 'processing', started_at = ?1, heartbeat_at = ?1, lease_id = 'l', attempt = 1, stale_deadline = CASE WHEN id < ?3 THEN ?2 - 1 ELSE ?1 + 600000 END WHERE id >= ?4",
         params![NOW - 1_000, NOW, first_fresh, first],
     )
     .expect("claim");
