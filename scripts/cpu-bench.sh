@@ -76,19 +76,8 @@ if [[ $mode == all ]]; then
 fi
 bundle="$(cd "$bundle" && pwd)"
 
-failed=()
-step() {
-  local name="$1"; shift
-  echo
-  echo "=== $name"
-  local log=/dev/null
-  [[ -n "$out" ]] && { mkdir -p "$out"; log="$out/$name.log"; }
-  if "$@" 2>&1 | tee "$log"; then
-    echo "=== $name: ok"
-  else
-    echo "=== $name: FAILED"; failed+=("$name"); return 1
-  fi
-}
+# shellcheck source=scripts/step.sh
+source "$root/scripts/step.sh"
 
 machine() {
   date -u

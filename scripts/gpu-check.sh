@@ -102,15 +102,8 @@ done
 export INFERWARDEN_GPU=1 INFERWARDEN_REQUIRE_NVRTC=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | head -4
 
-failed=()
-step() {
-  local name="$1"; shift
-  echo
-  echo "=== $name"
-  local log=/dev/null
-  [[ -n "$out" ]] && { mkdir -p "$out"; log="$out/$name.log"; }
-  if "$@" 2>&1 | tee "$log"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
-}
+# shellcheck source=scripts/step.sh
+source "$root/scripts/step.sh"
 
 for t in "$bundle"/test_*; do
   step "$(basename "$t")" "$t" --test-threads=1
