@@ -646,6 +646,51 @@ fn batches_cover_everything_stale() {
     assert_eq!(r.batches, 5);
 }
 
+#[test]
+fn a_last_batch_that_is_exactly_full_ends_the_sweep() {
+    let mut c = PolicyConfig::default();
+    c.stale.sweep_batch_size = 7;
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        SqliteTaskStore::open(
+            temp_db("exact-batches"),
+            TimeSource::Injected(Arc::new(clock.clone())),
+        )
+        .unwrap(),
+    );
+    let life = Lifecycle::new(
+        store,
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock.clone()),
+    );
+    for i in 0..28 {
+        life.create(&format!("t{i}"), "image").unwrap();
+        life.claim(&format!("t{i}"), "w").unwrap();
+    }
+    // One task that only a later sweep may fail: the candidate check after a full batch
+    // must not count it.
+    clock.set_ms(T0 + 5 * MIN);
+    life.create("young", "image").unwrap();
+    life.claim("young", "w").unwrap();
+    clock.set_ms(T0 + 11 * MIN);
+    let r = life.sweep().unwrap();
+    assert_eq!(
+        (r.failed.len(), r.batches),
+        (28, 4),
+        "no fifth batch to find nothing"
+    );
+    // Pending tasks past their start timeout are candidates too: "young" (stale now) and
+    // eight of them fill one batch and leave two for a second.
+    clock.set_ms(T0 + 20 * MIN);
+    for i in 0..8 {
+        life.create(&format!("p{i}"), "image").unwrap();
+    }
+    clock.set_ms(T0 + 23 * MIN);
+    let r = life.sweep().unwrap();
+    assert_eq!((r.failed.len(), r.batches), (9, 2), "{:?}", r.failed);
+}
+
 /// 32 sweepers on separate connections (threads) race over 100 trials, with workers
 /// completing some tasks at the same time: every task ends in exactly one terminal state,
 /// with exactly one terminal transition row, and each stale task is failed exactly once.

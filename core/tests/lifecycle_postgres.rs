@@ -186,6 +186,42 @@ fn thirty_two_concurrent_sweepers_over_100_trials() {
 }
 
 #[test]
+fn a_last_batch_that_is_exactly_full_ends_the_sweep_on_postgres() {
+    let Some(url) = schema_url("exact_batches") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(
+        PostgresTaskStore::connect(&url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+    );
+    let mut c = PolicyConfig::default();
+    c.stale.sweep_batch_size = 7;
+    let l = Lifecycle::new(
+        store,
+        &c,
+        Arc::new(MemoryAuditSink::new()),
+        Arc::new(clock.clone()),
+    );
+    for i in 0..14 {
+        l.create(&format!("t{i}"), "image").unwrap();
+        l.claim(&format!("t{i}"), "w").unwrap();
+    }
+    clock.set_ms(T0 + 11 * MIN);
+    let r = l.sweep().unwrap();
+    assert_eq!(
+        (r.failed.len(), r.batches),
+        (14, 2),
+        "no third batch to find nothing"
+    );
+    for i in 0..8 {
+        l.create(&format!("p{i}"), "image").unwrap();
+    }
+    clock.set_ms(T0 + 14 * MIN);
+    let r = l.sweep().unwrap();
+    assert_eq!((r.failed.len(), r.batches), (8, 2));
+}
+
+#[test]
 fn heartbeat_timeout_on_postgres() {
     let Some(url) = schema_url("heartbeat") else {
         return;

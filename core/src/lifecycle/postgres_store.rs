@@ -13,7 +13,9 @@ use super::model::{
     new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
     TransitionRecord,
 };
-use super::store::{check_clock_reading, pass_window, sweep_in_batches, TaskStore, TimeSource};
+use super::store::{
+    check_clock_reading, pass_window, sweep_in_batches, BatchOutcome, TaskStore, TimeSource,
+};
 use crate::error::{Error, ErrorCode};
 
 /// The schema (idempotent; run under an advisory lock so replicas can start together).
@@ -94,12 +96,15 @@ const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated
 /// failed without its row. Parameters: $1 now, $2 room, $3 actor, then (except the stale pass) $4 cutoff, $5 limit (ms).
 struct SweepPass {
     reason: &'static str,
+    /// Whether a candidate is left (after a full batch); $1 cutoff.
+    left: &'static str,
     sql: &'static str,
 }
 
 const SWEEP_PASSES: [SweepPass; 3] = [
     SweepPass {
         reason: "stale_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'processing' AND stale_deadline < $1)",
         sql: "
 WITH candidates AS (
     SELECT id FROM iw_tasks WHERE status = 'processing' AND stale_deadline < $1
@@ -116,6 +121,7 @@ SELECT id, task_type, runtime_ms, limit_ms FROM swept",
     },
     SweepPass {
         reason: "heartbeat_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < $1)",
         sql: "
 WITH candidates AS (
     SELECT id FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < $4
@@ -132,6 +138,7 @@ SELECT id, task_type, runtime_ms, limit_ms FROM swept",
     },
     SweepPass {
         reason: "worker_start_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'pending' AND created_at < $1)",
         sql: "
 WITH candidates AS (
     SELECT id FROM iw_tasks WHERE status = 'pending' AND created_at < $4
@@ -225,6 +232,25 @@ fn insert_transition(
     )
     .map_err(db_err)?;
     Ok(())
+}
+
+/// Whether any pass still has a candidate at `now` (rows other sweepers hold locked
+/// count: the next batch skips them).
+fn candidates_left(
+    tx: &mut Transaction<'_>,
+    policy: &SweepPolicy,
+    now: i64,
+) -> Result<bool, Error> {
+    for pass in &SWEEP_PASSES {
+        let Some((cutoff, _)) = pass_window(pass.reason, policy, now) else {
+            continue;
+        };
+        let row = tx.query_one(pass.left, &[&cutoff]).map_err(db_err)?;
+        if row.get::<_, bool>(0) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn get_task(tx: &mut Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
@@ -479,7 +505,12 @@ impl TaskStore for PostgresTaskStore {
                         ttl_ms: r.get(3),
                     }));
                 }
-                Ok((now, out))
+                let more = out.len() >= batch as usize && candidates_left(tx, policy, now)?;
+                Ok(BatchOutcome {
+                    swept_at: now,
+                    failed: out,
+                    more,
+                })
             })
         })
     }

@@ -14,7 +14,9 @@ use super::model::{
     new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
     TransitionRecord,
 };
-use super::store::{check_clock_reading, pass_window, sweep_in_batches, TaskStore, TimeSource};
+use super::store::{
+    check_clock_reading, pass_window, sweep_in_batches, BatchOutcome, TaskStore, TimeSource,
+};
 use crate::error::{Error, ErrorCode};
 
 /// The schema; `CREATE ... IF NOT EXISTS` makes it its own migration (version 1).
@@ -325,6 +327,8 @@ const SWEEP_BATCH_TABLE: &str =
 /// ?3 cutoff, ?4 limit (ms), ?5 actor; each statement binds the ones it uses.
 struct SweepPass {
     reason: &'static str,
+    /// Whether a candidate is left (after a full batch); ?1 now, ?3 cutoff.
+    left: &'static str,
     select: &'static str,
     update: &'static str,
     transitions: &'static str,
@@ -333,6 +337,7 @@ struct SweepPass {
 const SWEEP_PASSES: [SweepPass; 3] = [
     SweepPass {
         reason: "stale_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1)",
         select: "INSERT INTO temp.iw_sweep_batch (rid)
               SELECT rowid FROM iw_tasks WHERE status = 'processing' AND stale_deadline < ?1 ORDER BY stale_deadline LIMIT ?2",
         update: "UPDATE iw_tasks SET status = 'failed', error_code = 'stale_timeout',
@@ -346,6 +351,7 @@ const SWEEP_PASSES: [SweepPass; 3] = [
     },
     SweepPass {
         reason: "heartbeat_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < ?3)",
         select: "INSERT INTO temp.iw_sweep_batch (rid)
               SELECT rowid FROM iw_tasks WHERE status = 'processing' AND heartbeat_at < ?3 ORDER BY heartbeat_at LIMIT ?2",
         update: "UPDATE iw_tasks SET status = 'failed', error_code = 'heartbeat_timeout',
@@ -359,6 +365,7 @@ const SWEEP_PASSES: [SweepPass; 3] = [
     },
     SweepPass {
         reason: "worker_start_timeout",
+        left: "SELECT EXISTS (SELECT 1 FROM iw_tasks WHERE status = 'pending' AND created_at < ?3)",
         select: "INSERT INTO temp.iw_sweep_batch (rid)
               SELECT rowid FROM iw_tasks WHERE status = 'pending' AND created_at < ?3 ORDER BY created_at LIMIT ?2",
         update: "UPDATE iw_tasks SET status = 'failed', error_code = 'worker_start_timeout',
@@ -386,6 +393,24 @@ fn bind_sweep_params(
         }
     }
     Ok(())
+}
+
+/// Whether any pass still has a candidate at `now` (read from the partial indexes).
+fn candidates_left(tx: &Transaction<'_>, policy: &SweepPolicy, now: i64) -> rusqlite::Result<bool> {
+    for pass in &SWEEP_PASSES {
+        let Some((cutoff, limit)) = pass_window(pass.reason, policy, now) else {
+            continue;
+        };
+        let mut stmt = tx.prepare_cached(pass.left)?;
+        bind_sweep_params(&mut stmt, [now, 0, cutoff, limit], "")?;
+        let mut rows = stmt.raw_query();
+        if let Some(row) = rows.next()? {
+            if row.get::<_, bool>(0)? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Runs one pass over at most `room` tasks: what it failed and how many transition rows
@@ -588,7 +613,13 @@ impl TaskStore for SqliteTaskStore {
                     }
                     out.extend(swept);
                 }
-                Ok((now, out))
+                let more = out.len() >= batch as usize
+                    && candidates_left(tx, policy, now).map_err(db_err)?;
+                Ok(BatchOutcome {
+                    swept_at: now,
+                    failed: out,
+                    more,
+                })
             })
         })
     }

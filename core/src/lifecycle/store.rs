@@ -44,14 +44,24 @@ pub(crate) fn pass_window(reason: &str, policy: &SweepPolicy, now: i64) -> Optio
     }
 }
 
+/// What one sweep batch did: the database time it used, what it failed and, when it came
+/// back full, whether its transaction still saw candidates left (so a sweep whose last batch
+/// is exactly full does not spend a transaction finding nothing).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) struct BatchOutcome {
+    pub(crate) swept_at: i64,
+    pub(crate) failed: Vec<SweptTask>,
+    pub(crate) more: bool,
+}
+
 /// The batch loop every store shares: `one_batch(actor, batch)` runs ONE transaction that
-/// fails at most `batch` tasks and returns the database time it used and what it failed;
-/// batches continue while they come back full (at most 10,000 batches per sweep).
+/// fails at most `batch` tasks; batches continue while they come back full with candidates
+/// left (at most 10,000 batches per sweep).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn sweep_in_batches(
     sweep_id: &str,
     policy: &SweepPolicy,
-    mut one_batch: impl FnMut(&str, u32) -> Result<(i64, Vec<SweptTask>), Error>,
+    mut one_batch: impl FnMut(&str, u32) -> Result<BatchOutcome, Error>,
 ) -> Result<SweepReport, Error> {
     let actor = format!("sweeper:{sweep_id}");
     let batch = policy.batch.max(1);
@@ -62,12 +72,12 @@ pub(crate) fn sweep_in_batches(
         batches: 0,
     };
     loop {
-        let (swept_at, rows) = one_batch(&actor, batch)?;
-        report.swept_at = swept_at;
+        let outcome = one_batch(&actor, batch)?;
+        report.swept_at = outcome.swept_at;
         report.batches += 1;
-        let full = rows.len() as u32 >= batch;
-        report.failed.extend(rows);
-        if !full || report.batches >= 10_000 {
+        let full = outcome.failed.len() as u32 >= batch;
+        report.failed.extend(outcome.failed);
+        if !full || !outcome.more || report.batches >= 10_000 {
             return Ok(report);
         }
     }
