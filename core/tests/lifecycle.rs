@@ -621,14 +621,14 @@ fn crash_mid_sweep_leaves_no_partial_state_and_next_sweep_converges() {
     }
 }
 
-#[test]
-fn batches_cover_everything_stale() {
+/// A lifecycle sweeping 7 tasks per batch, with `claimed` image tasks claimed at T0.
+fn batch_world(name: &str, claimed: usize) -> (Lifecycle, ManualClock) {
     let mut c = PolicyConfig::default();
     c.stale.sweep_batch_size = 7;
-    let path = temp_db("batches");
     let clock = ManualClock::new(T0);
     let store = Arc::new(
-        SqliteTaskStore::open(&path, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
+        SqliteTaskStore::open(temp_db(name), TimeSource::Injected(Arc::new(clock.clone())))
+            .unwrap(),
     );
     let life = Lifecycle::new(
         store,
@@ -636,10 +636,16 @@ fn batches_cover_everything_stale() {
         Arc::new(MemoryAuditSink::new()),
         Arc::new(clock.clone()),
     );
-    for i in 0..30 {
+    for i in 0..claimed {
         life.create(&format!("t{i}"), "image").unwrap();
         life.claim(&format!("t{i}"), "w").unwrap();
     }
+    (life, clock)
+}
+
+#[test]
+fn batches_cover_everything_stale() {
+    let (life, clock) = batch_world("batches", 30);
     clock.set_ms(T0 + 11 * MIN);
     let r = life.sweep().unwrap();
     assert_eq!(r.failed.len(), 30);
@@ -648,26 +654,7 @@ fn batches_cover_everything_stale() {
 
 #[test]
 fn a_last_batch_that_is_exactly_full_ends_the_sweep() {
-    let mut c = PolicyConfig::default();
-    c.stale.sweep_batch_size = 7;
-    let clock = ManualClock::new(T0);
-    let store = Arc::new(
-        SqliteTaskStore::open(
-            temp_db("exact-batches"),
-            TimeSource::Injected(Arc::new(clock.clone())),
-        )
-        .unwrap(),
-    );
-    let life = Lifecycle::new(
-        store,
-        &c,
-        Arc::new(MemoryAuditSink::new()),
-        Arc::new(clock.clone()),
-    );
-    for i in 0..28 {
-        life.create(&format!("t{i}"), "image").unwrap();
-        life.claim(&format!("t{i}"), "w").unwrap();
-    }
+    let (life, clock) = batch_world("exact-batches", 28);
     // One task that only a later sweep may fail: the candidate check after a full batch
     // must not count it.
     clock.set_ms(T0 + 5 * MIN);

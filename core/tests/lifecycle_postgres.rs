@@ -50,13 +50,21 @@ fn schema_url(name: &str) -> Option<String> {
 }
 
 fn life(url: &str, clock: &ManualClock) -> (Lifecycle, Arc<PostgresTaskStore>) {
+    life_with(url, clock, &PolicyConfig::default())
+}
+
+fn life_with(
+    url: &str,
+    clock: &ManualClock,
+    config: &PolicyConfig,
+) -> (Lifecycle, Arc<PostgresTaskStore>) {
     let store = Arc::new(
         PostgresTaskStore::connect(url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
     );
     (
         Lifecycle::new(
             store.clone(),
-            &PolicyConfig::default(),
+            config,
             Arc::new(MemoryAuditSink::new()),
             Arc::new(clock.clone()),
         ),
@@ -191,17 +199,9 @@ fn a_last_batch_that_is_exactly_full_ends_the_sweep_on_postgres() {
         return;
     };
     let clock = ManualClock::new(T0);
-    let store = Arc::new(
-        PostgresTaskStore::connect(&url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
-    );
     let mut c = PolicyConfig::default();
     c.stale.sweep_batch_size = 7;
-    let l = Lifecycle::new(
-        store,
-        &c,
-        Arc::new(MemoryAuditSink::new()),
-        Arc::new(clock.clone()),
-    );
+    let (l, _) = life_with(&url, &clock, &c);
     for i in 0..14 {
         l.create(&format!("t{i}"), "image").unwrap();
         l.claim(&format!("t{i}"), "w").unwrap();
@@ -227,17 +227,9 @@ fn heartbeat_timeout_on_postgres() {
         return;
     };
     let clock = ManualClock::new(T0);
-    let store = Arc::new(
-        PostgresTaskStore::connect(&url, TimeSource::Injected(Arc::new(clock.clone()))).unwrap(),
-    );
     let mut c = PolicyConfig::default();
     c.stale.heartbeat_timeout_s = 120;
-    let l = Lifecycle::new(
-        store,
-        &c,
-        Arc::new(MemoryAuditSink::new()),
-        Arc::new(clock.clone()),
-    );
+    let (l, _) = life_with(&url, &clock, &c);
     l.create("silent", "video").unwrap();
     l.claim("silent", "w").unwrap();
     l.create("alive", "video").unwrap();
