@@ -102,6 +102,25 @@ test('every float16 and bfloat16 bit pattern matches the scalar reference', () =
   }
 })
 
+test('a view that starts inside a larger buffer is read from its own first byte', () => {
+  const dims = [1, 3, 2, 4, 4]
+  const len = dims.reduce((a, b) => a * b)
+  const x = f32Values(len)
+  // Neighbours a wrong offset would read instead: values far from x's.
+  const big = new Float32Array(len + 16).fill(-1)
+  big.set(x, 8)
+  const view = big.subarray(8, 8 + len)
+  assert.equal(view.byteOffset, 32)
+  const expected = reference(x, 'NCTHW', dims)
+  assert.deepEqual(new Uint8Array(iw.framesToU8(view, dims).data), expected)
+  // A Buffer slice of a larger allocation (as Node's pooled Buffers are).
+  const bytes = Buffer.alloc(x.byteLength + 24, 0xff)
+  Buffer.from(x.buffer, x.byteOffset, x.byteLength).copy(bytes, 24)
+  const slice = bytes.subarray(24)
+  assert.equal(slice.byteOffset, 24)
+  assert.deepEqual(new Uint8Array(iw.framesToU8(slice, dims, { dtype: 'float32' }).data), expected)
+})
+
 test('bad inputs are validation_error', () => {
   const x = new Float32Array(3 * 2 * 4 * 4)
   const code = (fn) => {
