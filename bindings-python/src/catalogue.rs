@@ -9,9 +9,9 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use crate::convert::{json_to_py, py_to_json, to_py_json};
+use crate::convert::{json_to_py, to_py_json};
 use crate::errors::{guard, to_py_err};
-use crate::request_view::{dict_items, object, PyRequestValue};
+use crate::request_view::{read, PyRequestValue};
 
 /// A parsed `inference_settings.json`.
 #[pyclass(module = "inferwarden._native", frozen)]
@@ -82,22 +82,7 @@ impl Catalogue {
                 ),
             )
         };
-        // A dict (the usual body) is read in place; anything else is converted and the
-        // validator reports it.
-        let Some(items) = dict_items(request) else {
-            let value = py_to_json(request, 0).ok_or_else(not_json)?;
-            let ok = guard(py, || validate_request_owned(&self.inner, value))?;
-            return validated_to_py(py, &ok, &self.keys);
-        };
-        let params = items
-            .iter()
-            .find(|(k, _)| {
-                k.cast::<PyString>()
-                    .is_ok_and(|k| k.to_str().ok() == Some("parameters"))
-            })
-            .and_then(|(_, v)| dict_items(v));
-        let view =
-            object(&items, params.as_ref().map(|p| ("parameters", p)), 0).ok_or_else(not_json)?;
+        let view = read(request).ok_or_else(not_json)?;
         let plan = guard(py, || plan_request(&self.inner, &view))?;
         plan_to_py(py, &plan, &self.keys)
     }
@@ -130,7 +115,7 @@ impl Catalogue {
 /// request's own objects (exact `str`/`int`/`float`), catalogue values are converted.
 fn plan_to_py(
     py: Python<'_>,
-    plan: &RequestPlan<'_, PyRequestValue<'_, '_>>,
+    plan: &RequestPlan<'_, PyRequestValue<'_>>,
     keys: &Keys,
 ) -> PyResult<Py<PyAny>> {
     let payload = PyDict::new(py);

@@ -1,39 +1,46 @@
-//! A request dict as the core validator's `RequestValue`, read in place: the top-level
-//! dict and its `parameters` dict are walked without building JSON, scalars are read from
-//! their Python objects, and exact `str`/`int`/`float` objects are handed back as they are
-//! when the value goes into the payload. Anything else that is JSON-like (lists, tuples,
-//! nested dicts, subclasses of the scalar types) is converted to JSON as before, so the
-//! validator sees exactly what it would have seen from `py_to_json`.
+//! A request dict as the core validator's `RequestValue`, read in place: dicts are walked
+//! without building JSON, scalars are read from their Python objects, and exact
+//! `str`/`int`/`float` objects are handed back as they are when the value goes into the
+//! payload. Lists and tuples (and anything inside them) are converted to JSON as before, so
+//! the validator sees exactly what it would have seen from `py_to_json`. Which fields mean
+//! what is the validator's business: this module only answers what a value is.
 
 use inferwarden::catalogue::RequestValue;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use serde_json::{Number, Value};
 
-use crate::convert::py_to_json;
+use crate::convert::{json_to_py, py_to_json};
 
-/// A dict's items, held so the view can borrow their text.
-pub type Items<'py> = Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>;
+/// Deepest nesting accepted (as `py_to_json`).
+const MAX_DEPTH: usize = 64;
 
 /// One value of the request.
-pub enum PyRequestValue<'a, 'py> {
+pub enum PyRequestValue<'py> {
     /// `None`.
     Null,
     /// `bool`.
     Bool(bool),
     /// `int` or `float`; the object when its type is exactly `int`/`float`.
-    Number(Number, Option<&'a Bound<'py, PyAny>>),
-    /// `str`; the object when its type is exactly `str`.
-    Str(&'a str, Option<&'a Bound<'py, PyAny>>),
-    /// Any other JSON-like value, converted.
+    Number(Number, Option<Bound<'py, PyAny>>),
+    /// `str` (its UTF-8 form checked when read); whether its type is exactly `str`.
+    Str(Bound<'py, PyString>, bool),
+    /// A list or tuple, converted.
     Json(Value),
-    /// The request or its `parameters`: a dict walked in place.
-    Object(Vec<(&'a str, PyRequestValue<'a, 'py>)>),
+    /// A dict, walked in place (keys checked to be `str` with a UTF-8 form when read).
+    Object(Vec<(Bound<'py, PyString>, PyRequestValue<'py>)>),
 }
 
-/// Reads one value at nesting `depth`; `None` when it is not JSON-like (the caller's typed
-/// error).
-fn scalar<'a, 'py>(obj: &'a Bound<'py, PyAny>, depth: usize) -> Option<PyRequestValue<'a, 'py>> {
+/// Reads `obj`; `None` when it (or anything in it) is not JSON-like: the caller's typed
+/// error.
+pub fn read<'py>(obj: &Bound<'py, PyAny>) -> Option<PyRequestValue<'py>> {
+    read_at(obj, 0)
+}
+
+fn read_at<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Option<PyRequestValue<'py>> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     if obj.is_none() {
         return Some(PyRequestValue::Null);
     }
@@ -41,11 +48,12 @@ fn scalar<'a, 'py>(obj: &'a Bound<'py, PyAny>, depth: usize) -> Option<PyRequest
         return Some(PyRequestValue::Bool(b.is_true()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        let exact = obj.cast_exact::<PyString>().is_ok().then_some(obj);
-        return s.to_str().ok().map(|t| PyRequestValue::Str(t, exact));
+        s.to_str().ok()?;
+        let exact = obj.cast_exact::<PyString>().is_ok();
+        return Some(PyRequestValue::Str(s.clone(), exact));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
-        let exact = obj.cast_exact::<PyInt>().is_ok().then_some(obj);
+        let exact = obj.cast_exact::<PyInt>().is_ok().then(|| obj.clone());
         let n = i
             .extract::<i64>()
             .ok()
@@ -54,57 +62,47 @@ fn scalar<'a, 'py>(obj: &'a Bound<'py, PyAny>, depth: usize) -> Option<PyRequest
         return Some(PyRequestValue::Number(n, exact));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        let exact = obj.cast_exact::<PyFloat>().is_ok().then_some(obj);
+        let exact = obj.cast_exact::<PyFloat>().is_ok().then(|| obj.clone());
         return Number::from_f64(f.value()).map(|n| PyRequestValue::Number(n, exact));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut fields = Vec::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let key = k.cast_into::<PyString>().ok()?;
+            key.to_str().ok()?;
+            fields.push((key, read_at(&v, depth + 1)?));
+        }
+        return Some(PyRequestValue::Object(fields));
     }
     py_to_json(obj, depth).map(PyRequestValue::Json)
 }
 
-/// A dict's items as a view; `None` when a key is not a `str` or a value is not JSON-like.
-/// `nested` says which key's dict value is walked in place too (with its items).
-pub fn object<'a, 'py>(
-    items: &'a Items<'py>,
-    nested: Option<(&str, &'a Items<'py>)>,
-    depth: usize,
-) -> Option<PyRequestValue<'a, 'py>> {
-    let mut fields = Vec::with_capacity(items.len());
-    for (k, v) in items {
-        let key = k.cast::<PyString>().ok()?.to_str().ok()?;
-        let value = match nested {
-            Some((name, inner)) if name == key => object(inner, None, depth + 1)?,
-            _ => scalar(v, depth + 1)?,
-        };
-        fields.push((key, value));
-    }
-    Some(PyRequestValue::Object(fields))
+/// The text of a string read by [`read`]: its UTF-8 form was made there and Python keeps
+/// it, so this cannot fail afterwards.
+fn text<'a>(s: &'a Bound<'_, PyString>) -> &'a str {
+    s.to_str().unwrap_or_default()
 }
 
-/// The items of `obj` when it is a dict.
-pub fn dict_items<'py>(obj: &Bound<'py, PyAny>) -> Option<Items<'py>> {
-    obj.cast::<PyDict>().ok().map(|d| d.iter().collect())
-}
-
-impl<'py> PyRequestValue<'_, 'py> {
+impl<'py> PyRequestValue<'py> {
     /// The Python object for the payload: the request's own object when it is exactly a
-    /// `str`/`int`/`float` (or `None`/`bool`), else a new one made from its JSON.
+    /// `str`/`int`/`float` (or `None`/`bool`), else a new one made from its JSON (so a
+    /// caller's list or dict is never shared with the result).
     pub fn to_py(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         use pyo3::IntoPyObjectExt;
         match self {
             PyRequestValue::Null => Ok(py.None().into_bound(py)),
             PyRequestValue::Bool(b) => b.into_bound_py_any(py),
-            PyRequestValue::Number(_, Some(obj)) | PyRequestValue::Str(_, Some(obj)) => {
-                Ok((*obj).clone())
-            }
-            other => crate::convert::json_to_py(py, &other.to_json()),
+            PyRequestValue::Number(_, Some(obj)) => Ok(obj.clone()),
+            PyRequestValue::Str(s, true) => Ok(s.clone().into_any()),
+            other => json_to_py(py, &other.to_json()),
         }
     }
 }
 
-impl RequestValue for PyRequestValue<'_, '_> {
+impl RequestValue for PyRequestValue<'_> {
     fn as_str(&self) -> Option<&str> {
         match self {
-            PyRequestValue::Str(s, _) => Some(s),
-            PyRequestValue::Json(v) => v.as_str(),
+            PyRequestValue::Str(s, _) => Some(text(s)),
             _ => None,
         }
     }
@@ -112,7 +110,6 @@ impl RequestValue for PyRequestValue<'_, '_> {
     fn as_f64(&self) -> Option<f64> {
         match self {
             PyRequestValue::Number(n, _) => n.as_f64(),
-            PyRequestValue::Json(v) => v.as_f64(),
             _ => None,
         }
     }
@@ -123,9 +120,9 @@ impl RequestValue for PyRequestValue<'_, '_> {
 
     fn fields(&self) -> Option<Vec<(&str, &Self)>> {
         match self {
-            PyRequestValue::Object(fields) => Some(fields.iter().map(|(k, v)| (*k, v)).collect()),
-            // `Json` never holds an object where the validator asks for fields: the request
-            // and its `parameters` are the dicts walked in place.
+            PyRequestValue::Object(fields) => {
+                Some(fields.iter().map(|(k, v)| (text(k), v)).collect())
+            }
             _ => None,
         }
     }
@@ -133,7 +130,7 @@ impl RequestValue for PyRequestValue<'_, '_> {
     fn field(&self, name: &str) -> Option<&Self> {
         match self {
             PyRequestValue::Object(fields) => {
-                fields.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+                fields.iter().find(|(k, _)| text(k) == name).map(|(_, v)| v)
             }
             _ => None,
         }
@@ -144,9 +141,9 @@ impl RequestValue for PyRequestValue<'_, '_> {
             (PyRequestValue::Null, Value::Null) => true,
             (PyRequestValue::Bool(a), Value::Bool(b)) => a == b,
             (PyRequestValue::Number(a, _), Value::Number(b)) => a == b,
-            (PyRequestValue::Str(a, _), Value::String(b)) => *a == b.as_str(),
+            (PyRequestValue::Str(a, _), Value::String(b)) => text(a) == b.as_str(),
             (PyRequestValue::Json(a), b) => a == b,
-            (PyRequestValue::Object(_), b) => &self.to_json() == b,
+            (PyRequestValue::Object(_), Value::Object(_)) => &self.to_json() == other,
             _ => false,
         }
     }
@@ -156,12 +153,12 @@ impl RequestValue for PyRequestValue<'_, '_> {
             PyRequestValue::Null => Value::Null,
             PyRequestValue::Bool(b) => Value::Bool(*b),
             PyRequestValue::Number(n, _) => Value::Number(n.clone()),
-            PyRequestValue::Str(s, _) => Value::String((*s).to_owned()),
+            PyRequestValue::Str(s, _) => Value::String(text(s).to_owned()),
             PyRequestValue::Json(v) => v.clone(),
             PyRequestValue::Object(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, v)| ((*k).to_owned(), v.to_json()))
+                    .map(|(k, v)| (text(k).to_owned(), v.to_json()))
                     .collect(),
             ),
         }
