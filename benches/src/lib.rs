@@ -10,3 +10,16 @@ pub const TASK_REF_CASES: [(&str, &str); 4] = [
 
 /// The API key the gate bench configures (not a real secret).
 pub const BENCH_API_KEY: &str = "bench-api-key-0123456789abcdef";
+
+/// The sweep benches' batch size: the default policy's (`stale.sweep_batch_size`), or
+/// `INFERWARDEN_BENCH_BATCH` to measure another.
+pub fn sweep_batch() -> u32 {
+    std::env::var("INFERWARDEN_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            inferwarden::config::PolicyConfig::default()
+                .stale
+                .sweep_batch_size
+        })
+}

@@ -403,7 +403,7 @@ fn version_two_databases_get_the_cheaper_status_check_in_place() {
     };
     let (old_sql, old_version) = definition(&migrated);
     let (new_sql, new_version) = definition(&fresh);
-    assert_eq!((old_version, new_version), (3, 3));
+    assert_eq!((old_version, new_version), (4, 4));
     assert!(!old_sql.contains("status IN ("), "{old_sql}");
     let check = |sql: &str| {
         sql[sql.find("status TEXT").unwrap()..]
@@ -439,6 +439,64 @@ fn version_two_databases_get_the_cheaper_status_check_in_place() {
             assert_eq!(ok, "ok");
         })
         .unwrap();
+}
+
+#[test]
+fn version_three_databases_get_one_transition_index_and_keep_their_history() {
+    let v3 = temp_db("migrate-v3");
+    {
+        let c = rusqlite::Connection::open(&v3).unwrap();
+        c.execute_batch(
+            "CREATE TABLE iw_task_transitions (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, lease_id TEXT, at INTEGER NOT NULL, ttl_ms INTEGER, runtime_ms INTEGER);
+             CREATE INDEX iw_task_transitions_task ON iw_task_transitions (task_id, seq);
+             CREATE UNIQUE INDEX iw_task_transitions_one_terminal ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+             INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES
+                 ('old', NULL, 'pending', 'created', 'api', 1),
+                 ('old', 'pending', 'processing', 'claimed', 'w', 2),
+                 ('old', 'processing', 'done', 'completed', 'w', 3);
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let clock = ManualClock::new(T0);
+    let store = SqliteTaskStore::open(&v3, TimeSource::Injected(Arc::new(clock.clone()))).unwrap();
+    let (indexes, version) = store
+        .with_connection(|c| {
+            let names: Vec<String> = c
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'iw_task_transitions' ORDER BY name")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            (names, version)
+        })
+        .unwrap();
+    assert_eq!(indexes, ["iw_task_transitions_by_task"]);
+    assert_eq!(version, 4);
+    let history: Vec<_> = store
+        .transitions("old")
+        .unwrap()
+        .into_iter()
+        .map(|t| t.reason)
+        .collect();
+    assert_eq!(history, ["created", "claimed", "completed"]);
+    // The new index still allows one terminal row per task, and any number of others.
+    let second_terminal = store.execute_raw(
+        "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'processing', 'failed', 'x', 'y', 4)",
+    );
+    assert_eq!(
+        second_terminal.unwrap_err().code(),
+        ErrorCode::InvalidTransition,
+        "one terminal transition row per task"
+    );
+    for at in [5, 6] {
+        store
+            .execute_raw(&format!("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'pending', 'processing', 'audit', 'op', {at})"))
+            .unwrap();
+    }
+    assert_eq!(store.transitions("old").unwrap().len(), 5);
 }
 
 #[test]
@@ -546,10 +604,10 @@ fn triggers_refuse_illegal_transitions_from_raw_sql() {
         w.store.execute_raw("INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at) VALUES ('z', 'image', 'done', 1, 1)").unwrap_err().code(),
         ErrorCode::InvalidTransition
     );
-    assert!(w
+    assert_eq!(w
         .store
         .execute_raw("INSERT INTO iw_task_transitions (task_id, to_status, reason, actor, at) VALUES ('t', 'failed', 'x', 'y', 1)")
-        .is_err(), "one terminal transition row per task");
+        .unwrap_err().code(), ErrorCode::InvalidTransition, "one terminal transition row per task");
 }
 
 #[test]

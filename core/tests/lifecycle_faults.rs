@@ -97,9 +97,15 @@ fn busy_database_fails_the_sweep_with_a_typed_error_and_halves_the_batch() {
         Some(&serde_json::Value::Bool(true)),
         "{err:?}"
     );
-    assert_eq!(life.current_batch(), 250, "batch halves after a busy sweep");
+    let full = PolicyConfig::default().stale.sweep_batch_size;
+    assert_eq!(full, 1000);
+    assert_eq!(
+        life.current_batch(),
+        full / 2,
+        "batch halves after a busy sweep"
+    );
     let _ = life.sweep().unwrap_err();
-    assert_eq!(life.current_batch(), 125);
+    assert_eq!(life.current_batch(), full / 4);
     for i in 0..6 {
         assert_eq!(
             life.get(&format!("t{i}")).unwrap().unwrap().status,
@@ -110,7 +116,7 @@ fn busy_database_fails_the_sweep_with_a_typed_error_and_halves_the_batch() {
     drop(blocker);
     let report = life.sweep();
     assert_eq!(report.unwrap().failed.len(), 6, "converges once free");
-    assert_eq!(life.current_batch(), 250, "batch grows back");
+    assert_eq!(life.current_batch(), full / 2, "batch grows back");
     for i in 0..6 {
         assert_eq!(terminal_rows(&life, &format!("t{i}")), 1);
     }

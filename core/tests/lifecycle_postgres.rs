@@ -137,6 +137,100 @@ fn thresholds_and_outcomes() {
 }
 
 #[test]
+fn older_schemas_get_byte_ordered_ids_and_one_transition_index() {
+    let Some(url) = schema_url("migrate") else {
+        return;
+    };
+    let mut raw = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    // The schema before this change: locale-ordered ids, a history index and a partial
+    // unique index on the transitions, one task with its full history.
+    raw.batch_execute(
+        "CREATE TABLE iw_tasks (id TEXT PRIMARY KEY NOT NULL, task_type TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'done', 'failed')), progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100), created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, started_at BIGINT, stale_deadline BIGINT, lease_id TEXT, attempt BIGINT NOT NULL DEFAULT 0, result_path TEXT, error_code TEXT, error_message TEXT, finished_at BIGINT, heartbeat_at BIGINT);
+         CREATE TABLE iw_task_transitions (seq BIGSERIAL PRIMARY KEY, task_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, lease_id TEXT, at BIGINT NOT NULL, ttl_ms BIGINT, runtime_ms BIGINT);
+         CREATE INDEX iw_task_transitions_task ON iw_task_transitions (task_id, seq);
+         CREATE UNIQUE INDEX iw_task_transitions_one_terminal ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+         INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at, result_path) VALUES ('old', 'image', 'done', 1, 3, '/r');
+         INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES
+             ('old', NULL, 'pending', 'created', 'api', 1),
+             ('old', 'pending', 'processing', 'claimed', 'w', 2),
+             ('old', 'processing', 'done', 'completed', 'w', 3);",
+    )
+    .unwrap();
+    let clock = ManualClock::new(T0);
+    let (l, store) = life(&url, &clock);
+    // Connecting again (another replica) finds nothing left to change.
+    drop(life(&url, &clock));
+    let collations: Vec<(String, String)> = raw
+        .query(
+            "SELECT a.attrelid::regclass::text, c.collname::text FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation
+             WHERE (a.attrelid = 'iw_tasks'::regclass AND a.attname = 'id')
+                OR (a.attrelid = 'iw_task_transitions'::regclass AND a.attname = 'task_id') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        collations,
+        [
+            ("iw_task_transitions".to_owned(), "C".to_owned()),
+            ("iw_tasks".to_owned(), "C".to_owned())
+        ]
+    );
+    let indexes: Vec<String> = raw
+        .query(
+            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'iw_task_transitions'::regclass ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        indexes,
+        ["iw_task_transitions_by_task", "iw_task_transitions_pkey"]
+    );
+    let history: Vec<_> = l
+        .transitions("old")
+        .unwrap()
+        .into_iter()
+        .map(|t| t.reason)
+        .collect();
+    assert_eq!(history, ["created", "claimed", "completed"]);
+    assert_eq!(l.get("old").unwrap().unwrap().status, TaskStatus::Done);
+    // Still one terminal row per task, any number of others.
+    assert_eq!(
+        store
+            .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'processing', 'failed', 'x', 'y', 4)")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    for _ in 0..2 {
+        store
+            .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'pending', 'processing', 'audit', 'op', 5)")
+            .unwrap();
+    }
+    assert_eq!(l.transitions("old").unwrap().len(), 5);
+    // The history read uses the new index.
+    raw.batch_execute("SET enable_seqscan = off").unwrap();
+    let plan: Vec<String> = raw
+        .query(
+            "EXPLAIN SELECT * FROM iw_task_transitions WHERE task_id = 'old' ORDER BY seq",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        plan.join(" | ").contains("iw_task_transitions_by_task"),
+        "{plan:?}"
+    );
+}
+
+#[test]
 fn thirty_two_concurrent_sweepers_over_100_trials() {
     let Some(url) = schema_url("race") else {
         return;

@@ -19,11 +19,14 @@ use rusqlite::{params, Connection};
 const NOW: i64 = 1_800_000_000_000;
 const PROCESSING: i64 = 2_000;
 const TTL: i64 = 600_000;
-const POLICY: SweepPolicy = SweepPolicy {
-    pending_timeout_ms: 120_000,
-    heartbeat_timeout_ms: None,
-    batch: 500,
-};
+/// The default policy's batch size, or `INFERWARDEN_BENCH_BATCH`.
+fn policy() -> SweepPolicy {
+    SweepPolicy {
+        pending_timeout_ms: 120_000,
+        heartbeat_timeout_ms: None,
+        batch: inferwarden_benches::sweep_batch(),
+    }
+}
 
 fn iso(ms: i64) -> String {
     // Seconds resolution is enough for the baseline's lexical comparison.
@@ -182,6 +185,8 @@ fn main() {
     };
     let dir = std::env::temp_dir().join(format!("iw-sweep-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
+    let policy = policy();
+    println!("batch size {}\n", policy.batch);
     println!("| N rows | k stale | inferwarden sweep, long-lived sweeper (ms) | inferwarden sweep, fresh connection (ms) | naive full-scan sweep (ms) | ratio (long-lived) |");
     println!("|---|---|---|---|---|---|");
     for n in ns {
@@ -202,7 +207,7 @@ fn main() {
             for _ in 0..runs {
                 make_stale(&path, n, k);
                 let t = Instant::now();
-                let report = sweeper.sweep("bench", &POLICY).expect("sweep");
+                let report = sweeper.sweep("bench", &policy).expect("sweep");
                 warm.push(t.elapsed().as_secs_f64() * 1e3);
                 assert_eq!(report.failed.len() as i64, k);
             }
@@ -216,7 +221,7 @@ fn main() {
                 )
                 .expect("open");
                 let t = Instant::now();
-                let report = store.sweep("bench", &POLICY).expect("sweep");
+                let report = store.sweep("bench", &policy).expect("sweep");
                 ours.push(t.elapsed().as_secs_f64() * 1e3);
                 assert_eq!(
                     report.failed.len() as i64,

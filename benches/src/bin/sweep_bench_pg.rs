@@ -118,8 +118,9 @@ fn main() {
     let policy = SweepPolicy {
         pending_timeout_ms: 120_000,
         heartbeat_timeout_ms: None,
-        batch: 500,
+        batch: inferwarden_benches::sweep_batch(),
     };
+    println!("batch size {}\n", policy.batch);
     println!("| N rows | k stale | inferwarden sweep (ms) | naive full-scan sweep (ms) | ratio |");
     println!("|---|---|---|---|---|");
     for n in ns {

@@ -324,7 +324,9 @@ pub struct StaleConfig {
     /// How often the sweep runs, seconds.
     pub sweep_interval_s: u64,
     /// Tasks failed per sweep transaction (halved after a store timeout, restored as sweeps
-    /// succeed).
+    /// succeed). Default 1,000, as River's maintenance services use: a transaction's fixed
+    /// cost (planning, round trips, the commit's WAL flush) is paid per batch, and a batch
+    /// only locks rows that are already stale.
     pub sweep_batch_size: u32,
     /// A `processing` task with no heartbeat or progress report for this many seconds fails
     /// as `heartbeat_timeout` before its stale deadline; 0 disables the check. Must be
@@ -341,7 +343,7 @@ impl Default for StaleConfig {
             ]),
             pending_start_timeout_s: 120,
             sweep_interval_s: 60,
-            sweep_batch_size: 500,
+            sweep_batch_size: 1000,
             heartbeat_timeout_s: 0,
         }
     }

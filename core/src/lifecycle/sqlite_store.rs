@@ -55,9 +55,12 @@ CREATE TABLE IF NOT EXISTS iw_task_transitions (
     ttl_ms INTEGER,
     runtime_ms INTEGER
 );
-CREATE INDEX IF NOT EXISTS iw_task_transitions_task ON iw_task_transitions (task_id, seq);
-CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_one_terminal
-    ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+-- One index serves a task's history (by task_id) and allows one terminal row per task: a
+-- terminal row's key is (task_id, 1), so a second one collides; any other row's is
+-- (task_id, NULL), and NULLs never collide. (Schema version 4; before it, two indexes did
+-- these two jobs and each transition row paid for both.)
+CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_by_task
+    ON iw_task_transitions (task_id, (CASE WHEN to_status = 'done' OR to_status = 'failed' THEN 1 END));
 CREATE TRIGGER IF NOT EXISTS iw_tasks_terminal_immutable BEFORE UPDATE ON iw_tasks
     WHEN OLD.status IN ('done', 'failed')
     BEGIN SELECT RAISE(ABORT, 'invalid_transition: terminal tasks are immutable'); END;
@@ -82,7 +85,8 @@ const SQLITE_HEARTBEAT_INDEX: &str = "CREATE INDEX IF NOT EXISTS iw_tasks_heartb
 
 fn db_err(e: rusqlite::Error) -> Error {
     let text = e.to_string();
-    if text.contains("invalid_transition") {
+    // A guard trigger's RAISE, or a second terminal transition row for a task.
+    if text.contains("invalid_transition") || text.contains("iw_task_transitions_by_task") {
         return Error::with_detail(
             ErrorCode::InvalidTransition,
             "the database refused an illegal transition",
@@ -160,10 +164,16 @@ const STATUS_CHECK_V2: &str = "CHECK (status IN ('pending', 'processing', 'done'
 const STATUS_CHECK: &str =
     "CHECK (status = 'pending' OR status = 'processing' OR status = 'done' OR status = 'failed')";
 
-/// Brings an older database to schema version 3, in one transaction: version 2 added
-/// `heartbeat_at` and its partial index; version 3 rewrites the status CHECK as ORs. The
+/// The transition indexes of schema versions 1 to 3, replaced by `iw_task_transitions_by_task`.
+const TRANSITION_INDEXES_V3: &str = "DROP INDEX IF EXISTS iw_task_transitions_task;
+DROP INDEX IF EXISTS iw_task_transitions_one_terminal;";
+
+/// Brings an older database to schema version 4, in one transaction: version 2 added
+/// `heartbeat_at` and its partial index; version 3 rewrites the status CHECK as ORs (the
 /// two CHECKs accept exactly the same values, so, as SQLite documents for changes that do
-/// not touch the stored rows, the table's definition is edited in place (no table rebuild).
+/// not touch the stored rows, the table's definition is edited in place, no table
+/// rebuild); version 4 drops the two transition indexes that `iw_task_transitions_by_task`
+/// (created by [`SQLITE_SCHEMA`], so it exists before they go) replaces.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let has_heartbeat: i64 = tx.query_row(
@@ -199,7 +209,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
             ));
         }
     }
-    tx.pragma_update(None, "user_version", 3)?;
+    tx.execute_batch(TRANSITION_INDEXES_V3)?;
+    tx.pragma_update(None, "user_version", 4)?;
     tx.commit()
 }
 
