@@ -403,7 +403,7 @@ fn version_two_databases_get_the_cheaper_status_check_in_place() {
     };
     let (old_sql, old_version) = definition(&migrated);
     let (new_sql, new_version) = definition(&fresh);
-    assert_eq!((old_version, new_version), (4, 4));
+    assert_eq!((old_version, new_version), (5, 5));
     assert!(!old_sql.contains("status IN ("), "{old_sql}");
     let check = |sql: &str| {
         sql[sql.find("status TEXT").unwrap()..]
@@ -442,7 +442,7 @@ fn version_two_databases_get_the_cheaper_status_check_in_place() {
 }
 
 #[test]
-fn version_three_databases_get_one_transition_index_and_keep_their_history() {
+fn version_three_databases_get_one_transition_index_after_guards_and_keep_their_history() {
     let v3 = temp_db("migrate-v3");
     {
         let c = rusqlite::Connection::open(&v3).unwrap();
@@ -450,6 +450,11 @@ fn version_three_databases_get_one_transition_index_and_keep_their_history() {
             "CREATE TABLE iw_task_transitions (seq INTEGER PRIMARY KEY, task_id TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, reason TEXT NOT NULL, actor TEXT NOT NULL, lease_id TEXT, at INTEGER NOT NULL, ttl_ms INTEGER, runtime_ms INTEGER);
              CREATE INDEX iw_task_transitions_task ON iw_task_transitions (task_id, seq);
              CREATE UNIQUE INDEX iw_task_transitions_one_terminal ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed');
+             CREATE TABLE iw_tasks (id TEXT PRIMARY KEY NOT NULL, task_type TEXT NOT NULL, status TEXT NOT NULL CHECK (status = 'pending' OR status = 'processing' OR status = 'done' OR status = 'failed'), progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100), created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, started_at INTEGER, stale_deadline INTEGER, lease_id TEXT, attempt INTEGER NOT NULL DEFAULT 0, result_path TEXT, error_code TEXT, error_message TEXT, finished_at INTEGER, heartbeat_at INTEGER);
+             INSERT INTO iw_tasks (id, task_type, status, created_at, updated_at, result_path) VALUES ('old', 'image', 'done', 1, 3, '/r');
+             CREATE TRIGGER iw_tasks_terminal_immutable BEFORE UPDATE ON iw_tasks
+                 WHEN OLD.status IN ('done', 'failed')
+                 BEGIN SELECT RAISE(ABORT, 'invalid_transition: terminal tasks are immutable'); END;
              INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES
                  ('old', NULL, 'pending', 'created', 'api', 1),
                  ('old', 'pending', 'processing', 'claimed', 'w', 2),
@@ -474,7 +479,34 @@ fn version_three_databases_get_one_transition_index_and_keep_their_history() {
         })
         .unwrap();
     assert_eq!(indexes, ["iw_task_transitions_by_task"]);
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
+    // The update guards are AFTER triggers now, and still refuse a change to a done task.
+    let guards = store
+        .with_connection(|c| {
+            c.prepare("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND sql LIKE '%UPDATE%' ORDER BY name")
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(guards.len(), 3, "{guards:?}");
+    assert!(
+        guards.iter().all(|g| g.contains("AFTER UPDATE")),
+        "{guards:?}"
+    );
+    assert_eq!(
+        store
+            .execute_raw("UPDATE iw_tasks SET result_path = '/tampered' WHERE id = 'old'")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
+    assert_eq!(
+        store.get("old").unwrap().unwrap().result_path.as_deref(),
+        Some("/r")
+    );
     let history: Vec<_> = store
         .transitions("old")
         .unwrap()
