@@ -22,7 +22,7 @@ use crate::error::{Error, ErrorCode};
 pub const POSTGRES_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS iw_tasks (
     -- Byte order (\"C\"): ids are opaque, and every index lookup and insert on them would
-    -- otherwise go through the cluster locale's strcoll (a third of a sweep's instructions
+    -- otherwise go through the cluster locale's strcoll (6 % of a sweep's instructions
     -- under C.UTF-8).
     id TEXT COLLATE \"C\" PRIMARY KEY NOT NULL,
     task_type TEXT NOT NULL,
