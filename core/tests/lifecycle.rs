@@ -529,6 +529,21 @@ fn version_three_databases_get_one_transition_index_after_guards_and_keep_their_
             .unwrap();
     }
     assert_eq!(store.transitions("old").unwrap().len(), 5);
+    // The history read is an index search, not a scan.
+    let plan = store
+        .with_connection(|c| {
+            c.query_row(
+                "EXPLAIN QUERY PLAN SELECT * FROM iw_task_transitions WHERE task_id = 'old' ORDER BY seq",
+                [],
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap()
+        })
+        .unwrap();
+    assert!(
+        plan.contains("USING INDEX iw_task_transitions_by_task"),
+        "{plan}"
+    );
 }
 
 #[test]
