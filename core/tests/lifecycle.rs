@@ -544,6 +544,19 @@ fn version_three_databases_get_one_transition_index_after_guards_and_keep_their_
         plan.contains("USING INDEX iw_task_transitions_by_task"),
         "{plan}"
     );
+    // An older build sharing the database (a rolling upgrade) recreates its partial index;
+    // the refusal it raises is still a typed invalid_transition.
+    store
+        .with_connection(|c| c.execute_batch("DROP INDEX iw_task_transitions_by_task; CREATE UNIQUE INDEX iw_task_transitions_one_terminal ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed')"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store
+            .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'processing', 'failed', 'x', 'y', 7)")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
 }
 
 #[test]

@@ -228,6 +228,17 @@ fn older_schemas_get_byte_ordered_ids_and_one_transition_index() {
         plan.join(" | ").contains("iw_task_transitions_by_task"),
         "{plan:?}"
     );
+    // An older build sharing the database (a rolling upgrade) recreates its partial index;
+    // a refusal it raises is still a typed invalid_transition.
+    raw.batch_execute("DROP INDEX iw_task_transitions_by_task; CREATE UNIQUE INDEX iw_task_transitions_one_terminal ON iw_task_transitions (task_id) WHERE to_status IN ('done', 'failed')")
+        .unwrap();
+    assert_eq!(
+        store
+            .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'processing', 'failed', 'x', 'y', 6)")
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidTransition
+    );
 }
 
 #[test]

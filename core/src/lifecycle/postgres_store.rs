@@ -56,8 +56,15 @@ CREATE TABLE IF NOT EXISTS iw_task_transitions (
     ttl_ms BIGINT,
     runtime_ms BIGINT
 );
+-- The two transition indexes of older databases, replaced by iw_task_transitions_by_task
+-- below; dropped first so the collation change does not rebuild them. All of this runs in
+-- one transaction, so no other transaction ever sees the table without a one-terminal
+-- guard.
+DROP INDEX IF EXISTS iw_task_transitions_task;
+DROP INDEX IF EXISTS iw_task_transitions_one_terminal;
 -- Databases created before ids were byte-ordered: convert both id columns once (their
--- indexes are rebuilt), before the index below is built on task_id.
+-- indexes are rebuilt), before the index below is built on task_id. iw_tasks first, the
+-- order the writes lock the two tables in.
 DO $$
 DECLARE
     col RECORD;
@@ -68,6 +75,7 @@ BEGIN
         WHERE ((a.attrelid = 'iw_tasks'::regclass AND a.attname = 'id')
             OR (a.attrelid = 'iw_task_transitions'::regclass AND a.attname = 'task_id'))
           AND c.collname <> 'C'
+        ORDER BY a.attrelid = 'iw_tasks'::regclass DESC
     LOOP
         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I TYPE TEXT COLLATE \"C\"', col.tbl, col.name);
     END LOOP;
@@ -76,11 +84,9 @@ $$;
 -- One index serves a task's history (by task_id) and allows one terminal row per task: a
 -- terminal row's key is (task_id, 1), so a second one collides; any other row's is
 -- (task_id, NULL), and NULLs never collide. It replaces two indexes (a history index and a
--- partial unique one) that each transition row paid for; they are dropped once it exists.
+-- partial unique one) that each transition row paid for.
 CREATE UNIQUE INDEX IF NOT EXISTS iw_task_transitions_by_task
     ON iw_task_transitions (task_id, (CASE WHEN to_status IN ('done', 'failed') THEN 1 END));
-DROP INDEX IF EXISTS iw_task_transitions_task;
-DROP INDEX IF EXISTS iw_task_transitions_one_terminal;
 CREATE OR REPLACE FUNCTION iw_tasks_guard() RETURNS trigger AS $$
 BEGIN
     -- Called only for writes the triggers' WHEN clauses found illegal: legal writes never
@@ -184,7 +190,12 @@ fn db_err(e: postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
         if db.message().contains("invalid_transition")
             || (db.code().code() == "23505"
-                && db.constraint() == Some("iw_task_transitions_by_task"))
+                && matches!(
+                    db.constraint(),
+                    // The second name is the index an older build (sharing the database
+                    // during a rolling upgrade) recreates.
+                    Some("iw_task_transitions_by_task" | "iw_task_transitions_one_terminal")
+                ))
         {
             return Error::with_detail(
                 ErrorCode::InvalidTransition,

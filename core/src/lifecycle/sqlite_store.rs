@@ -92,8 +92,13 @@ const SQLITE_HEARTBEAT_INDEX: &str = "CREATE INDEX IF NOT EXISTS iw_tasks_heartb
 
 fn db_err(e: rusqlite::Error) -> Error {
     let text = e.to_string();
-    // A guard trigger's RAISE, or a second terminal transition row for a task.
-    if text.contains("invalid_transition") || text.contains("iw_task_transitions_by_task") {
+    // A guard trigger's RAISE, or a second terminal transition row for a task (refused by
+    // iw_task_transitions_by_task, or by the index an older build sharing the database
+    // during a rolling upgrade recreates, whose message names the column).
+    if text.contains("invalid_transition")
+        || text.contains("iw_task_transitions_by_task")
+        || text.contains("UNIQUE constraint failed: iw_task_transitions.task_id")
+    {
         return Error::with_detail(
             ErrorCode::InvalidTransition,
             "the database refused an illegal transition",
