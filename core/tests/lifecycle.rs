@@ -3,6 +3,9 @@
 //! and exactly-once sweeps under 32 concurrent sweepers (threads and processes).
 #![cfg(feature = "sqlite")]
 
+#[path = "support/upgraded_history.rs"]
+mod upgraded_history;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -507,28 +510,9 @@ fn version_three_databases_get_one_transition_index_after_guards_and_keep_their_
         store.get("old").unwrap().unwrap().result_path.as_deref(),
         Some("/r")
     );
-    let history: Vec<_> = store
-        .transitions("old")
-        .unwrap()
-        .into_iter()
-        .map(|t| t.reason)
-        .collect();
-    assert_eq!(history, ["created", "claimed", "completed"]);
-    // The new index still allows one terminal row per task, and any number of others.
-    let second_terminal = store.execute_raw(
-        "INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'processing', 'failed', 'x', 'y', 4)",
-    );
-    assert_eq!(
-        second_terminal.unwrap_err().code(),
-        ErrorCode::InvalidTransition,
-        "one terminal transition row per task"
-    );
-    for at in [5, 6] {
-        store
-            .execute_raw(&format!("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('old', 'pending', 'processing', 'audit', 'op', {at})"))
-            .unwrap();
-    }
-    assert_eq!(store.transitions("old").unwrap().len(), 5);
+    upgraded_history::assert_history_kept_and_one_terminal_row(&store, |sql| {
+        store.execute_raw(sql).map(drop)
+    });
     // The history read is an index search, not a scan.
     let plan = store
         .with_connection(|c| {
