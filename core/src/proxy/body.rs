@@ -127,13 +127,18 @@ impl RemoteBody {
 
 /// A [`RemoteBody`] that several handles can read in turn (the bindings hand one to the
 /// host language's iterator objects). A read holds the body's lock only while it waits for
-/// one chunk; a second read meanwhile is `validation_error`. A read that is cancelled (an
-/// asyncio timeout, a dropped promise) releases the lock and leaves the body readable.
-/// Cloning shares the body.
+/// one chunk. A read that is cancelled (an asyncio timeout, a dropped promise) releases the
+/// lock when its task is dropped, which the runtime does a moment after the cancellation,
+/// so a read that finds the lock held waits up to [`SHARED_READ_GRACE`] for it; a read still
+/// in flight after that makes the second one `validation_error`. Cloning shares the body.
 #[derive(Debug, Clone)]
 pub struct SharedBody {
     cell: std::sync::Arc<tokio::sync::Mutex<RemoteBody>>,
 }
+
+/// How long a read waits for the one before it (a cancelled read's task being dropped)
+/// before it is refused as concurrent.
+pub const SHARED_READ_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn busy() -> Error {
     Error::with_detail(
@@ -152,7 +157,12 @@ impl SharedBody {
 
     /// The next chunk, or `None` at the end (and after a failure).
     pub async fn next_chunk(&self) -> Result<Option<Vec<u8>>, Error> {
-        let mut body = self.cell.try_lock().map_err(|_| busy())?;
+        let mut body = match self.cell.try_lock() {
+            Ok(body) => body,
+            Err(_) => tokio::time::timeout(SHARED_READ_GRACE, self.cell.lock())
+                .await
+                .map_err(|_| busy())?,
+        };
         body.chunk().await
     }
 
