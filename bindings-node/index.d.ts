@@ -22,6 +22,43 @@ export type TypedArray =
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * The audit log: durable and hash-chained (`sqlite:PATH`, `postgres://...`) or the bounded
+ * in-memory ring (`memory`).
+ */
+export declare class AuditLog {
+  /**
+   * Opens `url` (default: `config.audit.store`) with `config`'s audit settings; the
+   * signing and HMAC keys are read from the environment variables they name.
+   */
+  constructor(url?: string | undefined | null, config?: PolicyConfig | undefined | null, clock?: ManualClock | undefined | null)
+  /** Whether this is a durable, hash-chained log. */
+  get durable(): boolean
+  /** The configured signer's verifier key, or `null`. */
+  get publicKey(): string | null
+  /**
+   * Appends one event; returns its sequence number (`null` in the in-memory ring).
+   * Throws `dependency_unavailable` when the store cannot write.
+   */
+  append(event: AuditEventInput): number | null
+  /** Records matching the filter, oldest first. */
+  query(filter?: AuditQueryInput | undefined | null): any
+  /** The newest events (at most `limit`, default 1,000), oldest first. */
+  events(limit?: number | undefined | null): any
+  /** Verifies the whole log: `{ intact, first_seq, size, root, checkpoints_checked, tamper }`. */
+  verify(options?: AuditVerifyOptions | undefined | null): any
+  /** Signs and stores a checkpoint of the current tree; returns the signed note. */
+  checkpoint(): string
+  /** The inclusion proof of record `seq`: `{ seq, size, leaf_hash, path, root }` (hex). */
+  prove(seq: number, size?: number | undefined | null): any
+  /** The consistency proof between two tree sizes (hex hashes). */
+  consistency(oldSize: number, newSize: number): Array<string>
+  /** Retention and a due checkpoint (what the sweeper runs): `{ prune, checkpoint }`. */
+  maintain(): any
+  /** The stored form (`hmac-sha256:<hex>`) of an identifier, to search for it. */
+  hmac(value: string): string
+}
+
 /** A parsed `inference_settings.json`. */
 export declare class Catalogue {
   /** Parses catalogue JSON text; structural errors throw `config_invalid` with the path. */
@@ -60,9 +97,11 @@ export declare class Gate {
   /**
    * A gate over `config`. `sessionStore`: `memory` (default), `sqlite:PATH`,
    * `postgres://...`; `rateLimiter`: `memory` (default), `redis://...`, `allow-all`;
-   * `clock`: a `ManualClock` for tests. Audit events go to an in-memory log (`auditEvents()`).
+   * `clock`: a `ManualClock` for tests; `audit`: a store URL (`memory`, `sqlite:PATH`,
+   * `postgres://...`) or an `AuditLog` (default: `config.audit.store`). When the audit
+   * log cannot write, audited requests are refused.
    */
-  constructor(config: PolicyConfig, sessionStore?: string | undefined | null, rateLimiter?: string | undefined | null, clock?: ManualClock | undefined | null)
+  constructor(config: PolicyConfig, sessionStore?: string | undefined | null, rateLimiter?: string | undefined | null, clock?: ManualClock | undefined | null, audit?: string | AuditLog | undefined | null)
   /** Decides one request; a rejection is returned (not thrown) with `code` and `body()`. */
   decide(request: GateRequest): Decision
   /**
@@ -81,8 +120,10 @@ export declare class Gate {
   signMediaUrl(taskId: string, preview?: boolean | undefined | null, ttlS?: number | undefined | null): string
   /** The route class of a request (`generation`, `media`, `session_issue`, ...). */
   classify(method: string, path: string): string
-  /** Every audit event recorded so far, oldest first. */
+  /** The newest audit events (up to 10,000), oldest first. */
   auditEvents(): any
+  /** The audit log this gate writes to. */
+  get auditLog(): AuditLog
 }
 
 /** Video lane routing: dedicated warm lane, then the degraded queue, then `queue_overloaded`. */
@@ -106,8 +147,12 @@ export declare class LaneRouter {
 
 /** Task lifecycle over a store (`sqlite:PATH`) with the stale policy of a `PolicyConfig`. */
 export declare class Lifecycle {
-  /** Opens the store at `db`; `clock` injects time for tests (default: the database clock). */
-  constructor(config: PolicyConfig, db: string, clock?: ManualClock | undefined | null)
+  /**
+   * Opens the store at `db`; `clock` injects time for tests (default: the database clock);
+   * `audit`: a store URL or an `AuditLog` (default: `config.audit.store`), a durable one
+   * maintained by `maintainAudit()` (retention, scheduled checkpoints).
+   */
+  constructor(config: PolicyConfig, db: string, clock?: ManualClock | undefined | null, audit?: string | AuditLog | undefined | null)
   /** Creates a `pending` task. */
   create(taskId: string, taskType: string): any
   /** `pending -> processing`: `{ lease_id, started_at, stale_deadline, ttl_ms, attempt }`. */
@@ -132,8 +177,13 @@ export declare class Lifecycle {
   get(taskId: string): any
   /** The task's transitions, oldest first. */
   transitions(taskId: string): any
-  /** Audit events written by this instance. */
+  /** The newest audit events (up to 10,000), oldest first. */
   auditEvents(): any
+  /**
+   * The sweeper's audit maintenance (retention, a due checkpoint); `null` without a
+   * durable log.
+   */
+  maintainAudit(): any
 }
 
 /** A clock that moves only when told to (tests). */
@@ -245,9 +295,10 @@ export declare class RouteHandle {
 export declare class Router {
   /**
    * A router with the proxy policy of `config`; `dns` is a fixed `{ host: [ip] }` table
-   * (tests), default the system resolver.
+   * (tests), default the system resolver; `audit`: a store URL or an `AuditLog` (default:
+   * `config.audit.store`).
    */
-  constructor(config: PolicyConfig, dns?: Record<string, Array<string>> | undefined | null, options?: RouterOptions | undefined | null)
+  constructor(config: PolicyConfig, dns?: Record<string, Array<string>> | undefined | null, options?: RouterOptions | undefined | null, audit?: string | AuditLog | undefined | null)
   /** Registers a worker account (`status` default `ready`). */
   register(workspace: string, baseUrl: string, status?: string | undefined | null, credentialRef?: string | undefined | null, allowPrivate?: boolean | undefined | null): any
   /** Changes a worker account's status. */
@@ -272,8 +323,39 @@ export declare class Router {
    * `{ items, failures, accounts, skipped }`.
    */
   gallery(limit?: number | undefined | null, correlationId?: string | undefined | null): Promise<any>
-  /** Audit events (rejections) recorded so far. */
+  /** The newest audit events (up to 10,000), oldest first. */
   auditEvents(): any
+}
+
+/** One event to append (`outcome`: `success`, `failure` or `denied`). */
+export interface AuditEventInput {
+  actor: string
+  source: string
+  action: string
+  target: string
+  outcome: string
+  correlationId: string
+  details?: Record<string, any>
+}
+
+/** A filter and page over the log. */
+export interface AuditQueryInput {
+  sinceMs?: number
+  untilMs?: number
+  actor?: string
+  action?: string
+  source?: string
+  outcome?: string
+  afterSeq?: number
+  limit?: number
+}
+
+/** What to verify against. */
+export interface AuditVerifyOptions {
+  /** Signed checkpoints kept outside the database. */
+  checkpoints?: Array<string>
+  /** The verifier key (`name+id+base64`); default: the configured signer's. */
+  publicKey?: string
 }
 
 /** The VRAM budget in GB of a GPU kind (unknown kinds get the default). */

@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AuditLog = nativeBinding.AuditLog
 module.exports.Catalogue = nativeBinding.Catalogue
 module.exports.Decision = nativeBinding.Decision
 module.exports.Gate = nativeBinding.Gate

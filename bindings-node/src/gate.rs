@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
 use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
 use inferwarden::ratelimit::open_rate_limiter;
@@ -159,7 +159,8 @@ impl Decision {
 #[napi]
 pub struct Gate {
     inner: Arc<CoreGate>,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
+    audit_clock: Arc<dyn Clock>,
 }
 
 fn pairs(
@@ -182,7 +183,9 @@ fn pairs(
 impl Gate {
     /// A gate over `config`. `sessionStore`: `memory` (default), `sqlite:PATH`,
     /// `postgres://...`; `rateLimiter`: `memory` (default), `redis://...`, `allow-all`;
-    /// `clock`: a `ManualClock` for tests. Audit events go to an in-memory log (`auditEvents()`).
+    /// `clock`: a `ManualClock` for tests; `audit`: a store URL (`memory`, `sqlite:PATH`,
+    /// `postgres://...`) or an `AuditLog` (default: `config.audit.store`). When the audit
+    /// log cannot write, audited requests are refused.
     #[napi(constructor)]
     pub fn new(
         env: Env,
@@ -190,12 +193,16 @@ impl Gate {
         session_store: Option<String>,
         rate_limiter: Option<String>,
         clock: Option<&ManualClock>,
+        audit: Option<Either<String, &crate::audit::AuditLog>>,
     ) -> napi::Result<Self> {
-        let audit = Arc::new(MemoryAuditSink::new());
         let clock: Arc<dyn Clock> = match clock {
             Some(c) => Arc::new(c.inner.clone()),
             None => Arc::new(SystemClock),
         };
+        let audit_clock = clock.clone();
+        let audit = guard(&env, || {
+            crate::audit::audit_handle(audit, config.inner(), clock.clone())
+        })?;
         let gate = guard(&env, || {
             CoreGate::builder(config.inner().clone())
                 .session_store(open_session_store(
@@ -204,13 +211,14 @@ impl Gate {
                 .rate_limiter(open_rate_limiter(
                     rate_limiter.as_deref().unwrap_or("memory"),
                 )?)
-                .audit_sink(audit.clone())
+                .audit_sink(audit.sink())
                 .clock(clock)
                 .build()
         })?;
         Ok(Gate {
             inner: Arc::new(gate),
             audit,
+            audit_clock,
         })
     }
 
@@ -327,9 +335,17 @@ impl Gate {
             .unwrap_or_default()
     }
 
-    /// Every audit event recorded so far, oldest first.
+    /// The newest audit events (up to 10,000), oldest first.
     #[napi]
-    pub fn audit_events(&self) -> serde_json::Value {
-        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    pub fn audit_events(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            Ok(serde_json::Value::Array(self.audit.recent_json(10_000)?))
+        })
+    }
+
+    /// The audit log this gate writes to.
+    #[napi(getter)]
+    pub fn audit_log(&self) -> crate::audit::AuditLog {
+        crate::audit::AuditLog::wrap(self.audit.clone(), self.audit_clock.clone())
     }
 }

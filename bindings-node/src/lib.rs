@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 mod aio;
+mod audit;
 mod catalogue;
 mod config;
 mod dispatch;
@@ -17,6 +18,7 @@ mod routing;
 mod smoke;
 mod task_ref;
 
+pub use audit::{AuditEventInput, AuditLog, AuditQueryInput, AuditVerifyOptions};
 pub use catalogue::Catalogue;
 pub use config::PolicyConfig;
 pub use dispatch::{

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::error::to_json_value;
 use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
@@ -18,18 +18,21 @@ use crate::gate::ManualClock;
 #[napi]
 pub struct Lifecycle {
     inner: CoreLifecycle,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
 }
 
 #[napi]
 impl Lifecycle {
-    /// Opens the store at `db`; `clock` injects time for tests (default: the database clock).
+    /// Opens the store at `db`; `clock` injects time for tests (default: the database clock);
+    /// `audit`: a store URL or an `AuditLog` (default: `config.audit.store`), a durable one
+    /// maintained by `maintainAudit()` (retention, scheduled checkpoints).
     #[napi(constructor)]
     pub fn new(
         env: Env,
         config: &PolicyConfig,
         db: String,
         clock: Option<&ManualClock>,
+        audit: Option<Either<String, &crate::audit::AuditLog>>,
     ) -> napi::Result<Self> {
         let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
             Some(c) => (
@@ -39,11 +42,14 @@ impl Lifecycle {
             None => (TimeSource::Database, Arc::new(SystemClock)),
         };
         let store = guard(&env, || open_task_store(&db, time))?;
-        let audit = Arc::new(MemoryAuditSink::new());
-        Ok(Lifecycle {
-            inner: CoreLifecycle::new(store, config.inner(), audit.clone(), audit_clock),
-            audit,
-        })
+        let audit = guard(&env, || {
+            crate::audit::audit_handle(audit, config.inner(), audit_clock.clone())
+        })?;
+        let mut inner = CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock);
+        if let AuditHandle::Log(log) = &audit {
+            inner = inner.with_audit_log(log.clone());
+        }
+        Ok(Lifecycle { inner, audit })
     }
 
     /// Creates a `pending` task.
@@ -167,9 +173,18 @@ impl Lifecycle {
         guard(&env, || to_json_value(&self.inner.transitions(&task_id)?))
     }
 
-    /// Audit events written by this instance.
+    /// The newest audit events (up to 10,000), oldest first.
     #[napi]
-    pub fn audit_events(&self) -> serde_json::Value {
-        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    pub fn audit_events(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            Ok(serde_json::Value::Array(self.audit.recent_json(10_000)?))
+        })
+    }
+
+    /// The sweeper's audit maintenance (retention, a due checkpoint); `null` without a
+    /// durable log.
+    #[napi]
+    pub fn maintain_audit(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || to_json_value(&self.inner.maintain_audit()?))
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::to_json_value;
 use inferwarden::proxy::{Credentials, RemoteBody as CoreBody, RemoteWorkspaces, SharedBody};
@@ -36,7 +36,7 @@ pub struct RouterOptions {
 #[napi]
 pub struct Router {
     remote: RemoteWorkspaces,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
 }
 
 fn json<T: serde::Serialize>(env: &Env, v: T) -> napi::Result<serde_json::Value> {
@@ -50,13 +50,15 @@ fn corr(c: Option<String>) -> String {
 #[napi]
 impl Router {
     /// A router with the proxy policy of `config`; `dns` is a fixed `{ host: [ip] }` table
-    /// (tests), default the system resolver.
+    /// (tests), default the system resolver; `audit`: a store URL or an `AuditLog` (default:
+    /// `config.audit.store`).
     #[napi(constructor)]
     pub fn new(
         env: Env,
         config: &PolicyConfig,
         dns: Option<HashMap<String, Vec<String>>>,
         options: Option<RouterOptions>,
+        audit: Option<Either<String, &crate::audit::AuditLog>>,
     ) -> napi::Result<Self> {
         let config = config.inner();
         let options = options.unwrap_or(RouterOptions {
@@ -64,7 +66,9 @@ impl Router {
             credentials: None,
             credentials_from_env: None,
         });
-        let audit = Arc::new(MemoryAuditSink::new());
+        let audit = guard(&env, || {
+            crate::audit::audit_handle(audit, config, Arc::new(SystemClock))
+        })?;
         let remote = guard(&env, || {
             let resolver = resolver_for(dns.as_ref())?;
             let url = options
@@ -76,7 +80,7 @@ impl Router {
                 config,
                 registry,
                 resolver,
-                audit.clone(),
+                audit.sink(),
                 Arc::new(SystemClock),
             )?;
             let mut creds = if options.credentials_from_env.unwrap_or(true) {
@@ -233,10 +237,12 @@ impl Router {
         spawn(env, async move { r.gallery(limit, &c).await }, json)
     }
 
-    /// Audit events (rejections) recorded so far.
+    /// The newest audit events (up to 10,000), oldest first.
     #[napi]
-    pub fn audit_events(&self) -> serde_json::Value {
-        serde_json::to_value(self.audit.events()).unwrap_or_default()
+    pub fn audit_events(&self, env: Env) -> napi::Result<serde_json::Value> {
+        guard(&env, || {
+            Ok(serde_json::Value::Array(self.audit.recent_json(10_000)?))
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
 use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, Principal, RequestView};
 use inferwarden::ratelimit::open_rate_limiter;
@@ -185,33 +185,37 @@ impl Decision {
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Gate {
     inner: Arc<CoreGate>,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
+    audit_clock: Arc<dyn Clock>,
 }
 
 #[pymethods]
 impl Gate {
     /// A gate over `config`. `session_store`: `memory` (default), `sqlite:PATH`,
     /// `postgres://...`; `rate_limiter`: `memory` (default), `redis://...`, `allow-all`;
-    /// `clock`: a `ManualClock` for tests (default: the system clock). Audit events go to an
-    /// in-memory log readable with `audit_events()`.
+    /// `clock`: a `ManualClock` for tests (default: the system clock); `audit`: a store URL
+    /// (`memory`, `sqlite:PATH`, `postgres://...`) or an `AuditLog` (default:
+    /// `config.audit.store`). When the audit log cannot write, audited requests are refused.
     #[new]
-    #[pyo3(signature = (config, *, session_store="memory", rate_limiter="memory", clock=None))]
+    #[pyo3(signature = (config, *, session_store="memory", rate_limiter="memory", clock=None, audit=None))]
     fn new(
         py: Python<'_>,
         config: &PolicyConfig,
         session_store: &str,
         rate_limiter: &str,
         clock: Option<&ManualClock>,
+        audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let audit = Arc::new(MemoryAuditSink::new());
         let clock: Arc<dyn Clock> = match clock {
             Some(c) => Arc::new(c.inner.clone()),
             None => Arc::new(SystemClock),
         };
+        let audit = crate::audit::audit_handle(py, audit, config.inner(), clock.clone())?;
+        let audit_clock = clock.clone();
         let core_config = config.inner().clone();
         let store_url = session_store.to_owned();
         let limiter_url = rate_limiter.to_owned();
-        let audit_for_gate = audit.clone();
+        let audit_for_gate = audit.sink();
         let gate = py.detach(move || {
             guard_plain(|| {
                 CoreGate::builder(core_config)
@@ -226,6 +230,7 @@ impl Gate {
         Ok(Gate {
             inner: Arc::new(gate),
             audit,
+            audit_clock,
         })
     }
 
@@ -353,10 +358,16 @@ impl Gate {
             .unwrap_or_default()
     }
 
-    /// Every audit event recorded so far, oldest first, as dicts.
+    /// The newest audit events (up to 10,000), oldest first, as dicts.
     fn audit_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let v = serde_json::to_value(self.audit.events()).unwrap_or_default();
-        json_to_py(py, &v)
+        let v = guard(py, || self.audit.recent_json(10_000))?;
+        json_to_py(py, &serde_json::Value::Array(v))
+    }
+
+    /// The audit log this gate writes to.
+    #[getter]
+    fn audit_log(&self) -> crate::audit::AuditLog {
+        crate::audit::AuditLog::wrap(self.audit.clone(), self.audit_clock.clone())
     }
 
     fn __repr__(&self) -> String {

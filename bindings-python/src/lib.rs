@@ -3,6 +3,7 @@
 //! package in `python/inferwarden`.
 
 mod aio;
+mod audit;
 mod catalogue;
 mod config;
 mod convert;
@@ -29,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<gate::IssuedSession>()?;
     m.add_class::<gate::ManualClock>()?;
     m.add_class::<lifecycle::Lifecycle>()?;
+    m.add_class::<audit::AuditLog>()?;
     m.add_class::<routing::Router>()?;
     m.add_class::<routing::RemoteBody>()?;
     m.add_class::<aio::AbortOnCancel>()?;

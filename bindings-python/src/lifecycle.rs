@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
 use inferwarden::Error;
@@ -17,7 +17,7 @@ use crate::gate::ManualClock;
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Lifecycle {
     inner: Arc<CoreLifecycle>,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
 }
 
 impl Lifecycle {
@@ -35,13 +35,16 @@ impl Lifecycle {
 #[pymethods]
 impl Lifecycle {
     /// Opens the store at `db`; `clock` injects time for tests (default: the database clock).
+    /// `audit`: a store URL or an `AuditLog` (default: `config.audit.store`); a durable log
+    /// is maintained by `maintain_audit()` (retention, scheduled checkpoints; run it with each sweep).
     #[new]
-    #[pyo3(signature = (config, db, *, clock=None))]
+    #[pyo3(signature = (config, db, *, clock=None, audit=None))]
     fn new(
         py: Python<'_>,
         config: &PolicyConfig,
         db: String,
         clock: Option<&ManualClock>,
+        audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
             Some(c) => (
@@ -53,14 +56,13 @@ impl Lifecycle {
         let store = py
             .detach(move || open_task_store(&db, time))
             .map_err(|e| to_py_err(py, e))?;
-        let audit = Arc::new(MemoryAuditSink::new());
+        let audit = crate::audit::audit_handle(py, audit, config.inner(), audit_clock.clone())?;
+        let mut life = CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock);
+        if let AuditHandle::Log(log) = &audit {
+            life = life.with_audit_log(log.clone());
+        }
         Ok(Lifecycle {
-            inner: Arc::new(CoreLifecycle::new(
-                store,
-                config.inner(),
-                audit.clone(),
-                audit_clock,
-            )),
+            inner: Arc::new(life),
             audit,
         })
     }
@@ -146,8 +148,15 @@ impl Lifecycle {
         self.call(py, move |l| l.transitions(&task_id))
     }
 
-    /// Audit events written by this instance (stale transitions, late completions).
+    /// The newest audit events (up to 10,000; stale transitions, late completions).
     fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py_json(py, &self.audit.events())
+        let v = crate::errors::guard(py, || self.audit.recent_json(10_000))?;
+        to_py_json(py, &v)
+    }
+
+    /// The sweeper's audit maintenance (retention, a due checkpoint); `None` without a
+    /// durable log.
+    fn maintain_audit(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.call(py, |l| l.maintain_audit())
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::AuditHandle;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::{Error, ErrorCode};
 use inferwarden::proxy::{Credentials, RemoteBody as CoreBody, RemoteWorkspaces, SharedBody};
@@ -24,7 +24,7 @@ use crate::errors::{guard, to_py_err};
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Router {
     remote: RemoteWorkspaces,
-    audit: Arc<MemoryAuditSink>,
+    audit: AuditHandle,
 }
 
 fn to_py<T: serde::Serialize>(py: Python<'_>, v: T) -> PyResult<Py<PyAny>> {
@@ -41,9 +41,11 @@ impl Router {
     /// (tests); default: the system resolver. `registry`: a store URL overriding
     /// `proxy.registry`. `credentials`: `{credential_ref: secret}`; with
     /// `credentials_from_env`, references not given fall back to `INFERWARDEN_WORKER_KEY`
-    /// (`default`) or `INFERWARDEN_WORKER_KEY_<REF>`.
+    /// (`default`) or `INFERWARDEN_WORKER_KEY_<REF>`. `audit`: a store URL or an `AuditLog`
+    /// (default: `config.audit.store`); registry changes and rejected targets are audited,
+    /// and refused when the log cannot write.
     #[new]
-    #[pyo3(signature = (config, *, dns=None, registry=None, credentials=None, credentials_from_env=true))]
+    #[pyo3(signature = (config, *, dns=None, registry=None, credentials=None, credentials_from_env=true, audit=None))]
     fn new(
         py: Python<'_>,
         config: &PolicyConfig,
@@ -51,10 +53,11 @@ impl Router {
         registry: Option<String>,
         credentials: Option<BTreeMap<String, String>>,
         credentials_from_env: bool,
+        audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let config = config.inner().clone();
-        let audit = Arc::new(MemoryAuditSink::new());
-        let a2 = audit.clone();
+        let audit = crate::audit::audit_handle(py, audit, &config, Arc::new(SystemClock))?;
+        let a2 = audit.sink();
         let router = py.detach(move || {
             let resolver = resolver_for(dns.as_ref())?;
             let url = registry.as_deref().unwrap_or(&config.proxy.registry);
@@ -294,9 +297,10 @@ impl Router {
         )
     }
 
-    /// Audit events (rejections) recorded so far.
+    /// The newest audit events (up to 10,000), oldest first.
     fn audit_events(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        to_py_json(py, &self.audit.events())
+        let v = crate::errors::guard(py, || self.audit.recent_json(10_000))?;
+        to_py_json(py, &v)
     }
 }
 

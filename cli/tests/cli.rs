@@ -140,3 +140,215 @@ fn probe_exits_zero_without_a_gpu() {
     assert_eq!(code, 0);
     assert!(!out.is_empty());
 }
+
+/// A SQLite audit log of `n` records written through the library, as a service would.
+fn audit_db(name: &str, n: u64) -> (std::path::PathBuf, String) {
+    use inferwarden::audit::{AuditEvent, AuditFields, AuditStore, Outcome, SqliteAuditStore};
+    let dir = std::env::temp_dir().join(format!(
+        "inferwarden-cli-audit-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("audit.db");
+    let store = SqliteAuditStore::open(&db).unwrap();
+    let clock = inferwarden::clock::ManualClock::new(1_800_000_000_000);
+    let events: Vec<AuditEvent> = (0..n)
+        .map(|i| {
+            clock.advance_ms(1000);
+            AuditEvent::new(
+                AuditFields {
+                    actor: if i % 2 == 0 { "admin" } else { "203.0.113.7" },
+                    source: "gate",
+                    action: if i % 3 == 0 {
+                        "admin_login"
+                    } else {
+                        "cors_denied"
+                    },
+                    target: "/admin/session",
+                    outcome: Outcome::Denied,
+                    correlation_id: &format!("req-{i}"),
+                },
+                &clock,
+            )
+            .unwrap()
+            .detail("comment", "with, a comma and \"quotes\"")
+        })
+        .collect();
+    store.append(&events).unwrap();
+    (dir, format!("sqlite:{}", db.display()))
+}
+
+#[test]
+fn audit_verify_export_checkpoint_prove() {
+    let (dir, url) = audit_db("cmds", 600);
+    let (code, out, err) = run(bin().args(["audit", "verify", "--db", &url]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("intact: records 0..600"), "{out}");
+
+    // Keys: keygen prints a signer and a verifier; checkpoint signs with the env key.
+    let (code, out, _) = run(bin().args(["audit", "keygen", "--name", "ops-audit"]));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    let (signer, verifier) = (lines[0].to_owned(), lines[1].to_owned());
+    assert!(signer.starts_with("PRIVATE+KEY+ops-audit+") && verifier.starts_with("ops-audit+"));
+    let (code, _, err) = run(bin().args(["audit", "checkpoint", "--db", &url]));
+    assert_eq!(code, 2, "no key configured");
+    assert!(err.contains("config_invalid"), "{err}");
+    let note_file = dir.join("checkpoint.txt");
+    let (code, note, err) = run(bin()
+        .env("INFERWARDEN_AUDIT_SIGNING_KEY", &signer)
+        .args(["audit", "checkpoint", "--db", &url, "--out"])
+        .arg(&note_file));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        note.starts_with("inferwarden.audit\n600\n") && note.contains("\n\n\u{2014} ops-audit "),
+        "{note}"
+    );
+    assert!(!note.contains(&signer) && !note.contains(signer.split('+').next_back().unwrap()));
+    let (code, out, _) = run(bin()
+        .env("INFERWARDEN_AUDIT_SIGNING_KEY", &signer)
+        .args(["audit", "public-key"]));
+    assert_eq!((code, out.trim()), (0, verifier.as_str()));
+    let key_file = temp_file("verifier.pub", &verifier);
+
+    // Export: csv with a header and quoted fields, jsonl filtered by action and time.
+    let (code, csv, _) = run(bin().args(["audit", "export", "--db", &url, "--format", "csv"]));
+    assert_eq!(code, 0);
+    assert_eq!(csv.lines().count(), 601);
+    assert!(
+        csv.contains("\"{\"\"comment\"\":\"\"with, a comma and \\\"\"quotes\\\"\"\"\"}\""),
+        "{}",
+        csv.lines().nth(1).unwrap()
+    );
+    let (code, jsonl, _) = run(bin().args([
+        "audit",
+        "export",
+        "--db",
+        &url,
+        "--action",
+        "admin_login",
+        "--since",
+        "1800000100000",
+        "--until",
+        "2027-01-16T00:00:00Z",
+    ]));
+    assert_eq!(code, 0);
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !rows.is_empty()
+            && rows.iter().all(|r| r["action"] == "admin_login"
+                && r["timestamp_ms"].as_i64().unwrap() >= 1_800_000_100_000)
+    );
+    let (code, json, _) = run(bin().args([
+        "audit", "export", "--db", &url, "--format", "json", "--actor", "admin",
+    ]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        300
+    );
+    let (code, _, err) = run(bin().args(["audit", "export", "--db", &url, "--since", "yesterday"]));
+    assert_eq!(code, 2, "{err}");
+
+    // Prove: a JSON inclusion proof against the current head.
+    let (code, out, _) = run(bin().args(["audit", "prove", "300", "--db", &url]));
+    assert_eq!(code, 0);
+    let proof: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (proof["seq"].as_u64(), proof["size"].as_u64()),
+        (Some(300), Some(600))
+    );
+    let (code, _, _) = run(bin().args(["audit", "prove", "600", "--db", &url]));
+    assert_eq!(code, 2);
+
+    // Verify against the external checkpoint; then tamper and see the kind and seq.
+    let verify_with = |extra: &[&str]| {
+        let mut c = bin();
+        c.args(["audit", "verify", "--db", &url, "--json", "--public-key"])
+            .arg(&key_file)
+            .arg("--checkpoint")
+            .arg(&note_file)
+            .args(extra);
+        run(&mut c)
+    };
+    let (code, out, err) = verify_with(&[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let conn = rusqlite::Connection::open(dir.join("audit.db")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER iw_audit_log_no_update; UPDATE iw_audit_log SET actor = 'someone-else' WHERE seq = 42;",
+    )
+    .unwrap();
+    let (code, out, _) = verify_with(&[]);
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["tamper"]["kind"], "edited");
+    assert_eq!(report["tamper"]["seq"], 42);
+    let (code, out, _) = run(bin().args(["audit", "verify", "--db", &url]));
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("TAMPERED: edited at sequence number 42"),
+        "{out}"
+    );
+    conn.execute_batch(
+        "UPDATE iw_audit_log SET actor = 'admin' WHERE seq = 42; DROP TRIGGER iw_audit_log_retention_only; DELETE FROM iw_audit_log WHERE seq >= 590;",
+    )
+    .unwrap();
+    let (code, out, _) = verify_with(&[]);
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (
+            report["tamper"]["kind"].as_str(),
+            report["tamper"]["seq"].as_u64()
+        ),
+        (Some("truncated"), Some(590))
+    );
+
+    // Input errors: unknown store, bad key file.
+    let (code, _, _) = run(bin().args(["audit", "verify", "--db", "mysql://x"]));
+    assert_eq!(code, 2);
+    let bad_key = temp_file("bad.pub", "not-a-key");
+    let (code, _, err) = run(bin()
+        .args(["audit", "verify", "--db", &url, "--public-key"])
+        .arg(&bad_key));
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn sweep_maintains_a_durable_audit_log() {
+    let (dir, url) = audit_db("sweep", 10);
+    let tasks = format!("sqlite:{}", dir.join("tasks.db").display());
+    let (_, out, _) = run(bin().args(["audit", "keygen", "--name", "k"]));
+    let signer = out
+        .lines()
+        .find(|l| l.starts_with("PRIVATE"))
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = run(bin()
+        .env("INFERWARDEN_AUDIT__STORE", &url)
+        .env("INFERWARDEN_AUDIT_SIGNING_KEY", &signer)
+        .args(["sweep", "--db", &tasks]));
+    assert_eq!(code, 0, "{err}");
+    // The sweep wrote the scheduled checkpoint into the log.
+    let conn = rusqlite::Connection::open(dir.join("audit.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM iw_audit_checkpoints", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+    let (code, _, err) = run(bin()
+        .env("INFERWARDEN_AUDIT__RETENTION_DAYS", "30")
+        .args(["sweep", "--db", &tasks]));
+    assert_eq!(code, 2, "retention under 90 days is refused: {err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -92,3 +92,68 @@ fn memory_sink_appends_in_order() {
     assert_eq!(events[0].actor, "a");
     assert_eq!(events[1].actor, "b");
 }
+
+#[test]
+fn the_memory_ring_keeps_the_newest_events_within_its_capacity() {
+    let sink = MemoryAuditSink::with_capacity(3);
+    let clock = ManualClock::new(0);
+    for i in 0..10 {
+        sink.record(AuditEvent::new(fields(&format!("a{i}")), &clock).unwrap())
+            .unwrap();
+    }
+    let actors: Vec<String> = sink.events().into_iter().map(|e| e.actor).collect();
+    assert_eq!(actors, ["a7", "a8", "a9"]);
+    assert_eq!((sink.len(), sink.evicted(), sink.capacity()), (3, 7, 3));
+    assert_eq!(
+        MemoryAuditSink::new().capacity(),
+        inferwarden::audit::DEFAULT_MEMORY_CAPACITY
+    );
+}
+
+/// With no store configured, a million denied requests (a bad Origin, a long path each)
+/// leave the gate's audit memory at the ring's capacity.
+#[test]
+fn memory_stays_bounded_under_a_million_denied_requests() {
+    use inferwarden::config::PolicyConfig;
+    use inferwarden::gate::{Gate, RequestView};
+    use std::sync::Arc;
+    let mut config = PolicyConfig::default();
+    config.cors.frontend_origins = vec!["https://app.example.com".into()];
+    let sink = Arc::new(MemoryAuditSink::new());
+    let gate = Gate::builder(config)
+        .audit_sink(sink.clone())
+        .build()
+        .unwrap();
+    let long_path = format!("/status/{}", "x".repeat(600));
+    let req = RequestView::new("GET", &long_path).header("Origin", "https://evil.example");
+    for _ in 0..1_000_000 {
+        assert!(gate.decide(&req).error().is_some());
+    }
+    assert_eq!(sink.len(), inferwarden::audit::DEFAULT_MEMORY_CAPACITY);
+    assert_eq!(sink.evicted(), 1_000_000 - sink.len() as u64);
+    // Each kept event's path is capped, so the ring's size is bounded in bytes too.
+    let largest = sink.events().iter().map(|e| e.target.len()).max().unwrap();
+    assert!(largest <= inferwarden::audit::MAX_FIELD_BYTES, "{largest}");
+}
+
+#[test]
+fn fields_and_details_are_capped() {
+    use inferwarden::audit::{
+        cap_string, MAX_DETAILS, MAX_DETAIL_BYTES, MAX_FIELD_BYTES, TRUNCATED_MARK,
+    };
+    let clock = ManualClock::new(0);
+    let long = "ü".repeat(5000);
+    let e = AuditEvent::new(fields(&long), &clock).unwrap();
+    assert!(e.actor.len() <= MAX_FIELD_BYTES && e.actor.ends_with(TRUNCATED_MARK));
+    let mut e = e
+        .detail("big", long.as_str())
+        .detail("nested", serde_json::json!({"a": [long.clone()]}));
+    assert!(e.details["big"].as_str().unwrap().len() <= MAX_DETAIL_BYTES);
+    assert!(e.details["nested"]["a"][0].as_str().unwrap().len() <= MAX_DETAIL_BYTES);
+    for i in 0..100 {
+        e = e.detail(&format!("k{i}"), i);
+    }
+    assert_eq!(e.details.len(), MAX_DETAILS + 1);
+    assert_eq!(e.details["details_dropped"], 100 - (MAX_DETAILS as u64 - 2));
+    assert_eq!(cap_string("short", 10), "short");
+}

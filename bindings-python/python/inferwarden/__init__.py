@@ -7,6 +7,7 @@ whose ``.code`` is the stable error code.
 
 from inferwarden import _native
 from inferwarden._native import (
+    AuditLog,
     Catalogue,
     Decision,
     LaneRouter,
@@ -44,6 +45,7 @@ __version__: str = _native.__version__
 validate_request = _native.validate_request
 
 __all__ = [
+    "AuditLog",
     "CLASS_BY_CODE",
     "Catalogue",
     "Decision",

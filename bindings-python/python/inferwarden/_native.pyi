@@ -99,6 +99,7 @@ class Gate:
         session_store: str = "memory",
         rate_limiter: str = "memory",
         clock: ManualClock | None = None,
+        audit: str | AuditLog | None = None,
     ) -> None: ...
     def decide(
         self,
@@ -117,6 +118,8 @@ class Gate:
     def sign_media_url(self, task_id: str, preview: bool = False, ttl_s: int = 300) -> str: ...
     def classify(self, method: str, path: str) -> str: ...
     def audit_events(self) -> list[dict[str, Any]]: ...
+    @property
+    def audit_log(self) -> AuditLog: ...
 
 class Lifecycle:
     """Task lifecycle over a store (``sqlite:PATH``) with the stale policy of a config.
@@ -124,7 +127,9 @@ class Lifecycle:
     Every write is a compare-and-set; refused reports raise ``InvalidTransitionError`` with
     ``metadata["outcome"]`` (``already_failed``, ``lease_mismatch``, ...)."""
 
-    def __init__(self, config: PolicyConfig, db: str, *, clock: ManualClock | None = None) -> None: ...
+    def __init__(
+        self, config: PolicyConfig, db: str, *, clock: ManualClock | None = None, audit: str | AuditLog | None = None
+    ) -> None: ...
     def create(self, task_id: str, task_type: str) -> dict[str, Any]: ...
     def claim(self, task_id: str, worker: str) -> dict[str, Any]: ...
     def report_progress(self, task_id: str, lease_id: str, progress: int) -> dict[str, Any]: ...
@@ -135,6 +140,55 @@ class Lifecycle:
     def get(self, task_id: str) -> dict[str, Any] | None: ...
     def transitions(self, task_id: str) -> list[dict[str, Any]]: ...
     def audit_events(self) -> list[dict[str, Any]]: ...
+    def maintain_audit(self) -> dict[str, Any] | None: ...
+
+class AuditLog:
+    """The audit log: durable and hash-chained (``sqlite:PATH``, ``postgres://...``: every
+    record chained to the previous by SHA-256, a Merkle tree with signed C2SP checkpoints,
+    retention of at least 90 days) or the bounded in-memory ring (``memory``).
+
+    An append returns once its batch is committed; when the store cannot write it raises
+    ``DependencyUnavailableError``, and every object given this log refuses the audited
+    action. ``verify``, ``checkpoint``, ``prove`` and ``maintain`` raise
+    ``ConfigInvalidError`` on the in-memory ring."""
+
+    def __init__(
+        self, url: str | None = None, *, config: PolicyConfig | None = None, clock: ManualClock | None = None
+    ) -> None: ...
+    @property
+    def durable(self) -> bool: ...
+    @property
+    def public_key(self) -> str | None: ...
+    def append(
+        self,
+        *,
+        actor: str,
+        source: str,
+        action: str,
+        target: str,
+        outcome: Literal["success", "failure", "denied"],
+        correlation_id: str,
+        details: dict[str, Any] | None = None,
+    ) -> int | None: ...
+    def query(
+        self,
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        source: str | None = None,
+        outcome: str | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]: ...
+    def events(self, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def verify(self, *, checkpoints: list[str] = ..., public_key: str | None = None) -> dict[str, Any]: ...
+    def checkpoint(self) -> str: ...
+    def prove(self, seq: int, size: int | None = None) -> dict[str, Any]: ...
+    def consistency(self, old_size: int, new_size: int) -> list[str]: ...
+    def maintain(self) -> dict[str, Any]: ...
+    def hmac(self, value: str) -> str: ...
 
 class Router:
     """The worker-account registry, registry-only target resolution and the remote-workspace
@@ -153,6 +207,7 @@ class Router:
         registry: str | None = None,
         credentials: dict[str, str] | None = None,
         credentials_from_env: bool = True,
+        audit: str | AuditLog | None = None,
     ) -> None: ...
     def register(
         self,

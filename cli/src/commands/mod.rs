@@ -1,5 +1,6 @@
 //! Argument definitions and dispatch to one module per command.
 
+mod audit;
 mod config;
 mod errors;
 mod parity;
@@ -117,6 +118,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: SmokeFormat,
     },
+    /// The durable audit log: verify, export, checkpoint, prove, keys.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// List every error code with its HTTP status and family.
     Errors {
         /// Print JSON.
@@ -156,6 +162,96 @@ enum ParityAction {
         /// Only check that the committed files are up to date.
         #[arg(long)]
         check: bool,
+    },
+}
+
+/// Output format for `audit export`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Re-hash every record, check every link and the signed checkpoints; exit 0 intact,
+    /// 1 tampered (naming the first bad sequence number and the kind), 2 input error.
+    Verify {
+        /// The log: sqlite:PATH or postgres://...
+        #[arg(long)]
+        db: String,
+        /// A signed checkpoint kept outside the database (repeatable); needs --public-key.
+        #[arg(long = "checkpoint", value_name = "FILE")]
+        checkpoints: Vec<PathBuf>,
+        /// The verifier key file (`name+id+base64`); default: the configured signer's.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        /// Policy file; falls back to $INFERWARDEN_CONFIG, then defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print records, filtered, oldest first.
+    Export {
+        /// The log: sqlite:PATH or postgres://...
+        #[arg(long)]
+        db: String,
+        /// Only records at or after this time (ms since the epoch or ISO 8601).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only records before this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this actor (a hashed one as its hmac-sha256: value).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action.
+        #[arg(long)]
+        action: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+    },
+    /// Sign and store a checkpoint of the current tree (key from audit.signing_key_env).
+    Checkpoint {
+        /// The log: sqlite:PATH or postgres://...
+        #[arg(long)]
+        db: String,
+        /// Also write the signed note to this file (keep it outside the database).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Policy file; falls back to $INFERWARDEN_CONFIG, then defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print the inclusion proof of record SEQ as JSON.
+    Prove {
+        /// The record's sequence number.
+        seq: u64,
+        /// The log: sqlite:PATH or postgres://...
+        #[arg(long)]
+        db: String,
+        /// Prove against the tree of this many records (default: the whole log).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Policy file; falls back to $INFERWARDEN_CONFIG, then defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Make an Ed25519 checkpoint key pair (signer and verifier keys in note format).
+    Keygen {
+        /// The key name (shown on every signature line).
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the verifier key of the signer key in audit.signing_key_env.
+    PublicKey {
+        /// Policy file; falls back to $INFERWARDEN_CONFIG, then defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -211,6 +307,7 @@ pub fn run(cli: Cli) -> u8 {
         },
         Command::TaskRef { json, ids } => task_ref::run(&ids, json),
         Command::Errors { json } => errors::run(json),
+        Command::Audit { action } => run_audit(action),
         Command::Parity {
             action: ParityAction::Check { root, format },
         } => parity::check(&root, format_name(format)),
@@ -253,6 +350,56 @@ pub fn run(cli: Cli) -> u8 {
             interval,
             json,
         } => sweep::run(&db, config, interval, json),
+    }
+}
+
+fn run_audit(action: AuditAction) -> u8 {
+    match action {
+        AuditAction::Verify {
+            db,
+            checkpoints,
+            public_key,
+            config,
+            json,
+        } => audit::verify(
+            &db,
+            &checkpoints,
+            public_key.as_deref(),
+            config.as_deref(),
+            json,
+        ),
+        AuditAction::Export {
+            db,
+            since,
+            until,
+            actor,
+            action,
+            format,
+        } => audit::export(
+            &db,
+            audit::ExportFilter {
+                since,
+                until,
+                actor,
+                action,
+            },
+            match format {
+                ExportFormat::Jsonl => audit::ExportFormat::Jsonl,
+                ExportFormat::Json => audit::ExportFormat::Json,
+                ExportFormat::Csv => audit::ExportFormat::Csv,
+            },
+        ),
+        AuditAction::Checkpoint { db, out, config } => {
+            audit::checkpoint(&db, config.as_deref(), out.as_deref())
+        }
+        AuditAction::Prove {
+            seq,
+            db,
+            size,
+            config,
+        } => audit::prove(&db, seq, size, config.as_deref()),
+        AuditAction::Keygen { name } => audit::keygen(&name),
+        AuditAction::PublicKey { config } => audit::public_key(config.as_deref()),
     }
 }
 

@@ -1,10 +1,12 @@
 //! `inferwarden sweep --db URL [--once | --interval S] [--json]`: fail stale tasks exactly
-//! once (safe to run on several replicas at once) and print what was failed.
+//! once (safe to run on several replicas at once) and print what was failed. With a
+//! durable `audit.store` configured, each pass also prunes the audit log past
+//! `audit.retention_days` and writes the scheduled signed checkpoint.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use inferwarden::audit::MemoryAuditSink;
+use inferwarden::audit::{open_audit_sink, AuditHandle};
 use inferwarden::clock::SystemClock;
 use inferwarden::config::PolicyConfig;
 use inferwarden::lifecycle::{
@@ -52,12 +54,25 @@ pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool)
             return EXIT_USAGE;
         }
     };
-    let life = Lifecycle::new(
-        store,
-        &policy,
-        Arc::new(MemoryAuditSink::new()),
-        Arc::new(SystemClock),
-    );
+    // The configured audit log (audit.store): a durable one is also maintained here
+    // (retention and scheduled checkpoints after every sweep).
+    let audit = match open_audit_sink(&policy.audit.store, &policy.audit, Arc::new(SystemClock)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
+        }
+    };
+    let mut life = Lifecycle::new(store, &policy, audit.sink(), Arc::new(SystemClock));
+    if let AuditHandle::Log(log) = audit {
+        life = life.with_audit_log(log);
+        if interval.is_none() {
+            if let Err(e) = life.maintain_audit() {
+                eprintln!("error[{}]: {}", e.code_str(), e.detail());
+                return EXIT_USAGE;
+            }
+        }
+    }
     if interval.is_none() {
         return match life.sweep() {
             Ok(report) => {

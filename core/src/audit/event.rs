@@ -2,7 +2,9 @@
 //! `outcome`, `timestamp`, `correlation_id`) is a required constructor input: leaving one out
 //! does not compile, and an empty one is rejected at run time. Detail values whose key names
 //! a secret (`key`, `token`, `secret`, `password`, `cookie`, `authorization`) are redacted
-//! before the event exists, so no sink can write them.
+//! before the event exists, so no sink can write them. Every string is capped
+//! ([`MAX_FIELD_BYTES`], [`MAX_DETAIL_BYTES`], [`MAX_DETAILS`]) so a hostile request (a long
+//! path, a huge header) can never make an event, or a store of events, grow without bound.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,6 +23,25 @@ pub enum Outcome {
     Failure,
     /// Policy refused the action.
     Denied,
+}
+
+impl Outcome {
+    /// Parses `success`, `failure` or `denied`; anything else is `validation_error`.
+    pub fn parse(text: &str) -> Result<Outcome, Error> {
+        match text {
+            "success" => Ok(Outcome::Success),
+            "failure" => Ok(Outcome::Failure),
+            "denied" => Ok(Outcome::Denied),
+            other => Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                format!(
+                    "outcome `{}` is not success, failure or denied",
+                    cap_string(other, 64)
+                ),
+            )
+            .meta("field", "outcome")),
+        }
+    }
 }
 
 /// The mandatory fields, all required (no `Default`): a missing one is a compile error.
@@ -74,6 +95,49 @@ pub struct AuditEvent {
     pub details: Map<String, Value>,
 }
 
+/// The most bytes a mandatory string field keeps; longer values are cut at a character
+/// boundary and end with [`TRUNCATED_MARK`].
+pub const MAX_FIELD_BYTES: usize = 512;
+/// The most bytes one detail string value (or key) keeps.
+pub const MAX_DETAIL_BYTES: usize = 1024;
+/// The most detail entries an event keeps; later ones are dropped and `details_dropped`
+/// counts them.
+pub const MAX_DETAILS: usize = 32;
+/// What ends a value that was cut.
+pub const TRUNCATED_MARK: &str = "...[truncated]";
+
+/// Cuts `value` to at most `max` bytes (at a character boundary), marking the cut.
+pub fn cap_string(value: &str, max: usize) -> String {
+    if value.len() <= max {
+        return value.to_owned();
+    }
+    let mut end = max.saturating_sub(TRUNCATED_MARK.len());
+    while end > 0 && !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{TRUNCATED_MARK}", &value[..end])
+}
+
+/// Caps every string inside a detail value (nested arrays and objects included).
+fn cap_value(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(cap_string(&s, MAX_DETAIL_BYTES)),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().take(MAX_DETAILS).map(cap_value).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .take(MAX_DETAILS)
+                .map(|(k, v)| (cap_string(&k, MAX_DETAIL_BYTES), cap_value(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// The detail key that counts entries dropped past [`MAX_DETAILS`].
+pub const DETAILS_DROPPED: &str = "details_dropped";
+
 const SECRET_KEY_PARTS: [&str; 7] = [
     "key",
     "token",
@@ -108,25 +172,38 @@ impl AuditEvent {
             .meta("field", *name));
         }
         Ok(AuditEvent {
-            actor: fields.actor.to_owned(),
-            source: fields.source.to_owned(),
-            action: fields.action.to_owned(),
-            target: fields.target.to_owned(),
+            actor: cap_string(fields.actor, MAX_FIELD_BYTES),
+            source: cap_string(fields.source, MAX_FIELD_BYTES),
+            action: cap_string(fields.action, MAX_FIELD_BYTES),
+            target: cap_string(fields.target, MAX_FIELD_BYTES),
             outcome: fields.outcome,
             timestamp_ms: clock.now_ms(),
-            correlation_id: fields.correlation_id.to_owned(),
+            correlation_id: cap_string(fields.correlation_id, MAX_FIELD_BYTES),
             details: Map::new(),
         })
     }
 
     /// Adds a detail; the value is replaced by `[REDACTED]` when the key names a secret.
+    /// Strings are capped at [`MAX_DETAIL_BYTES`]; past [`MAX_DETAILS`] entries a new key is
+    /// dropped and counted in `details_dropped`.
     pub fn detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         let value = if is_secret_key(key) {
             Value::String(REDACTED.to_owned())
         } else {
-            value.into()
+            cap_value(value.into())
         };
-        self.details.insert(key.to_owned(), value);
+        let key = cap_string(key, MAX_DETAIL_BYTES);
+        if self.details.len() >= MAX_DETAILS && !self.details.contains_key(&key) {
+            let dropped = self
+                .details
+                .get(DETAILS_DROPPED)
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            self.details
+                .insert(DETAILS_DROPPED.to_owned(), Value::from(dropped + 1));
+            return self;
+        }
+        self.details.insert(key, value);
         self
     }
 
@@ -141,15 +218,13 @@ impl AuditEvent {
             outcome: self.outcome,
             correlation_id: &self.correlation_id,
         };
-        // Reuse the constructor's checks without re-stamping the time.
+        // Reuse the constructor's checks (and caps) without re-stamping the time.
         let stamp = self.timestamp_ms;
-        let _ = AuditEvent::new(fields, &FixedClock(stamp))?;
-        for (key, value) in self.details.iter_mut() {
-            if is_secret_key(key) {
-                *value = Value::String(REDACTED.to_owned());
-            }
+        let mut checked = AuditEvent::new(fields, &FixedClock(stamp))?;
+        for (key, value) in std::mem::take(&mut self.details) {
+            checked = checked.detail(&key, value);
         }
-        Ok(self)
+        Ok(checked)
     }
 }
 

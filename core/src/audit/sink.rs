@@ -1,6 +1,8 @@
 //! Where audit events go. A sink that cannot write must return `dependency_unavailable` so
-//! the caller fails closed.
+//! the caller fails closed. [`MemoryAuditSink`] is the bounded in-memory ring used when no
+//! durable log is configured; the durable, hash-chained log is [`super::AuditLog`].
 
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::sync::Mutex;
 
@@ -13,40 +15,83 @@ pub trait AuditSink: Send + Sync + Debug {
     fn record(&self, event: AuditEvent) -> Result<(), Error>;
 }
 
-/// An in-memory, append-only sink for tests and demos.
+/// The ring's capacity when none is given (`audit.memory_capacity`'s default).
+pub const DEFAULT_MEMORY_CAPACITY: usize = 10_000;
+
 #[derive(Debug, Default)]
+struct Ring {
+    events: VecDeque<AuditEvent>,
+    evicted: u64,
+}
+
+/// A bounded in-memory ring: it keeps the newest `capacity` events and counts the ones it
+/// evicted, so no stream of requests can grow a server's memory through it. Nothing is
+/// retained across a restart: configure `audit.store` for a durable log.
+#[derive(Debug)]
 pub struct MemoryAuditSink {
-    events: Mutex<Vec<AuditEvent>>,
+    capacity: usize,
+    ring: Mutex<Ring>,
+}
+
+impl Default for MemoryAuditSink {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
+    }
 }
 
 impl MemoryAuditSink {
-    /// An empty sink.
+    /// An empty ring of [`DEFAULT_MEMORY_CAPACITY`] events.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A copy of every event recorded so far, oldest first.
+    /// An empty ring keeping at most `capacity` events (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryAuditSink {
+            capacity: capacity.max(1),
+            ring: Mutex::new(Ring::default()),
+        }
+    }
+
+    /// The most events kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// A copy of the events kept, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+        self.ring
+            .lock()
+            .map(|r| r.events.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
-    /// Number of events recorded.
+    /// Number of events kept.
     pub fn len(&self) -> usize {
-        self.events.lock().map(|e| e.len()).unwrap_or(0)
+        self.ring.lock().map(|r| r.events.len()).unwrap_or(0)
     }
 
-    /// Whether nothing was recorded.
+    /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many events were evicted to stay within the capacity.
+    pub fn evicted(&self) -> u64 {
+        self.ring.lock().map(|r| r.evicted).unwrap_or(0)
     }
 }
 
 impl AuditSink for MemoryAuditSink {
     fn record(&self, event: AuditEvent) -> Result<(), Error> {
-        let mut events = self.events.lock().map_err(|_| {
+        let mut ring = self.ring.lock().map_err(|_| {
             Error::with_detail(ErrorCode::DependencyUnavailable, "audit sink lock poisoned")
         })?;
-        events.push(event);
+        if ring.events.len() >= self.capacity {
+            ring.events.pop_front();
+            ring.evicted += 1;
+        }
+        ring.events.push_back(event);
         Ok(())
     }
 }

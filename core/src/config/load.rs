@@ -20,8 +20,16 @@ use crate::error::{Error, ErrorCode};
 pub const ENV_PREFIX: &str = "INFERWARDEN_";
 
 /// `INFERWARDEN_*` variables that are not configuration overrides.
-pub const RESERVED_ENV_VARS: [&str; 3] =
-    ["INFERWARDEN_CONFIG", "INFERWARDEN_GPU", "INFERWARDEN_LOG"];
+/// `INFERWARDEN_AUDIT_SIGNING_KEY` and `INFERWARDEN_AUDIT_HMAC_KEY` are the default key
+/// variables of `audit.signing_key_env` / `audit.hmac_key_env`: read by the audit log, never
+/// part of the configuration.
+pub const RESERVED_ENV_VARS: [&str; 5] = [
+    "INFERWARDEN_CONFIG",
+    "INFERWARDEN_GPU",
+    "INFERWARDEN_LOG",
+    "INFERWARDEN_AUDIT_SIGNING_KEY",
+    "INFERWARDEN_AUDIT_HMAC_KEY",
+];
 
 /// Worker credentials (`INFERWARDEN_WORKER_KEY`, `INFERWARDEN_WORKER_KEY_<REF>`) are read by
 /// the proxy's credential source, not the configuration.

@@ -36,6 +36,8 @@ pub struct PolicyConfig {
     pub gpu: GpuConfig,
     /// Request gate: route classes, session issuance, CORS preflight, signed media URLs.
     pub gate: GateConfig,
+    /// The audit log: store, retention, group commit, signing and identifier hashing.
+    pub audit: AuditConfig,
 }
 
 impl Default for PolicyConfig {
@@ -52,6 +54,7 @@ impl Default for PolicyConfig {
             queue: QueueConfig::default(),
             gpu: GpuConfig::default(),
             gate: GateConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -591,6 +594,52 @@ impl Default for GateConfig {
                 .to_vec(),
             cors_max_age_s: 600,
             media_url_max_ttl_s: 3600,
+        }
+    }
+}
+
+/// The audit log (REQUIREMENTS section 11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `memory` (a bounded ring, lost on restart), `sqlite:PATH` or `postgres://...` (the
+    /// durable, hash-chained log).
+    pub store: String,
+    /// Events the in-memory ring keeps (the oldest are evicted).
+    pub memory_capacity: usize,
+    /// Records older than this many days are pruned by the sweeper (at least 90).
+    pub retention_days: u32,
+    /// The most events one append transaction writes (group commit).
+    pub batch_size: u32,
+    /// How long a writer waits for concurrent appenders to join its batch, milliseconds.
+    pub max_wait_ms: u64,
+    /// The checkpoint origin line: names this log to whoever checks a checkpoint.
+    pub checkpoint_origin: String,
+    /// How often the sweeper writes a signed checkpoint, seconds (when a key is set).
+    pub checkpoint_interval_s: u64,
+    /// The environment variable holding the checkpoint signer key
+    /// (`PRIVATE+KEY+name+id+base64`, from `inferwarden audit keygen`); unset = no signing.
+    pub signing_key_env: String,
+    /// The environment variable holding the HMAC key for `hmac_fields`.
+    pub hmac_key_env: String,
+    /// Fields stored as keyed HMAC-SHA256 (`actor`, `target`, `correlation_id`,
+    /// `details.<key>`); when non-empty the key variable must be set.
+    pub hmac_fields: Vec<String>,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            store: "memory".to_owned(),
+            memory_capacity: 10_000,
+            retention_days: 90,
+            batch_size: 256,
+            max_wait_ms: 2,
+            checkpoint_origin: "inferwarden.audit".to_owned(),
+            checkpoint_interval_s: 300,
+            signing_key_env: "INFERWARDEN_AUDIT_SIGNING_KEY".to_owned(),
+            hmac_key_env: "INFERWARDEN_AUDIT_HMAC_KEY".to_owned(),
+            hmac_fields: Vec::new(),
         }
     }
 }

@@ -350,6 +350,51 @@ impl PolicyConfig {
             r.error("queue.backend", "must be memory or redis://...");
         }
 
+        // audit
+        let a = &self.audit;
+        if !matches!(
+            crate::store_url::StoreUrl::parse(&a.store),
+            Some(
+                crate::store_url::StoreUrl::Memory
+                    | crate::store_url::StoreUrl::Sqlite(_)
+                    | crate::store_url::StoreUrl::Postgres(_)
+            )
+        ) {
+            r.error(
+                "audit.store",
+                "must be memory, sqlite:PATH or postgres://...",
+            );
+        }
+        if a.memory_capacity == 0 {
+            r.error("audit.memory_capacity", "must be at least 1");
+        }
+        if a.retention_days < crate::audit::MIN_RETENTION_DAYS {
+            r.error(
+                "audit.retention_days",
+                format!("must be at least {} days", crate::audit::MIN_RETENTION_DAYS),
+            );
+        }
+        if a.batch_size == 0 {
+            r.error("audit.batch_size", "must be at least 1");
+        }
+        if a.max_wait_ms > 1000 {
+            r.error(
+                "audit.max_wait_ms",
+                "must be at most 1000 (an action waits for it)",
+            );
+        }
+        if a.checkpoint_origin.trim().is_empty() || a.checkpoint_origin.contains('\n') {
+            r.error("audit.checkpoint_origin", "must be one non-empty line");
+        }
+        if a.checkpoint_interval_s == 0 {
+            r.error("audit.checkpoint_interval_s", "must be at least 1 second");
+        }
+        for (i, field) in a.hmac_fields.iter().enumerate() {
+            if let Err(message) = crate::audit::check_hmac_field(field) {
+                r.error(format!("audit.hmac_fields[{i}]"), message);
+            }
+        }
+
         // gpu
         let g = &self.gpu;
         if !(g.green_min_mib > g.yellow_min_mib && g.yellow_min_mib > g.orange_min_mib) {

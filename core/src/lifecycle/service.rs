@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::model::{Claim, Completion, SweepPolicy, SweepReport, TaskRecord, TransitionRecord};
 use super::store::TaskStore;
-use crate::audit::{AuditEvent, AuditFields, AuditSink, Outcome};
+use crate::audit::{AuditEvent, AuditFields, AuditLog, AuditSink, MaintenanceReport, Outcome};
 use crate::clock::Clock;
 use crate::config::PolicyConfig;
 use crate::error::{Error, ErrorCode};
@@ -27,6 +27,7 @@ pub struct Lifecycle {
     batch: Arc<AtomicU32>,
     interval: Duration,
     audit: Arc<dyn AuditSink>,
+    audit_log: Option<Arc<AuditLog>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -65,8 +66,26 @@ impl Lifecycle {
             batch: Arc::new(AtomicU32::new(config.stale.sweep_batch_size.max(1))),
             interval: Duration::from_secs(config.stale.sweep_interval_s),
             audit,
+            audit_log: None,
             clock,
         }
+    }
+
+    /// Records into the durable `log` and has the sweeper services maintain it (retention
+    /// and scheduled checkpoints after every sweep).
+    pub fn with_audit_log(mut self, log: Arc<AuditLog>) -> Self {
+        self.audit = log.clone();
+        self.audit_log = Some(log);
+        self
+    }
+
+    /// The sweeper's audit maintenance: retention and a due checkpoint; nothing without a
+    /// durable log.
+    pub fn maintain_audit(&self) -> Result<Option<MaintenanceReport>, Error> {
+        self.audit_log
+            .as_ref()
+            .map(|log| log.maintain())
+            .transpose()
     }
 
     /// The store.
@@ -265,12 +284,16 @@ impl Lifecycle {
                 break;
             }
             let result = self.sweep();
-            wait = if result.is_ok() {
+            let maintained = self.maintain_audit();
+            wait = if result.is_ok() && maintained.is_ok() {
                 self.interval
             } else {
                 self.interval * 2
             };
             on_report(result);
+            if let Err(e) = maintained {
+                on_report(Err(e));
+            }
         }
     }
 }
@@ -296,15 +319,23 @@ impl Lifecycle {
                 _ = ticks.tick() => {}
             }
             let life = self.clone();
-            let result = match tokio::task::spawn_blocking(move || life.sweep()).await {
-                Ok(result) => result,
-                Err(_) => Err(Error::with_detail(
-                    ErrorCode::InternalError,
-                    "the sweep task panicked",
-                )),
+            let outcome =
+                tokio::task::spawn_blocking(move || (life.sweep(), life.maintain_audit()));
+            let (result, maintained) = match outcome.await {
+                Ok(pair) => pair,
+                Err(_) => (
+                    Err(Error::with_detail(
+                        ErrorCode::InternalError,
+                        "the sweep task panicked",
+                    )),
+                    Ok(None),
+                ),
             };
-            let failed = result.is_err();
+            let failed = result.is_err() || maintained.is_err();
             on_report(result);
+            if let Err(e) = maintained {
+                on_report(Err(e));
+            }
             if failed {
                 tokio::select! {
                     _ = &mut shutdown => break,

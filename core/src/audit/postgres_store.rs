@@ -1,0 +1,513 @@
+//! The PostgreSQL audit store, for several API replicas appending to one log: each append
+//! takes a transaction-scoped advisory lock, reads the tail and writes its whole batch in one
+//! `INSERT ... SELECT FROM unnest(...)`, so replicas interleave whole batches and the chain
+//! stays contiguous. Triggers refuse updates, deletes other than retention's, `TRUNCATE`,
+//! out-of-order inserts and any change to tiles or checkpoints; `PUBLIC` holds no write
+//! privilege on the tables (see [`PostgresAuditStore::grant_sql`] for a writer role).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Row, Transaction};
+
+use super::event::AuditEvent;
+use super::merkle::Hash;
+use super::record::AuditRecord;
+use super::store::{
+    write_completed_tiles, AuditMeta, AuditQuery, AuditStore, TileTx, TILE_RECORDS,
+};
+use crate::error::{Error, ErrorCode};
+use crate::secret::Secret;
+
+/// The advisory lock key appends and migrations take ("iwaudit").
+const APPEND_LOCK: i64 = 0x0069_7761_7564_6974;
+
+/// The schema and its guards (idempotent; run under the advisory lock).
+pub const POSTGRES_AUDIT_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS iw_audit_log (
+    seq BIGINT PRIMARY KEY,
+    timestamp_ms BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    source TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash BYTEA NOT NULL,
+    hash BYTEA NOT NULL
+);
+CREATE INDEX IF NOT EXISTS iw_audit_log_time ON iw_audit_log (timestamp_ms);
+CREATE TABLE IF NOT EXISTS iw_audit_meta (
+    id INT PRIMARY KEY CHECK (id = 1),
+    pruned_below BIGINT NOT NULL,
+    anchor BYTEA NOT NULL
+);
+INSERT INTO iw_audit_meta (id, pruned_below, anchor)
+    VALUES (1, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS iw_audit_tiles (
+    level INT NOT NULL,
+    idx BIGINT NOT NULL,
+    hash BYTEA NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE IF NOT EXISTS iw_audit_checkpoints (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE OR REPLACE FUNCTION iw_audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid_transition: % on % is refused (the audit log is append-only)', TG_OP, TG_TABLE_NAME;
+END $$;
+CREATE OR REPLACE FUNCTION iw_audit_retention_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.seq >= (SELECT pruned_below FROM iw_audit_meta WHERE id = 1) THEN
+        RAISE EXCEPTION 'invalid_transition: audit records are deleted only by retention';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE OR REPLACE FUNCTION iw_audit_contiguous() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE expected BIGINT;
+BEGIN
+    SELECT coalesce((SELECT max(seq) + 1 FROM iw_audit_log), (SELECT pruned_below FROM iw_audit_meta WHERE id = 1))
+        INTO expected;
+    IF NEW.seq IS DISTINCT FROM expected THEN
+        RAISE EXCEPTION 'invalid_transition: audit records are appended in sequence';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION iw_audit_meta_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.pruned_below <= OLD.pruned_below OR NEW.id IS DISTINCT FROM OLD.id THEN
+        RAISE EXCEPTION 'invalid_transition: the retention cut only moves forward';
+    END IF;
+    RETURN NEW;
+END $$;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgname = 'iw_audit_log_no_update' AND tgrelid = 'iw_audit_log'::regclass) THEN
+        CREATE TRIGGER iw_audit_log_no_update BEFORE UPDATE ON iw_audit_log
+            FOR EACH ROW EXECUTE FUNCTION iw_audit_refuse();
+        CREATE TRIGGER iw_audit_log_no_truncate BEFORE TRUNCATE ON iw_audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION iw_audit_refuse();
+        CREATE TRIGGER iw_audit_log_retention_only BEFORE DELETE ON iw_audit_log
+            FOR EACH ROW EXECUTE FUNCTION iw_audit_retention_only();
+        CREATE TRIGGER iw_audit_log_contiguous BEFORE INSERT ON iw_audit_log
+            FOR EACH ROW EXECUTE FUNCTION iw_audit_contiguous();
+        CREATE TRIGGER iw_audit_meta_forward BEFORE UPDATE ON iw_audit_meta
+            FOR EACH ROW EXECUTE FUNCTION iw_audit_meta_forward();
+        CREATE TRIGGER iw_audit_meta_no_delete BEFORE DELETE OR TRUNCATE ON iw_audit_meta
+            FOR EACH STATEMENT EXECUTE FUNCTION iw_audit_refuse();
+        CREATE TRIGGER iw_audit_tiles_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON iw_audit_tiles
+            FOR EACH STATEMENT EXECUTE FUNCTION iw_audit_refuse();
+        CREATE TRIGGER iw_audit_checkpoints_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON iw_audit_checkpoints
+            FOR EACH STATEMENT EXECUTE FUNCTION iw_audit_refuse();
+    END IF;
+END $$;
+REVOKE ALL ON iw_audit_log, iw_audit_meta, iw_audit_tiles, iw_audit_checkpoints FROM PUBLIC;
+"#;
+
+const COLUMNS: &str =
+    "seq, timestamp_ms, actor, source, action, target, outcome, correlation_id, details, prev_hash, hash";
+
+fn db_err(e: postgres::Error) -> Error {
+    if let Some(db) = e.as_db_error() {
+        if db.message().contains("invalid_transition") {
+            return Error::with_detail(
+                ErrorCode::InvalidTransition,
+                format!("audit store (postgres) refused the write: {}", db.message()),
+            );
+        }
+        return Error::with_detail(
+            ErrorCode::DependencyUnavailable,
+            format!("audit store (postgres): {}", db.message()),
+        );
+    }
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        "audit store (postgres): connection failed",
+    )
+}
+
+fn bytes_hash(bytes: &[u8]) -> Hash {
+    let mut h = [0xffu8; 32];
+    let n = bytes.len().min(32);
+    h[..n].copy_from_slice(&bytes[..n]);
+    if bytes.len() != 32 {
+        h[31] ^= 0x5a;
+    }
+    h
+}
+
+fn row_to_record(row: &Row) -> AuditRecord {
+    AuditRecord {
+        seq: row.get(0),
+        timestamp_ms: row.get(1),
+        actor: row.get(2),
+        source: row.get(3),
+        action: row.get(4),
+        target: row.get(5),
+        outcome: row.get(6),
+        correlation_id: row.get(7),
+        details: row.get(8),
+        prev_hash: bytes_hash(row.get::<_, &[u8]>(9)),
+        hash: bytes_hash(row.get::<_, &[u8]>(10)),
+    }
+}
+
+/// The PostgreSQL audit store.
+pub struct PostgresAuditStore {
+    client: Mutex<Client>,
+    url: Secret,
+    suspect: AtomicBool,
+}
+
+impl std::fmt::Debug for PostgresAuditStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresAuditStore")
+            .field("url", &self.url)
+            .finish()
+    }
+}
+
+struct PgTiles<'a, 'b>(&'a mut Transaction<'b>);
+
+impl TileTx for PgTiles<'_, '_> {
+    fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Hash>, Error> {
+        read_leaves(self.0, start, end)
+    }
+
+    fn tile_hashes(&mut self, level: u32, start: u64, end: u64) -> Result<Vec<Hash>, Error> {
+        Ok(read_tiles(self.0, level, start, end)?
+            .into_iter()
+            .map(|(_, h)| h)
+            .collect())
+    }
+
+    fn put_tile(&mut self, level: u32, index: u64, hash: &Hash) -> Result<(), Error> {
+        self.0
+            .execute(
+                "INSERT INTO iw_audit_tiles (level, idx, hash) VALUES ($1, $2, $3)",
+                &[&(level as i32), &(index as i64), &&hash[..]],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+fn read_leaves(
+    c: &mut impl postgres::GenericClient,
+    start: u64,
+    end: u64,
+) -> Result<Vec<Hash>, Error> {
+    let end = end.min(i64::MAX as u64);
+    Ok(c.query(
+        "SELECT hash FROM iw_audit_log WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+        &[&(start as i64), &(end as i64)],
+    )
+    .map_err(db_err)?
+    .iter()
+    .map(|r| bytes_hash(r.get::<_, &[u8]>(0)))
+    .collect())
+}
+
+fn read_tiles(
+    c: &mut impl postgres::GenericClient,
+    level: u32,
+    start: u64,
+    end: u64,
+) -> Result<Vec<(u64, Hash)>, Error> {
+    let end = end.min(i64::MAX as u64);
+    Ok(c
+        .query(
+            "SELECT idx, hash FROM iw_audit_tiles WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+            &[&(level as i32), &(start as i64), &(end as i64)],
+        )
+        .map_err(db_err)?
+        .iter()
+        .map(|r| (r.get::<_, i64>(0) as u64, bytes_hash(r.get::<_, &[u8]>(1))))
+        .collect())
+}
+
+fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
+    let row = c
+        .query_one(
+            "SELECT pruned_below, anchor, (SELECT max(seq) FROM iw_audit_log),
+                    (SELECT count(*) FROM iw_audit_log)
+             FROM iw_audit_meta WHERE id = 1",
+            &[],
+        )
+        .map_err(db_err)?;
+    let pruned_below = row.get::<_, i64>(0).max(0) as u64;
+    let max_seq: Option<i64> = row.get(2);
+    Ok(AuditMeta {
+        pruned_below,
+        anchor: bytes_hash(row.get::<_, &[u8]>(1)),
+        size: max_seq
+            .map(|s| (s.max(-1) + 1) as u64)
+            .unwrap_or(pruned_below)
+            .max(pruned_below),
+        stored: row.get::<_, i64>(3).max(0) as u64,
+    })
+}
+
+impl PostgresAuditStore {
+    /// Connects and migrates the schema (under the advisory lock, so replicas starting
+    /// together do not race).
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+        let mut tx = client.transaction().map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+            .map_err(db_err)?;
+        tx.batch_execute(POSTGRES_AUDIT_SCHEMA).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+        Ok(PostgresAuditStore {
+            client: Mutex::new(client),
+            url: Secret::new(url.to_owned()),
+            suspect: AtomicBool::new(false),
+        })
+    }
+
+    /// Connects to an existing log without migrating anything (for a verifier or an export
+    /// running with a read-only role).
+    pub fn connect_existing(url: &str) -> Result<Self, Error> {
+        let client = Client::connect(url, NoTls).map_err(db_err)?;
+        Ok(PostgresAuditStore {
+            client: Mutex::new(client),
+            url: Secret::new(url.to_owned()),
+            suspect: AtomicBool::new(false),
+        })
+    }
+
+    /// The statements that give `role` what an application replica needs and nothing more:
+    /// read everything, insert records, tiles and checkpoints, move the retention anchor,
+    /// and delete (retention only: the trigger refuses any newer record).
+    pub fn grant_sql(role: &str) -> String {
+        let role = format!("\"{}\"", role.replace('"', "\"\""));
+        format!(
+            "GRANT SELECT, INSERT, DELETE ON iw_audit_log TO {role};\n\
+             GRANT SELECT, INSERT ON iw_audit_tiles, iw_audit_checkpoints TO {role};\n\
+             GRANT SELECT, UPDATE ON iw_audit_meta TO {role};\n"
+        )
+    }
+
+    fn client(&self) -> Result<MutexGuard<'_, Client>, Error> {
+        let mut client = self.client.lock().map_err(|_| {
+            Error::with_detail(
+                ErrorCode::DependencyUnavailable,
+                "audit store lock poisoned",
+            )
+        })?;
+        let suspect = self.suspect.swap(false, Ordering::SeqCst);
+        if client.is_closed() || (suspect && client.is_valid(Duration::from_secs(2)).is_err()) {
+            *client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
+                self.suspect.store(true, Ordering::SeqCst);
+                db_err(e)
+            })?;
+        }
+        Ok(client)
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Result<T, Error> {
+        let mut client = self.client()?;
+        let result = f(&mut client);
+        if matches!(&result, Err(e) if e.code() == ErrorCode::DependencyUnavailable) {
+            self.suspect.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+impl AuditStore for PostgresAuditStore {
+    fn append(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, Error> {
+        self.with(|client| {
+            let mut tx = client.transaction().map_err(db_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+                .map_err(db_err)?;
+            let tail = tx
+                .query_opt(
+                    "SELECT seq, hash FROM iw_audit_log ORDER BY seq DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(db_err)?;
+            let (mut next, mut prev) = match tail {
+                Some(row) => (
+                    (row.get::<_, i64>(0) + 1).max(0) as u64,
+                    bytes_hash(row.get::<_, &[u8]>(1)),
+                ),
+                None => {
+                    let meta = read_meta(&mut tx)?;
+                    (meta.pruned_below, meta.empty_tail())
+                }
+            };
+            let old_size = next;
+            let records: Vec<AuditRecord> = events
+                .iter()
+                .map(|e| {
+                    let r = AuditRecord::chained(e, next, prev);
+                    prev = r.hash;
+                    next += 1;
+                    r
+                })
+                .collect();
+            let col = |f: fn(&AuditRecord) -> String| records.iter().map(f).collect::<Vec<String>>();
+            let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+            let times: Vec<i64> = records.iter().map(|r| r.timestamp_ms).collect();
+            let prevs: Vec<&[u8]> = records.iter().map(|r| &r.prev_hash[..]).collect();
+            let hashes: Vec<&[u8]> = records.iter().map(|r| &r.hash[..]).collect();
+            tx.execute(
+                &format!(
+                    "INSERT INTO iw_audit_log ({COLUMNS})
+                     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                          $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
+                     ORDER BY 1"
+                ),
+                &[
+                    &seqs,
+                    &times,
+                    &col(|r| r.actor.clone()),
+                    &col(|r| r.source.clone()),
+                    &col(|r| r.action.clone()),
+                    &col(|r| r.target.clone()),
+                    &col(|r| r.outcome.clone()),
+                    &col(|r| r.correlation_id.clone()),
+                    &col(|r| r.details.clone()),
+                    &prevs,
+                    &hashes,
+                ],
+            )
+            .map_err(db_err)?;
+            write_completed_tiles(&mut PgTiles(&mut tx), old_size, next)?;
+            tx.commit().map_err(db_err)?;
+            Ok(records)
+        })
+    }
+
+    fn meta(&self) -> Result<AuditMeta, Error> {
+        self.with(read_meta)
+    }
+
+    fn records(&self, from: i64, limit: usize) -> Result<Vec<AuditRecord>, Error> {
+        self.with(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM iw_audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
+                ),
+                &[&from, &(limit as i64)],
+            )
+            .map_err(db_err)?
+            .iter()
+            .map(row_to_record)
+            .collect())
+        })
+    }
+
+    fn record(&self, seq: i64) -> Result<Option<AuditRecord>, Error> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                &format!("SELECT {COLUMNS} FROM iw_audit_log WHERE seq = $1"),
+                &[&seq],
+            )
+            .map_err(db_err)?
+            .as_ref()
+            .map(row_to_record))
+        })
+    }
+
+    fn leaf_hashes(&self, start: u64, end: u64) -> Result<Vec<Hash>, Error> {
+        self.with(|c| read_leaves(c, start, end))
+    }
+
+    fn tiles(&self, level: u32, start: u64, end: u64) -> Result<Vec<(u64, Hash)>, Error> {
+        self.with(|c| read_tiles(c, level, start, end))
+    }
+
+    fn save_checkpoint(&self, size: u64, note: &str) -> Result<(), Error> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO iw_audit_checkpoints (size, note) VALUES ($1, $2) ON CONFLICT (size) DO NOTHING",
+                &[&(size as i64), &note],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, Error> {
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT size, note FROM iw_audit_checkpoints ORDER BY size",
+                &[],
+            )
+            .map_err(db_err)?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1)))
+            .collect())
+        })
+    }
+
+    fn prune(&self, cut: u64) -> Result<u64, Error> {
+        if cut % TILE_RECORDS != 0 {
+            return Err(Error::with_detail(
+                ErrorCode::InternalError,
+                "the retention cut is a multiple of 256",
+            ));
+        }
+        self.with(|client| {
+            let mut tx = client.transaction().map_err(db_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+                .map_err(db_err)?;
+            let meta = read_meta(&mut tx)?;
+            if cut <= meta.pruned_below || cut > meta.size {
+                return Ok(0);
+            }
+            let anchor: Vec<u8> = tx
+                .query_one(
+                    "SELECT hash FROM iw_audit_log WHERE seq = $1",
+                    &[&(cut as i64 - 1)],
+                )
+                .map_err(db_err)?
+                .get(0);
+            tx.execute(
+                "UPDATE iw_audit_meta SET pruned_below = $1, anchor = $2 WHERE id = 1",
+                &[&(cut as i64), &anchor],
+            )
+            .map_err(db_err)?;
+            let deleted = tx
+                .execute("DELETE FROM iw_audit_log WHERE seq < $1", &[&(cut as i64)])
+                .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(deleted)
+        })
+    }
+
+    fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
+        self.with(|c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM iw_audit_log
+                     WHERE ($1::bigint IS NULL OR timestamp_ms >= $1) AND ($2::bigint IS NULL OR timestamp_ms < $2)
+                       AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR action = $4)
+                       AND ($5::text IS NULL OR source = $5) AND ($6::text IS NULL OR outcome = $6)
+                       AND seq > $7
+                     ORDER BY seq LIMIT $8"
+                ),
+                &[
+                    &query.since_ms,
+                    &query.until_ms,
+                    &query.actor,
+                    &query.action,
+                    &query.source,
+                    &query.outcome,
+                    &query.after_seq.unwrap_or(-1),
+                    &(query.page_size() as i64),
+                ],
+            )
+            .map_err(db_err)?
+            .iter()
+            .map(row_to_record)
+            .collect())
+        })
+    }
+}
