@@ -346,7 +346,11 @@ export interface AuditQueryInput {
   action?: string
   source?: string
   outcome?: string
+  correlationId?: string
   afterSeq?: number
+  beforeSeq?: number
+  /** Newest first (page with `beforeSeq`). */
+  newestFirst?: boolean
   limit?: number
 }
 

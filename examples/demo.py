@@ -396,6 +396,42 @@ def show_release_gate() -> None:
     print("  (CLI: inferwarden smoke --base-url URL --api-key-env NAME --admin-key-env NAME --release --format junit)")
 
 
+def show_audit(config: inferwarden.PolicyConfig, workdir: Path) -> None:
+    section("11. Audit log: durable, hash-chained, signed checkpoints, tampering caught")
+    import sqlite3
+
+    # The signing key lives in an environment variable (audit.signing_key_env), never in the
+    # log; a demo key pair is made here, as `inferwarden audit keygen --name demo` would.
+    signer, verifier = inferwarden.AuditLog.keygen("demo-audit")
+    os.environ["INFERWARDEN_AUDIT_SIGNING_KEY"] = signer
+    db = workdir / "audit.db"
+    log = inferwarden.AuditLog(f"sqlite:{db}", config=config)
+    gate = inferwarden.Gate(config, audit=log)
+    life = inferwarden.Lifecycle(config, f"sqlite:{workdir / 'audit-tasks.db'}", audit=log)
+    gate.decide("POST", "/admin/session", [("x-admin-key", "not-the-admin-key-000000")], peer="203.0.113.7")
+    gate.decide("GET", "/status/t1", [("Origin", "https://evil.example")])
+    life.create("aud-1", "image")
+    life.sweep()
+    for e in log.query(limit=10):
+        print(f"  #{e['seq']} {e['source']:<9} {e['action']:<20} {e['outcome']:<8} hash {e['hash'][:16]}... prev {e['prev_hash'][:16]}...")
+    note = log.checkpoint()
+    print(f"  signed checkpoint (C2SP): {note.splitlines()[1]} records, root {note.splitlines()[2][:20]}..., "
+          f"signature line '{note.splitlines()[-1][:24]}...'")
+    proof = log.prove(1)
+    print(f"  inclusion proof of #1: {len(proof['path'])} hashes; verify: intact={log.verify(checkpoints=[note], public_key=verifier)['intact']}")
+    # Someone with the database file turns the refused admin login into a success.
+    with sqlite3.connect(db) as raw:
+        raw.executescript("DROP TRIGGER iw_audit_log_no_update; UPDATE iw_audit_log SET outcome = 'success' WHERE seq = 0;")
+    report = log.verify(checkpoints=[note], public_key=verifier)
+    t = report["tamper"]
+    print(f"  after editing record #0 behind the library's back: intact={report['intact']}, "
+          f"first bad record #{t['seq']} ({t['kind']}): {t['detail']}")
+    print(f"  retention: at least {config.to_dict()['audit']['retention_days']} days, pruned by the sweeper at a tile "
+          "boundary with a signed checkpoint at the cut")
+    print("  (CLI: inferwarden audit verify --db sqlite:audit.db --checkpoint FILE --public-key FILE)")
+    del os.environ["INFERWARDEN_AUDIT_SIGNING_KEY"]
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -409,6 +445,8 @@ def main() -> None:
     show_catalogue()
     show_parity()
     show_release_gate()
+    with tempfile.TemporaryDirectory(prefix="inferwarden-demo-audit-") as tmp:
+        show_audit(config, Path(tmp))
     print("\ndemo finished")
 
 

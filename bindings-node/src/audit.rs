@@ -59,7 +59,11 @@ pub struct AuditQueryInput {
     pub action: Option<String>,
     pub source: Option<String>,
     pub outcome: Option<String>,
+    pub correlation_id: Option<String>,
     pub after_seq: Option<i64>,
+    pub before_seq: Option<i64>,
+    /// Newest first (page with `beforeSeq`).
+    pub newest_first: Option<bool>,
     pub limit: Option<u32>,
 }
 
@@ -145,7 +149,10 @@ impl AuditLog {
                 action: f.action,
                 source: f.source,
                 outcome: f.outcome,
+                correlation_id: f.correlation_id,
                 after_seq: f.after_seq,
+                before_seq: f.before_seq,
+                newest_first: f.newest_first.unwrap_or(false),
                 limit: f.limit.unwrap_or(0) as usize,
             });
             let rows = self.handle.log()?.query(&q.unwrap_or_default())?;

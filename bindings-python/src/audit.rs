@@ -135,7 +135,8 @@ impl AuditLog {
 
     /// Records matching the filter, oldest first (a page: pass the last `seq` as
     /// `after_seq` for the next one).
-    #[pyo3(signature = (*, since_ms=None, until_ms=None, actor=None, action=None, source=None, outcome=None, after_seq=None, limit=100))]
+    /// `newest_first` lists the newest first (page with `before_seq`).
+    #[pyo3(signature = (*, since_ms=None, until_ms=None, actor=None, action=None, source=None, outcome=None, correlation_id=None, after_seq=None, before_seq=None, newest_first=false, limit=100))]
     #[allow(clippy::too_many_arguments)]
     fn query(
         &self,
@@ -146,7 +147,10 @@ impl AuditLog {
         action: Option<String>,
         source: Option<String>,
         outcome: Option<String>,
+        correlation_id: Option<String>,
         after_seq: Option<i64>,
+        before_seq: Option<i64>,
+        newest_first: bool,
         limit: usize,
     ) -> PyResult<Py<PyAny>> {
         let query = AuditQuery {
@@ -156,7 +160,10 @@ impl AuditLog {
             action,
             source,
             outcome,
+            correlation_id,
             after_seq,
+            before_seq,
+            newest_first,
             limit,
         };
         let handle = self.handle.clone();
@@ -242,6 +249,16 @@ impl AuditLog {
     /// The stored form (`hmac-sha256:<hex>`) of an identifier, to search for it.
     fn hmac(&self, py: Python<'_>, value: &str) -> PyResult<String> {
         guard(py, || self.handle.log()?.hmac(value))
+    }
+
+    /// A new Ed25519 checkpoint key pair named `name`: `(signer_key, verifier_key)` in note
+    /// format. Keep the signer key in the variable `audit.signing_key_env` names.
+    #[staticmethod]
+    fn keygen(py: Python<'_>, name: &str) -> PyResult<(String, String)> {
+        guard(py, || {
+            let (signer, verifier) = inferwarden::audit::NoteSigner::generate(name)?;
+            Ok((signer.as_str().to_owned(), verifier))
+        })
     }
 
     fn __repr__(&self) -> String {

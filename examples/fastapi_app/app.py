@@ -9,6 +9,10 @@ Everything a platform must not get wrong is decided by the library:
 - the task lifecycle in SQLite with a sweeper thread, and a fake GPU worker that claims,
   reports progress and completes tasks;
 - catalogue validation of every ``POST /generate`` body;
+- the durable audit log in SQLite (hash-chained, signed checkpoints when
+  ``INFERWARDEN_AUDIT_SIGNING_KEY`` is set), written by the gate, router and lifecycle, pruned
+  and checkpointed by the sweeper, served at ``GET /admin/audit`` (admin session only, paged
+  and filtered) and checked at ``GET /admin/audit/verify``;
 - the error envelope for every error, including FastAPI's own 404/405/422.
 
 Run it: ``python examples/fastapi_app/app.py --port 8000`` with ``INFERWARDEN_AUTH__API_KEYS``,
@@ -96,8 +100,11 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
     settings = config.to_dict()
     cookie_names = {"generation": settings["sessions"]["cookie_name"], "admin": settings["sessions"]["admin_cookie_name"]}
 
-    gate = inferwarden.Gate(config, session_store=f"sqlite:{data_dir / 'sessions.db'}")
-    lifecycle = inferwarden.Lifecycle(config, f"sqlite:{data_dir / 'tasks.db'}")
+    # One durable audit log for every component; when it cannot write, audited actions are
+    # refused (dependency_unavailable), never served unaudited.
+    audit_log = inferwarden.AuditLog(f"sqlite:{data_dir / 'audit.db'}", config=config)
+    gate = inferwarden.Gate(config, session_store=f"sqlite:{data_dir / 'sessions.db'}", audit=audit_log)
+    lifecycle = inferwarden.Lifecycle(config, f"sqlite:{data_dir / 'tasks.db'}", audit=audit_log)
     catalogue = inferwarden.Catalogue.from_json(CATALOGUE.read_text(encoding="utf-8"))
     worker = FakeGpuWorker(lifecycle, media_dir, worker_step_s)
 
@@ -107,6 +114,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
         config,
         dns={REMOTE_HOST: ["127.0.0.1"]},
         registry=f"sqlite:{data_dir / 'registry.db'}",
+        audit=audit_log,
     )
     router.register(REMOTE_WORKSPACE, f"http://{REMOTE_HOST}:{stub.port}", "ready", "default", allow_private=True)
 
@@ -116,6 +124,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
             time.sleep(interval)
             try:
                 lifecycle.sweep()
+                lifecycle.maintain_audit()  # retention and the scheduled signed checkpoint
             except InferwardenError as err:
                 print(f"sweeper: {err.code}", file=sys.stderr)
 
@@ -178,9 +187,37 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
         return {"accounts": [{"workspace": e["workspace"], "status": e["status"]} for e in router.ready()]}
 
     @app.get("/admin/audit")
-    def audit() -> list[dict[str, Any]]:
-        events = gate.audit_events() + router.audit_events() + lifecycle.audit_events()
-        return sorted(events, key=lambda e: e["timestamp_ms"])
+    def audit(
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        source: str | None = None,
+        outcome: str | None = None,
+        correlation_id: str | None = None,
+        before_seq: int | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        # Newest first; the next page is ?before_seq=<next_before_seq>. The gate admits only
+        # an admin session to /admin/* routes.
+        events = audit_log.query(
+            since_ms=since_ms,
+            until_ms=until_ms,
+            actor=actor,
+            action=action,
+            source=source,
+            outcome=outcome,
+            correlation_id=correlation_id,
+            before_seq=before_seq,
+            newest_first=True,
+            limit=limit,
+        )
+        next_before = events[-1]["seq"] if len(events) == limit else None
+        return {"events": events, "next_before_seq": next_before}
+
+    @app.get("/admin/audit/verify")
+    def audit_verify() -> dict[str, Any]:
+        return audit_log.verify()
 
     @app.post("/generate", status_code=202)
     async def generate(request: Request) -> dict[str, Any]:

@@ -18,7 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use inferwarden::audit::{AuditSink, MemoryAuditSink};
+use inferwarden::audit::{open_audit_log, AuditLog, AuditQuery, AuditSink};
 use inferwarden::catalogue::{validate_request, Catalogue};
 use inferwarden::clock::SystemClock;
 use inferwarden::config::PolicyConfig;
@@ -45,7 +45,7 @@ pub struct Gateway {
     lifecycle: Lifecycle,
     remote: RemoteWorkspaces,
     catalogue: Catalogue,
-    audit: Arc<MemoryAuditSink>,
+    audit: Arc<AuditLog>,
     media_dir: PathBuf,
     worker: mpsc::Sender<String>,
 }
@@ -350,8 +350,25 @@ async fn accounts(State(gw): State<Shared>) -> ApiResult<Response> {
     Ok(Json(json!({"accounts": list})).into_response())
 }
 
-async fn audit_log(State(gw): State<Shared>) -> Response {
-    Json(gw.audit.events()).into_response()
+/// `GET /admin/audit`: the durable log, newest first, filtered (`since_ms`, `until_ms`,
+/// `actor`, `action`, `source`, `outcome`, `correlation_id`) and paged (`limit`, then
+/// `before_seq` = the previous page's `next_before_seq`). The gate admits admins only.
+async fn audit_log(
+    State(gw): State<Shared>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(mut q) = q.map_err(malformed)?;
+    q.newest_first = true;
+    q.limit = q.page_size().min(1000);
+    let events = gw.audit.query(&q)?;
+    let next = (events.len() == q.limit).then(|| events.last().map(|r| r.seq));
+    let list: Vec<Value> = events.iter().map(|r| r.to_json()).collect();
+    Ok(Json(json!({"events": list, "next_before_seq": next.flatten()})).into_response())
+}
+
+/// `GET /admin/audit/verify`: the whole log re-hashed and checked.
+async fn audit_verify(State(gw): State<Shared>) -> ApiResult<Response> {
+    Ok(Json(gw.audit.verify(&Default::default())?).into_response())
 }
 
 async fn not_found() -> ApiError {
@@ -413,9 +430,15 @@ pub async fn build(
     };
     let media_dir = data_dir.join("media");
     std::fs::create_dir_all(&media_dir).map_err(io)?;
-    let audit = Arc::new(MemoryAuditSink::new());
-    let sink: Arc<dyn AuditSink> = audit.clone();
     let clock = Arc::new(SystemClock);
+    // The durable audit log every component writes to (refused when it cannot write);
+    // the sweeper prunes it and writes the scheduled signed checkpoints.
+    let audit = open_audit_log(
+        &format!("sqlite:{}", data_dir.join("audit.db").display()),
+        &config.audit,
+        clock.clone(),
+    )?;
+    let sink: Arc<dyn AuditSink> = audit.clone();
     let sessions = open_session_store(&format!(
         "sqlite:{}",
         data_dir.join("sessions.db").display()
@@ -430,7 +453,8 @@ pub async fn build(
         &format!("sqlite:{}", data_dir.join("tasks.db").display()),
         TimeSource::Database,
     )?;
-    let lifecycle = Lifecycle::new(store, &config, sink.clone(), clock.clone());
+    let lifecycle =
+        Lifecycle::new(store, &config, sink.clone(), clock.clone()).with_audit_log(audit.clone());
     let catalogue_path = FsPath::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/platform/src/inference_settings.json");
     let catalogue =
@@ -503,6 +527,7 @@ pub async fn build(
             )
             .route("/admin/accounts", get(accounts))
             .route("/admin/audit", get(audit_log))
+            .route("/admin/audit/verify", get(audit_verify))
             .route("/generate", post(generate))
             .route("/status/{id}", get(status))
             .route(

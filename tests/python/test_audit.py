@@ -152,3 +152,41 @@ def test_bad_inputs_are_typed_errors(tmp_path, monkeypatch):
     monkeypatch.delenv("INFERWARDEN_AUDIT_SIGNING_KEY")
     with pytest.raises(DependencyUnavailableError):
         inferwarden.AuditLog("postgres://postgres@127.0.0.1:1/none")
+
+
+def test_the_reference_app_serves_the_durable_log_to_admins_only(tmp_path, monkeypatch, vectors):
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from broken_platform import ADMIN_KEY, ENV, create_app
+
+    for k in list(os.environ):
+        if k.startswith("INFERWARDEN_"):
+            monkeypatch.delenv(k)
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("INFERWARDEN_AUDIT_SIGNING_KEY", vectors("audit.json")["signer_key"])
+    client = TestClient(create_app(tmp_path, worker_step_s=0.01), base_url="https://testserver")
+    assert client.get("/admin/audit").status_code == 401
+    for i in range(3):
+        client.post("/admin/session", headers={"x-admin-key": "wrong-key-xxxxxxxxxxxxxxxxxxxxx", "x-request-id": f"bad-{i}"})
+    ok = client.post("/admin/session", headers={"x-admin-key": ADMIN_KEY, "x-request-id": "good"})
+    assert ok.status_code == 200
+    page = client.get("/admin/audit", params={"limit": 2}).json()
+    assert len(page["events"]) == 2 and page["next_before_seq"] is not None
+    seqs = [e["seq"] for e in page["events"]]
+    assert seqs == sorted(seqs, reverse=True), "newest first"
+    older = client.get("/admin/audit", params={"limit": 2, "before_seq": page["next_before_seq"]}).json()
+    assert all(e["seq"] < page["next_before_seq"] for e in older["events"])
+    mine = client.get("/admin/audit", params={"correlation_id": "bad-1"}).json()["events"]
+    assert [(e["action"], e["outcome"]) for e in mine] == [("admin_login", "failure")]
+    assert client.get("/admin/audit/verify").json()["intact"] is True
+    # Someone with the database file rewrites a failed login as a success: caught.
+    with sqlite3.connect(tmp_path / "audit.db") as db:
+        db.executescript(
+            "DROP TRIGGER iw_audit_log_no_update;"
+            f"UPDATE iw_audit_log SET outcome = 'success' WHERE seq = {mine[0]['seq']};"
+        )
+    report = client.get("/admin/audit/verify").json()
+    assert report["tamper"] == {"kind": "edited", "seq": mine[0]["seq"], "detail": report["tamper"]["detail"]}

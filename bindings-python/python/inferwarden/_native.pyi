@@ -179,7 +179,10 @@ class AuditLog:
         action: str | None = None,
         source: str | None = None,
         outcome: str | None = None,
+        correlation_id: str | None = None,
         after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[dict[str, Any]]: ...
     def events(self, limit: int = 1000) -> list[dict[str, Any]]: ...
@@ -189,6 +192,8 @@ class AuditLog:
     def consistency(self, old_size: int, new_size: int) -> list[str]: ...
     def maintain(self) -> dict[str, Any]: ...
     def hmac(self, value: str) -> str: ...
+    @staticmethod
+    def keygen(name: str) -> tuple[str, str]: ...
 
 class Router:
     """The worker-account registry, registry-only target resolution and the remote-workspace

@@ -157,13 +157,12 @@ impl AuditHandle {
                     .collect()
             }
             AuditHandle::Log(l) => {
-                let size = l.store().meta()?.size;
                 let query = AuditQuery {
-                    after_seq: Some(size as i64 - 1 - limit as i64),
+                    newest_first: true,
                     limit,
                     ..AuditQuery::default()
                 };
-                Ok(l.query(&query)?.iter().map(|r| r.to_json()).collect())
+                Ok(l.query(&query)?.iter().rev().map(|r| r.to_json()).collect())
             }
         }
     }

@@ -483,6 +483,7 @@ impl AuditStore for PostgresAuditStore {
     }
 
     fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
+        let order = if query.newest_first { "DESC" } else { "ASC" };
         self.with(|c| {
             Ok(c.query(
                 &format!(
@@ -490,8 +491,9 @@ impl AuditStore for PostgresAuditStore {
                      WHERE ($1::bigint IS NULL OR timestamp_ms >= $1) AND ($2::bigint IS NULL OR timestamp_ms < $2)
                        AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR action = $4)
                        AND ($5::text IS NULL OR source = $5) AND ($6::text IS NULL OR outcome = $6)
-                       AND seq > $7
-                     ORDER BY seq LIMIT $8"
+                       AND ($7::text IS NULL OR correlation_id = $7)
+                       AND seq > $8 AND seq < $9
+                     ORDER BY seq {order} LIMIT $10"
                 ),
                 &[
                     &query.since_ms,
@@ -500,7 +502,9 @@ impl AuditStore for PostgresAuditStore {
                     &query.action,
                     &query.source,
                     &query.outcome,
+                    &query.correlation_id,
                     &query.after_seq.unwrap_or(-1),
+                    &query.before_seq.unwrap_or(i64::MAX),
                     &(query.page_size() as i64),
                 ],
             )

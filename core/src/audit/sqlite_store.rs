@@ -422,14 +422,16 @@ impl AuditStore for SqliteAuditStore {
 
     fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
         let conn = self.conn()?;
+        let order = if query.newest_first { "DESC" } else { "ASC" };
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM iw_audit_log
                  WHERE (?1 IS NULL OR timestamp_ms >= ?1) AND (?2 IS NULL OR timestamp_ms < ?2)
                    AND (?3 IS NULL OR actor = ?3) AND (?4 IS NULL OR action = ?4)
                    AND (?5 IS NULL OR source = ?5) AND (?6 IS NULL OR outcome = ?6)
-                   AND seq > ?7
-                 ORDER BY seq LIMIT ?8"
+                   AND (?7 IS NULL OR correlation_id = ?7)
+                   AND seq > ?8 AND seq < ?9
+                 ORDER BY seq {order} LIMIT ?10"
             ))
             .map_err(db_err)?;
         let rows = stmt
@@ -441,7 +443,9 @@ impl AuditStore for SqliteAuditStore {
                     query.action,
                     query.source,
                     query.outcome,
+                    query.correlation_id,
                     query.after_seq.unwrap_or(-1),
+                    query.before_seq.unwrap_or(i64::MAX),
                     query.page_size() as i64,
                 ],
                 row_to_record,

@@ -61,8 +61,14 @@ pub struct AuditQuery {
     pub source: Option<String>,
     /// Only this outcome.
     pub outcome: Option<String>,
-    /// Only records after this sequence number (the page cursor).
+    /// Only this correlation id (one request's events).
+    pub correlation_id: Option<String>,
+    /// Only records after this sequence number (the cursor of an oldest-first page).
     pub after_seq: Option<i64>,
+    /// Only records before this sequence number (the cursor of a newest-first page).
+    pub before_seq: Option<i64>,
+    /// Newest first (an admin view) instead of oldest first (an export).
+    pub newest_first: bool,
     /// The most records returned (0 means [`AuditQuery::DEFAULT_LIMIT`]; capped at
     /// [`AuditQuery::MAX_LIMIT`]).
     pub limit: usize,

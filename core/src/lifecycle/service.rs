@@ -218,6 +218,14 @@ impl Lifecycle {
     /// One sweep; every stale transition is audited (task id, type, runtime, TTL, sweep id).
     pub fn sweep(&self) -> Result<SweepReport, Error> {
         let sweep_id = new_sweep_id();
+        // Fail closed: a sweep the audit log cannot record is not run.
+        self.audit(
+            &format!("sweeper:{sweep_id}"),
+            "sweep_started",
+            "tasks",
+            Outcome::Success,
+            &[("batch", self.current_batch().into())],
+        )?;
         let policy = SweepPolicy {
             pending_timeout_ms: self.pending_timeout_ms,
             heartbeat_timeout_ms: self.heartbeat_timeout_ms,

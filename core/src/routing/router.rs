@@ -134,7 +134,19 @@ impl Router {
             &self.policy,
             allow_private,
         )
-        .and_then(|entry| self.registry.upsert(entry.clone()).map(|()| entry));
+        .and_then(|entry| {
+            // Audited before the write: when the log cannot record it, nothing changes.
+            self.record_change(
+                "account_register",
+                &entry.workspace,
+                &[
+                    ("status", status.as_str().into()),
+                    ("credential_ref", credential_ref.into()),
+                    ("allow_private", allow_private.into()),
+                ],
+            )?;
+            self.registry.upsert(entry.clone()).map(|()| entry)
+        });
         if let Err(e) = &result {
             let target = if is_valid_workspace(workspace) {
                 workspace
@@ -146,9 +158,46 @@ impl Router {
         result
     }
 
-    /// Changes a worker account's status.
+    /// Changes a worker account's status (audited before the write; refused with
+    /// `dependency_unavailable` when the log cannot record it).
     pub fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error> {
-        self.registry.set_status(workspace, status)
+        let target = if is_valid_workspace(workspace) {
+            workspace
+        } else {
+            "invalid"
+        };
+        self.record_change(
+            "account_status",
+            target,
+            &[("status", status.as_str().into())],
+        )?;
+        let result = self.registry.set_status(workspace, status);
+        if let Err(e) = &result {
+            self.record("registry", "account_status_rejected", target, e, "-")?;
+        }
+        result
+    }
+
+    /// Records a registry change about to be made.
+    fn record_change(
+        &self,
+        action: &str,
+        target: &str,
+        details: &[(&str, serde_json::Value)],
+    ) -> Result<(), Error> {
+        let fields = AuditFields {
+            actor: "registry",
+            source: "router",
+            action,
+            target,
+            outcome: Outcome::Success,
+            correlation_id: "-",
+        };
+        let mut event = AuditEvent::new(fields, self.clock.as_ref())?;
+        for (k, v) in details {
+            event = event.detail(k, v.clone());
+        }
+        self.audit.record(event)
     }
 
     /// Every ready account (gallery fan-out).

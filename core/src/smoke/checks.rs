@@ -661,7 +661,13 @@ impl<'a> Run<'a> {
             Ok(c) => c,
             Err(o) => return Ok(o),
         };
-        let r = self.get("/admin/audit", &[("cookie", &cookie)]).await?;
+        // A durable log can be long: ask for this run's events (a server that ignores the
+        // filter still lists them).
+        let path = format!(
+            "/admin/audit?correlation_id={}",
+            crate::routing::encode_path_segment(&self.options.run_id)
+        );
+        let r = self.get(&path, &[("cookie", &cookie)]).await?;
         let _ = self
             .http
             .send("DELETE", "/admin/session", &[("cookie", &cookie)], None)
