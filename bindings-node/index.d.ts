@@ -61,15 +61,22 @@ export declare class AuditLog {
 
 /** A parsed `inference_settings.json`. */
 export declare class Catalogue {
-  /** Parses catalogue JSON text; structural errors throw `config_invalid` with the path. */
-  static fromJson(text: string): Catalogue
+  /**
+   * Parses catalogue JSON text; structural errors throw `config_invalid` with the path.
+   * `options.requestShape`: `nested` (default) or `flat`; `options.invalidValues`:
+   * `refuse` (default: a default or fixed value validation would reject throws
+   * `config_invalid` naming its path and line) or `warn` (reported by `check()`, never
+   * filled into a payload).
+   */
+  static fromJson(text: string, options?: CatalogueLoadOptions | undefined | null): Catalogue
   /** Self-checks: `{ errors: [{ path, message }], warnings: [...] }`. */
   check(): any
   /**
-   * Validates a `POST /generate` body; returns `{ model_id, kind, mode, payload }` or throws
+   * Validates a `POST /generate` body (in `shape`, `nested` or `flat`; default the
+   * catalogue's); returns `{ model_id, kind, mode, payload }` or throws
    * `validation_error` with every violation in `metadata.violations`.
    */
-  validateRequest(request: any): any
+  validateRequest(request: any, shape?: string | undefined | null): any
 }
 
 /** The gate's answer for one request. */
@@ -364,6 +371,14 @@ export interface AuditVerifyOptions {
 
 /** The VRAM budget in GB of a GPU kind (unknown kinds get the default). */
 export declare function budgetGb(kind: string, config?: PolicyConfig | undefined | null): number
+
+/** How `Catalogue.fromJson` loads a catalogue. */
+export interface CatalogueLoadOptions {
+  /** `nested` (default) or `flat`. */
+  requestShape?: string
+  /** `refuse` (default) or `warn`. */
+  invalidValues?: string
+}
 
 /**
  * `{ code: "gpu_memory_exceeded", status, detail, user_action }` when worker error text

@@ -7,6 +7,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 cargo bench -p inferwarden-benches -- --noplot
 cargo run --release -q -p inferwarden-benches --bin proxy_bench -- 3000
+# Audit log appends (SQLite; PostgreSQL too with INFERWARDEN_BENCH_POSTGRES_URL), full
+# verification of 1,000,000 records and inclusion proofs.
+cargo run --release -q -p inferwarden-benches --bin audit_bench -- 1000000
 scripts/setup-python.sh --release
 .venv/bin/python benches/python/bench_task_ref.py
 .venv/bin/python benches/python/bench_gate.py

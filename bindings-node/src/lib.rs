@@ -19,7 +19,7 @@ mod smoke;
 mod task_ref;
 
 pub use audit::{AuditEventInput, AuditLog, AuditQueryInput, AuditVerifyOptions};
-pub use catalogue::Catalogue;
+pub use catalogue::{Catalogue, CatalogueLoadOptions};
 pub use config::PolicyConfig;
 pub use dispatch::{
     budget_gb, classify_worker_error, place_model, vram_level, DeviceInfo, LaneRouter, LaneState,

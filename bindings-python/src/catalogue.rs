@@ -1,8 +1,8 @@
 //! The model catalogue and request validation as a Python class.
 
 use inferwarden::catalogue::{
-    plan_request, validate_request_owned, Catalogue as CoreCatalogue, PayloadSource, RequestPlan,
-    ValidatedRequest,
+    plan_request_shaped, validate_request_shaped, Catalogue as CoreCatalogue, CatalogueOptions,
+    PayloadSource, RequestPlan, RequestShape, ValidatedRequest,
 };
 use inferwarden::{Error, ErrorCode};
 use pyo3::intern;
@@ -36,9 +36,22 @@ fn key<'py>(py: Python<'py>, keys: &Keys, s: &str) -> Bound<'py, PyString> {
 #[pymethods]
 impl Catalogue {
     /// Parses catalogue JSON text; structural errors are `ConfigInvalidError` with the path.
+    /// `request_shape`: `nested` (default) or `flat`, the shape `validate_request` expects;
+    /// `invalid_values`: `refuse` (default: a default or fixed value validation would reject
+    /// is a `ConfigInvalidError` naming its path and line) or `warn` (reported by `check()`,
+    /// never filled into a payload).
     #[staticmethod]
-    fn from_json(py: Python<'_>, text: &str) -> PyResult<Self> {
-        let inner = guard(py, || CoreCatalogue::from_json(text))?;
+    #[pyo3(signature = (text, *, request_shape="nested", invalid_values="refuse"))]
+    fn from_json(
+        py: Python<'_>,
+        text: &str,
+        request_shape: &str,
+        invalid_values: &str,
+    ) -> PyResult<Self> {
+        let inner = guard(py, || {
+            let options = CatalogueOptions::parse(Some(request_shape), Some(invalid_values))?;
+            CoreCatalogue::from_json_with(text, options)
+        })?;
         let keys = inner
             .common
             .keys()
@@ -72,7 +85,13 @@ impl Catalogue {
     /// Validates a `POST /generate` body given as a dict (`{"model", "type"?, "mode"?,
     /// "parameters"}`); returns `{model_id, kind, mode, payload}` or raises
     /// `RequestValidationError` with every violation in `metadata["violations"]`.
-    fn validate_request(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (request, shape=None))]
+    fn validate_request(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        shape: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         let not_json = || {
             to_py_err(
                 py,
@@ -83,21 +102,39 @@ impl Catalogue {
             )
         };
         let view = read(request).ok_or_else(not_json)?;
-        let plan = guard(py, || plan_request(&self.inner, &view))?;
+        let plan = guard(py, || {
+            let shape = match shape {
+                Some(s) => RequestShape::parse(s)?,
+                None => self.inner.request_shape(),
+            };
+            plan_request_shaped(&self.inner, &view, shape)
+        })?;
         plan_to_py(py, &plan, &self.keys)
     }
 
     /// Validates a `POST /generate` body given as JSON text (`{"model", "type"?, "mode"?,
     /// "parameters"}`); returns `{model_id, kind, mode, payload}` with defaults and fixed values,
     /// or raises `RequestValidationError` with every violation in `metadata["violations"]`.
-    fn validate_request_json(&self, py: Python<'_>, request: &str) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (request, shape=None))]
+    fn validate_request_json(
+        &self,
+        py: Python<'_>,
+        request: &str,
+        shape: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         let value: serde_json::Value = serde_json::from_str(request).map_err(|_| {
             to_py_err(
                 py,
                 Error::with_detail(ErrorCode::ValidationError, "the request is not JSON"),
             )
         })?;
-        let ok = guard(py, || validate_request_owned(&self.inner, value))?;
+        let ok = guard(py, || {
+            let shape = match shape {
+                Some(s) => RequestShape::parse(s)?,
+                None => self.inner.request_shape(),
+            };
+            validate_request_shaped(&self.inner, &value, shape)
+        })?;
         validated_to_py(py, &ok, &self.keys)
     }
 }
@@ -123,6 +160,7 @@ fn plan_to_py(
         let value = match source {
             PayloadSource::Sent(v) => v.to_py(py)?,
             PayloadSource::Catalogue(v) => json_to_py(py, v)?,
+            PayloadSource::Number(_, v) => json_to_py(py, v)?,
         };
         payload.set_item(key(py, keys, name), value)?;
     }
@@ -147,13 +185,15 @@ fn validated_to_py(py: Python<'_>, ok: &ValidatedRequest, keys: &Keys) -> PyResu
     Ok(out.into_any().unbind())
 }
 
-/// `validate_request(catalogue, request)`: the module-level form of
+/// `validate_request(catalogue, request, shape=None)`: the module-level form of
 /// `Catalogue.validate_request` (one native call, no Python frame in between).
 #[pyfunction]
+#[pyo3(signature = (catalogue, request, shape=None))]
 pub fn validate_request(
     py: Python<'_>,
     catalogue: &Bound<'_, Catalogue>,
     request: &Bound<'_, PyAny>,
+    shape: Option<&str>,
 ) -> PyResult<Py<PyAny>> {
-    catalogue.get().validate_request(py, request)
+    catalogue.get().validate_request(py, request, shape)
 }

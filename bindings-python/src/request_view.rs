@@ -114,6 +114,10 @@ impl RequestValue for PyRequestValue<'_> {
         }
     }
 
+    fn is_float(&self) -> bool {
+        matches!(self, PyRequestValue::Number(n, _) if n.is_f64())
+    }
+
     fn is_array(&self) -> bool {
         matches!(self, PyRequestValue::Json(Value::Array(_)))
     }

@@ -34,6 +34,9 @@ impl AuditStore for Unreachable {
     fn meta(&self) -> Result<AuditMeta, Error> {
         down()
     }
+    fn count(&self) -> Result<u64, Error> {
+        down()
+    }
     fn records(&self, _: i64, _: usize) -> Result<Vec<AuditRecord>, Error> {
         down()
     }

@@ -300,6 +300,9 @@ impl AuditStore for DownStore {
     fn meta(&self) -> Result<inferwarden::audit::AuditMeta, inferwarden::Error> {
         Err(inferwarden::Error::new(ErrorCode::DependencyUnavailable))
     }
+    fn count(&self) -> Result<u64, inferwarden::Error> {
+        Err(inferwarden::Error::new(ErrorCode::DependencyUnavailable))
+    }
     fn records(
         &self,
         _: i64,

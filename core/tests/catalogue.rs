@@ -4,7 +4,9 @@
 #[path = "support/sample_tree.rs"]
 mod sample_tree;
 
-use inferwarden::catalogue::{validate_request, Catalogue, Condition};
+use inferwarden::catalogue::{
+    validate_request, Catalogue, CatalogueOptions, Condition, InvalidValues,
+};
 use inferwarden::ErrorCode;
 use sample_tree::sample_catalogue;
 use serde_json::json;
@@ -178,7 +180,23 @@ fn self_check_issues_point_at_their_line_and_column() {
             "\"category\": \"general\", \"colour\": \"blue\",",
             1,
         );
-    let c = Catalogue::from_json(&bad).unwrap();
+    // Loading for validation refuses the bad default, naming its path and line...
+    let refused = Catalogue::from_json(&bad).unwrap_err();
+    assert_eq!(refused.code_str(), "config_invalid");
+    let issues = &refused.metadata().unwrap()["issues"];
+    assert_eq!(
+        issues[0]["path"],
+        "image_models.flux-dev.parameters.steps.default"
+    );
+    // ...and loading with invalid values allowed reports it in check() and never emits it.
+    let c = Catalogue::from_json_with(
+        &bad,
+        CatalogueOptions {
+            invalid_values: InvalidValues::Warn,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let (errors, warnings) = c.check();
     let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() as u32 + 1;
     let col_of = |needle: &str, at: &str| {
@@ -201,4 +219,76 @@ fn self_check_issues_point_at_their_line_and_column() {
             .map(|p| p.0),
         Some(steps.line.unwrap())
     );
+}
+
+/// A catalogue default or fixed value validation would refuse is refused at load, or (loaded
+/// with `InvalidValues::Warn`) reported by `check()` and never emitted: every payload
+/// `validate_request` returns validates again unchanged.
+#[test]
+fn validate_request_never_emits_a_payload_it_would_reject() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/platform/src/inference_settings.json"
+    ))
+    .unwrap();
+    // The width default off its grid (512 + 64k), as a real catalogue had it.
+    let bad = text.replacen(
+        "\"default\": 1024, \"min\": 512",
+        "\"default\": 720, \"min\": 512",
+        1,
+    );
+    assert_ne!(bad, text, "the fixture edits must apply");
+    let err = Catalogue::from_json(&bad).unwrap_err();
+    let issues = err.metadata().unwrap()["issues"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i["path"] == "image_models.flux-dev.parameters.width.default"),
+        "{issues:?}"
+    );
+    let warn = CatalogueOptions {
+        invalid_values: InvalidValues::Warn,
+        ..Default::default()
+    };
+    let c = Catalogue::from_json_with(&bad, warn).unwrap();
+    let ok = validate_request(
+        &c,
+        &json!({"model": "flux-dev", "parameters": {"prompt": "p"}}),
+    )
+    .unwrap();
+    assert!(!ok.payload.contains_key("width"), "{:?}", ok.payload);
+    assert_eq!(ok.payload["height"], 1024);
+    // Sent back as the frontend would, the payload validates unchanged.
+    let mut again = serde_json::Map::new();
+    again.insert("model".into(), json!("flux-dev"));
+    again.insert(
+        "parameters".into(),
+        serde_json::Value::Object(ok.payload.clone()),
+    );
+    let twice = validate_request(&c, &serde_json::Value::Object(again)).unwrap();
+    assert_eq!(twice.payload, ok.payload);
+    // A flat request in the catalogue's configured shape.
+    let flat = Catalogue::from_json_with(
+        &text,
+        CatalogueOptions {
+            request_shape: inferwarden::catalogue::RequestShape::Flat,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ok = validate_request(
+        &flat,
+        &json!({"model": "flux-dev", "prompt": "p", "width": 768.0}),
+    )
+    .unwrap();
+    assert_eq!(ok.payload["width"], json!(768));
+    let err = validate_request(
+        &flat,
+        &json!({"model": "flux-dev", "prompt": "p", "nonsense": 1}),
+    )
+    .unwrap_err();
+    assert_eq!(err.metadata().unwrap()["violations"][0]["path"], "nonsense");
 }

@@ -99,8 +99,8 @@ fn the_plan_says_what_was_sent_and_what_the_catalogue_filled_in() {
         let expect_sent = ["cfg", "image", "num_frames", "prompt"].contains(name);
         assert_eq!(sent, expect_sent, "{name}");
     }
-    let steps = plan.payload.iter().find(|(n, _)| *n == "steps").unwrap().1;
-    assert_eq!(steps, PayloadSource::Catalogue(&json!(8)));
+    let steps = &plan.payload.iter().find(|(n, _)| *n == "steps").unwrap().1;
+    assert_eq!(*steps, PayloadSource::Catalogue(&json!(8)));
 }
 
 #[test]
@@ -125,6 +125,7 @@ fn a_callers_own_request_type_is_validated_as_its_json_is() {
                     let v = match s {
                         PayloadSource::Sent(v) => v.to_json(),
                         PayloadSource::Catalogue(v) => (*v).clone(),
+                        PayloadSource::Number(_, v) => v.clone(),
                     };
                     ((*n).to_owned(), v)
                 })

@@ -17,13 +17,13 @@ test('sample catalogue is clean', () => {
 for (const c of doc.cases) {
   test(`catalogue: ${c.name}`, () => {
     if (c.ok) {
-      const got = catalogue.validateRequest(c.request)
+      const got = catalogue.validateRequest(c.request, c.shape ?? 'nested')
       assert.equal(got.model_id, c.ok.model_id)
       assert.equal(got.mode, c.ok.mode)
       assert.deepEqual(got.payload, c.ok.payload)
     } else {
       assert.throws(
-        () => catalogue.validateRequest(c.request),
+        () => catalogue.validateRequest(c.request, c.shape ?? 'nested'),
         (err) => {
           assert.equal(err.code, 'validation_error')
           const got = err.metadata.violations.map((v) => `${v.path}|${v.rule}`).sort()

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use inferwarden::catalogue::{validate_request, Catalogue};
+use inferwarden::catalogue::{validate_request_shaped, Catalogue, RequestShape};
 use inferwarden_tests::load_vectors;
 use serde_json::Value;
 
@@ -16,8 +16,9 @@ fn catalogue_vectors() {
     let mut failures = Vec::new();
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
+        let shape = RequestShape::parse(case["shape"].as_str().unwrap_or("nested")).unwrap();
         match (
-            validate_request(&catalogue, &case["request"]),
+            validate_request_shaped(&catalogue, &case["request"], shape),
             case.get("ok"),
         ) {
             (Ok(got), Some(want)) => {

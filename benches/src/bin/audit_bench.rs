@@ -157,7 +157,8 @@ fn postgres_throughput(url: &str) {
         admin
             .batch_execute(
                 &PLAIN_SQLITE
-                    .replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
+                    .replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY")
+                    .replace("INTEGER", "BIGINT")
                     .replace("plain_audit", "iw_audit_bench.plain_audit"),
             )
             .unwrap();

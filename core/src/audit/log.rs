@@ -53,7 +53,7 @@ impl Default for AuditLogSettings {
     fn default() -> Self {
         AuditLogSettings {
             batch_size: 256,
-            max_wait: Duration::from_millis(2),
+            max_wait: Duration::ZERO,
             origin: "inferwarden.audit".to_owned(),
             signer: None,
             hasher: None,
@@ -69,7 +69,8 @@ struct Queue {
     results: HashMap<u64, Result<u64, Error>>,
     next_ticket: u64,
     writing: bool,
-    gathering: bool,
+    /// While the writer gathers: how many queued events it waits for (0 = not gathering).
+    gathering: usize,
     last_batch: usize,
 }
 
@@ -183,7 +184,8 @@ impl AuditLog {
         let ticket = q.next_ticket;
         q.next_ticket += 1;
         q.pending.push_back((ticket, event));
-        if q.gathering {
+        // Wake a gathering writer only once its batch is complete (not on every event).
+        if q.gathering > 0 && q.pending.len() >= q.gathering {
             self.wake.notify_all();
         }
         loop {
@@ -213,7 +215,7 @@ impl AuditLog {
         let expect = q.last_batch.clamp(1, self.settings.batch_size);
         if q.pending.len() < expect && !self.settings.max_wait.is_zero() {
             let deadline = Instant::now() + self.settings.max_wait;
-            q.gathering = true;
+            q.gathering = expect;
             while q.pending.len() < expect {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
@@ -225,23 +227,22 @@ impl AuditLog {
                     .map_err(|_| unavailable("audit log queue lock poisoned"))?
                     .0;
             }
-            q.gathering = false;
+            q.gathering = 0;
         }
         let take = q.pending.len().min(self.settings.batch_size);
-        let batch: Vec<(u64, AuditEvent)> = q.pending.drain(..take).collect();
+        let (batch, events): (Vec<u64>, Vec<AuditEvent>) = q.pending.drain(..take).unzip();
         q.last_batch = batch.len();
         drop(q);
-        let events: Vec<AuditEvent> = batch.iter().map(|(_, e)| e.clone()).collect();
         let outcome = self.store.append(&events);
         let mut q = self.lock()?;
         match outcome {
             Ok(records) if records.len() == batch.len() => {
-                for ((ticket, _), record) in batch.iter().zip(records) {
+                for (ticket, record) in batch.iter().zip(records) {
                     q.results.insert(*ticket, Ok(record.seq as u64));
                 }
             }
             Ok(_) => {
-                for (ticket, _) in &batch {
+                for ticket in &batch {
                     q.results.insert(
                         *ticket,
                         Err(unavailable("audit store wrote a partial batch")),
@@ -254,7 +255,7 @@ impl AuditLog {
                 } else {
                     unavailable(e.detail())
                 };
-                for (ticket, _) in &batch {
+                for ticket in &batch {
                     q.results.insert(*ticket, Err(e.clone()));
                 }
             }

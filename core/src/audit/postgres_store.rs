@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, NoTls, Row};
 
 use super::event::AuditEvent;
 use super::merkle::Hash;
@@ -156,9 +156,28 @@ fn row_to_record(row: &Row) -> AuditRecord {
     }
 }
 
+/// A connection and the append statements prepared on it (once per connection: a replaced
+/// connection prepares them again).
+struct Conn {
+    client: Client,
+    append: Option<AppendStatements>,
+}
+
+struct AppendStatements {
+    tail: postgres::Statement,
+    insert: postgres::Statement,
+}
+
+/// Opens the append transaction and takes the lock in one round trip (simple protocol). The
+/// tail is read by the next statement: a statement in the same query string would not see
+/// a batch committed while it waited for the lock (measured: the contiguity trigger refused
+/// the stale tail).
+const BEGIN_AND_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(29686133019666804)";
+const _: () = assert!(APPEND_LOCK == 29_686_133_019_666_804);
+
 /// The PostgreSQL audit store.
 pub struct PostgresAuditStore {
-    client: Mutex<Client>,
+    client: Mutex<Conn>,
     url: Secret,
     suspect: AtomicBool,
 }
@@ -171,9 +190,9 @@ impl std::fmt::Debug for PostgresAuditStore {
     }
 }
 
-struct PgTiles<'a, 'b>(&'a mut Transaction<'b>);
+struct PgTiles<'a>(&'a mut Client);
 
-impl TileTx for PgTiles<'_, '_> {
+impl TileTx for PgTiles<'_> {
     fn leaves(&mut self, start: u64, end: u64) -> Result<Vec<Hash>, Error> {
         read_leaves(self.0, start, end)
     }
@@ -233,8 +252,7 @@ fn read_tiles(
 fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
     let row = c
         .query_one(
-            "SELECT pruned_below, anchor, (SELECT max(seq) FROM iw_audit_log),
-                    (SELECT count(*) FROM iw_audit_log)
+            "SELECT pruned_below, anchor, (SELECT max(seq) FROM iw_audit_log)
              FROM iw_audit_meta WHERE id = 1",
             &[],
         )
@@ -248,7 +266,6 @@ fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
             .map(|s| (s.max(-1) + 1) as u64)
             .unwrap_or(pruned_below)
             .max(pruned_below),
-        stored: row.get::<_, i64>(3).max(0) as u64,
     })
 }
 
@@ -263,7 +280,10 @@ impl PostgresAuditStore {
         tx.batch_execute(POSTGRES_AUDIT_SCHEMA).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         Ok(PostgresAuditStore {
-            client: Mutex::new(client),
+            client: Mutex::new(Conn {
+                client,
+                append: None,
+            }),
             url: Secret::new(url.to_owned()),
             suspect: AtomicBool::new(false),
         })
@@ -274,7 +294,10 @@ impl PostgresAuditStore {
     pub fn connect_existing(url: &str) -> Result<Self, Error> {
         let client = Client::connect(url, NoTls).map_err(db_err)?;
         Ok(PostgresAuditStore {
-            client: Mutex::new(client),
+            client: Mutex::new(Conn {
+                client,
+                append: None,
+            }),
             url: Secret::new(url.to_owned()),
             suspect: AtomicBool::new(false),
         })
@@ -292,7 +315,7 @@ impl PostgresAuditStore {
         )
     }
 
-    fn client(&self) -> Result<MutexGuard<'_, Client>, Error> {
+    fn client(&self) -> Result<MutexGuard<'_, Conn>, Error> {
         let mut client = self.client.lock().map_err(|_| {
             Error::with_detail(
                 ErrorCode::DependencyUnavailable,
@@ -300,16 +323,23 @@ impl PostgresAuditStore {
             )
         })?;
         let suspect = self.suspect.swap(false, Ordering::SeqCst);
-        if client.is_closed() || (suspect && client.is_valid(Duration::from_secs(2)).is_err()) {
-            *client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
+        if client.client.is_closed()
+            || (suspect && client.client.is_valid(Duration::from_secs(2)).is_err())
+        {
+            client.client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
                 self.suspect.store(true, Ordering::SeqCst);
                 db_err(e)
             })?;
+            client.append = None;
         }
         Ok(client)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Result<T, Error> {
+        self.with_conn(|conn| f(&mut conn.client))
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
         let mut client = self.client()?;
         let result = f(&mut client);
         if matches!(&result, Err(e) if e.code() == ErrorCode::DependencyUnavailable) {
@@ -319,73 +349,117 @@ impl PostgresAuditStore {
     }
 }
 
+/// The body of an append, inside the transaction that holds the lock.
+fn append_locked(
+    client: &mut Client,
+    st: &AppendStatements,
+    tail: Option<(i64, Hash)>,
+    events: &[AuditEvent],
+) -> Result<Vec<AuditRecord>, Error> {
+    let (mut next, mut prev) = match tail {
+        Some((seq, hash)) => ((seq + 1).max(0) as u64, hash),
+        None => {
+            let meta = read_meta(client)?;
+            (meta.pruned_below, meta.empty_tail())
+        }
+    };
+    let old_size = next;
+    let records: Vec<AuditRecord> = events
+        .iter()
+        .map(|e| {
+            let r = AuditRecord::chained(e, next, prev);
+            prev = r.hash;
+            next += 1;
+            r
+        })
+        .collect();
+    let col = |f: fn(&AuditRecord) -> &str| records.iter().map(f).collect::<Vec<&str>>();
+    let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
+    let times: Vec<i64> = records.iter().map(|r| r.timestamp_ms).collect();
+    let prevs: Vec<&[u8]> = records.iter().map(|r| &r.prev_hash[..]).collect();
+    let hashes: Vec<&[u8]> = records.iter().map(|r| &r.hash[..]).collect();
+    client
+        .execute(
+            &st.insert,
+            &[
+                &seqs,
+                &times,
+                &col(|r| &r.actor),
+                &col(|r| &r.source),
+                &col(|r| &r.action),
+                &col(|r| &r.target),
+                &col(|r| &r.outcome),
+                &col(|r| &r.correlation_id),
+                &col(|r| &r.details),
+                &prevs,
+                &hashes,
+            ],
+        )
+        .map_err(db_err)?;
+    write_completed_tiles(&mut PgTiles(client), old_size, next)?;
+    Ok(records)
+}
+
 impl AuditStore for PostgresAuditStore {
     fn append(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, Error> {
-        self.with(|client| {
-            let mut tx = client.transaction().map_err(db_err)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-                .map_err(db_err)?;
-            let tail = tx
-                .query_opt(
-                    "SELECT seq, hash FROM iw_audit_log ORDER BY seq DESC LIMIT 1",
-                    &[],
-                )
-                .map_err(db_err)?;
-            let (mut next, mut prev) = match tail {
-                Some(row) => (
-                    (row.get::<_, i64>(0) + 1).max(0) as u64,
-                    bytes_hash(row.get::<_, &[u8]>(1)),
-                ),
-                None => {
-                    let meta = read_meta(&mut tx)?;
-                    (meta.pruned_below, meta.empty_tail())
-                }
+        self.with_conn(|conn| {
+            if conn.append.is_none() {
+                conn.append = Some(AppendStatements {
+                    tail: conn
+                        .client
+                        .prepare("SELECT seq, hash FROM iw_audit_log ORDER BY seq DESC LIMIT 1")
+                        .map_err(db_err)?,
+                    insert: conn
+                        .client
+                        .prepare(&format!(
+                            "INSERT INTO iw_audit_log ({COLUMNS})
+                             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],
+                                                  $5::text[], $6::text[], $7::text[], $8::text[],
+                                                  $9::text[], $10::bytea[], $11::bytea[])
+                             ORDER BY 1"
+                        ))
+                        .map_err(db_err)?,
+                });
+            }
+            let Conn { client, append } = conn;
+            let Some(st) = append.as_ref() else {
+                return Err(Error::new(ErrorCode::InternalError));
             };
-            let old_size = next;
-            let records: Vec<AuditRecord> = events
-                .iter()
-                .map(|e| {
-                    let r = AuditRecord::chained(e, next, prev);
-                    prev = r.hash;
-                    next += 1;
-                    r
-                })
-                .collect();
-            let col = |f: fn(&AuditRecord) -> String| records.iter().map(f).collect::<Vec<String>>();
-            let seqs: Vec<i64> = records.iter().map(|r| r.seq).collect();
-            let times: Vec<i64> = records.iter().map(|r| r.timestamp_ms).collect();
-            let prevs: Vec<&[u8]> = records.iter().map(|r| &r.prev_hash[..]).collect();
-            let hashes: Vec<&[u8]> = records.iter().map(|r| &r.hash[..]).collect();
-            tx.execute(
-                &format!(
-                    "INSERT INTO iw_audit_log ({COLUMNS})
-                     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
-                                          $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])
-                     ORDER BY 1"
-                ),
-                &[
-                    &seqs,
-                    &times,
-                    &col(|r| r.actor.clone()),
-                    &col(|r| r.source.clone()),
-                    &col(|r| r.action.clone()),
-                    &col(|r| r.target.clone()),
-                    &col(|r| r.outcome.clone()),
-                    &col(|r| r.correlation_id.clone()),
-                    &col(|r| r.details.clone()),
-                    &prevs,
-                    &hashes,
-                ],
-            )
-            .map_err(db_err)?;
-            write_completed_tiles(&mut PgTiles(&mut tx), old_size, next)?;
-            tx.commit().map_err(db_err)?;
-            Ok(records)
+            // Four round trips: BEGIN with the lock, the tail, the batch, COMMIT.
+            if let Err(e) = client.batch_execute(BEGIN_AND_LOCK) {
+                let _ = client.batch_execute("ROLLBACK");
+                return Err(db_err(e));
+            }
+            let written = client
+                .query_opt(&st.tail, &[])
+                .map_err(db_err)
+                .and_then(|row| {
+                    let tail = row.map(|r| (r.get::<_, i64>(0), bytes_hash(r.get::<_, &[u8]>(1))));
+                    append_locked(client, st, tail, events)
+                });
+            let outcome = written.and_then(|records| {
+                client.batch_execute("COMMIT").map_err(db_err)?;
+                Ok(records)
+            });
+            if outcome.is_err() {
+                let _ = client.batch_execute("ROLLBACK");
+            }
+            outcome
         })
     }
 
     fn meta(&self) -> Result<AuditMeta, Error> {
         self.with(read_meta)
+    }
+
+    fn count(&self) -> Result<u64, Error> {
+        self.with(|c| {
+            let n: i64 = c
+                .query_one("SELECT count(*) FROM iw_audit_log", &[])
+                .map_err(db_err)?
+                .get(0);
+            Ok(n.max(0) as u64)
+        })
     }
 
     fn records(&self, from: i64, limit: usize) -> Result<Vec<AuditRecord>, Error> {

@@ -203,13 +203,12 @@ fn read_tiles(
 }
 
 fn read_meta(conn: &Connection) -> Result<AuditMeta, Error> {
-    let (pruned_below, anchor, max_seq, stored): (i64, Vec<u8>, Option<i64>, i64) = conn
+    let (pruned_below, anchor, max_seq): (i64, Vec<u8>, Option<i64>) = conn
         .query_row(
-            "SELECT pruned_below, anchor, (SELECT max(seq) FROM iw_audit_log),
-                    (SELECT count(*) FROM iw_audit_log)
+            "SELECT pruned_below, anchor, (SELECT max(seq) FROM iw_audit_log)
              FROM iw_audit_meta WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .map_err(db_err)?;
     let pruned_below = pruned_below.max(0) as u64;
@@ -220,7 +219,6 @@ fn read_meta(conn: &Connection) -> Result<AuditMeta, Error> {
             .map(|s| (s.max(-1) + 1) as u64)
             .unwrap_or(pruned_below)
             .max(pruned_below),
-        stored: stored.max(0) as u64,
     })
 }
 
@@ -331,6 +329,14 @@ impl AuditStore for SqliteAuditStore {
 
     fn meta(&self) -> Result<AuditMeta, Error> {
         read_meta(&*self.conn()?)
+    }
+
+    fn count(&self) -> Result<u64, Error> {
+        let n: i64 = self
+            .conn()?
+            .query_row("SELECT count(*) FROM iw_audit_log", [], |r| r.get(0))
+            .map_err(db_err)?;
+        Ok(n.max(0) as u64)
     }
 
     fn records(&self, from: i64, limit: usize) -> Result<Vec<AuditRecord>, Error> {

@@ -7,6 +7,8 @@
 //! proof or a tree head over a million records read a few hundred hashes instead of every
 //! record.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 use serde::{Deserialize, Serialize};
@@ -30,8 +32,6 @@ pub struct AuditMeta {
     pub anchor: Hash,
     /// The next sequence number: records `[0, size)` were appended.
     pub size: u64,
-    /// Rows stored (after retention, `size - pruned_below` when nothing was tampered with).
-    pub stored: u64,
 }
 
 impl AuditMeta {
@@ -97,8 +97,10 @@ pub trait AuditStore: Send + Sync + Debug {
     /// write lock, so appenders in other processes or replicas interleave whole batches),
     /// writes the tiles the run completes, commits, and returns the records.
     fn append(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, Error>;
-    /// Where the chain starts and how many records were appended.
+    /// Where the chain starts and how many records were appended (no scan: O(log n)).
     fn meta(&self) -> Result<AuditMeta, Error>;
+    /// Rows stored (a scan; `size - pruned_below` when nothing was tampered with).
+    fn count(&self) -> Result<u64, Error>;
     /// Up to `limit` records with `seq >= from`, in sequence order (whatever their seq, even
     /// one edited out of range).
     fn records(&self, from: i64, limit: usize) -> Result<Vec<AuditRecord>, Error>;
@@ -170,16 +172,74 @@ pub fn write_completed_tiles(
 }
 
 /// Perfect subtree hashes read from a store: from tiles where they cover the subtree,
-/// from records otherwise.
+/// from records otherwise. Reads go by aligned blocks of 256 (records, or tiles of one
+/// level) and are kept for the life of the source, so one proof (path and head) touches a
+/// handful of blocks however large the log is.
 #[derive(Debug)]
 pub struct StoreSubtrees<'a> {
     store: &'a dyn AuditStore,
+    leaf_blocks: RefCell<HashMap<u64, Vec<Hash>>>,
+    tile_blocks: RefCell<HashMap<TileBlock, Vec<Option<Hash>>>>,
 }
+
+/// A block of 256 tiles: (level, block index).
+type TileBlock = (u32, u64);
 
 impl<'a> StoreSubtrees<'a> {
     /// A source over `store`.
     pub fn new(store: &'a dyn AuditStore) -> Self {
-        StoreSubtrees { store }
+        StoreSubtrees {
+            store,
+            leaf_blocks: RefCell::new(HashMap::new()),
+            tile_blocks: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Records `[start, end)` (within one block), read with their block.
+    fn leaves(&self, start: u64, end: u64) -> Result<Option<Vec<Hash>>, Error> {
+        let block = start / TILE_RECORDS;
+        let mut cache = self.leaf_blocks.borrow_mut();
+        let hashes = match cache.entry(block) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                self.store
+                    .leaf_hashes(block * TILE_RECORDS, (block + 1) * TILE_RECORDS)?,
+            ),
+        };
+        let (from, to) = (
+            (start - block * TILE_RECORDS) as usize,
+            (end - block * TILE_RECORDS) as usize,
+        );
+        Ok(hashes.get(from..to).map(<[Hash]>::to_vec))
+    }
+
+    /// Tiles of `level` with index `[start, end)` (within one block of 256), all present, or
+    /// `None`.
+    fn tile_run(&self, level: u32, start: u64, end: u64) -> Result<Option<Vec<Hash>>, Error> {
+        let block = start / TILE_RECORDS;
+        let mut cache = self.tile_blocks.borrow_mut();
+        let slots = match cache.entry((level, block)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut slots = vec![None; TILE_RECORDS as usize];
+                for (index, hash) in
+                    self.store
+                        .tiles(level, block * TILE_RECORDS, (block + 1) * TILE_RECORDS)?
+                {
+                    if let Some(slot) = slots.get_mut((index - block * TILE_RECORDS) as usize) {
+                        *slot = Some(hash);
+                    }
+                }
+                e.insert(slots)
+            }
+        };
+        let (from, to) = (
+            (start - block * TILE_RECORDS) as usize,
+            (end - block * TILE_RECORDS) as usize,
+        );
+        Ok(slots
+            .get(from..to)
+            .and_then(|run| run.iter().copied().collect::<Option<Vec<Hash>>>()))
     }
 }
 
@@ -187,14 +247,13 @@ impl SubtreeSource for StoreSubtrees<'_> {
     fn perfect(&self, level: u32, index: u64) -> Result<Hash, Error> {
         if level < TILE_LEVELS[0] {
             let (start, end) = (index << level, (index + 1) << level);
-            let leaves = self.store.leaf_hashes(start, end)?;
-            if leaves.len() as u64 != end - start {
-                return Err(Error::with_detail(
+            return match self.leaves(start, end)? {
+                Some(leaves) => Ok(fold_perfect(leaves)),
+                None => Err(Error::with_detail(
                     ErrorCode::ValidationError,
                     format!("records {start}..{end} are not stored (pruned or missing)"),
-                ));
-            }
-            return Ok(fold_perfect(leaves));
+                )),
+            };
         }
         let base = TILE_LEVELS
             .iter()
@@ -203,9 +262,10 @@ impl SubtreeSource for StoreSubtrees<'_> {
             .max()
             .unwrap_or(TILE_LEVELS[0]);
         let span = level - base;
-        let tiles = self.store.tiles(base, index << span, (index + 1) << span)?;
-        if tiles.len() as u64 == 1u64 << span {
-            return Ok(fold_perfect(tiles.into_iter().map(|(_, h)| h).collect()));
+        if span < 8 {
+            if let Some(tiles) = self.tile_run(base, index << span, (index + 1) << span)? {
+                return Ok(fold_perfect(tiles));
+            }
         }
         if level > base {
             let left = self.perfect(level - 1, index * 2)?;

@@ -317,7 +317,7 @@ pub fn verify_store(
     let mut block: Vec<Hash> = Vec::with_capacity(TILE_RECORDS as usize);
     let total = meta.size.saturating_sub(start);
     // Where a moved record's original position can be: within the records stored.
-    let bound = start + meta.stored + 16;
+    let bound = start + store.count()? + 16;
     for_each_record(store, |r| {
         let problem = if r.seq < expected as i64 {
             let orig = original_position(r, 0, bound).unwrap_or(expected);

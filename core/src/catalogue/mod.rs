@@ -11,9 +11,12 @@ mod request_value;
 mod validate;
 
 pub use condition::{Condition, ConditionAtom};
-pub use model::{Catalogue, CatalogueIssue, FixedParameter, Mode, Model, ParamType, Parameter};
+pub use model::{
+    Catalogue, CatalogueIssue, CatalogueOptions, FixedParameter, InvalidValues, Mode, Model,
+    ParamType, Parameter, RequestShape,
+};
 pub use request_value::RequestValue;
 pub use validate::{
-    plan_request, validate_request, validate_request_owned, PayloadSource, RequestPlan,
-    ValidatedRequest, Violation,
+    plan_request, plan_request_shaped, validate_request, validate_request_owned,
+    validate_request_shaped, PayloadSource, RequestPlan, ValidatedRequest, Violation,
 };

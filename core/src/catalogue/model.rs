@@ -70,11 +70,13 @@ pub struct Parameter {
     pub(crate) parsed: ParsedConditions,
 }
 
-/// A parameter's conditions, parsed once.
+/// A parameter's conditions, parsed once, and whether its default is one that request
+/// validation would refuse (such a default is never filled into a payload).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ParsedConditions {
     pub(crate) visible_if: Option<Condition>,
     pub(crate) required_if: Option<Condition>,
+    pub(crate) default_invalid: bool,
 }
 
 /// A mode of a model.
@@ -102,6 +104,85 @@ pub struct FixedParameter {
     /// Everything else (`recommended`, `warning`).
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+    /// Whether request validation would refuse this value for its parameter (set at load;
+    /// such a value is never filled into a payload).
+    #[serde(skip)]
+    pub(crate) invalid: bool,
+}
+
+/// How a request body carries its parameters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestShape {
+    /// `{"model", "type"?, "mode"?, "parameters": {...}}`.
+    #[default]
+    Nested,
+    /// `{"model", "type"?, "mode"?, ...parameters}`: parameters beside the routing keys.
+    Flat,
+}
+
+impl RequestShape {
+    /// Parses `nested` or `flat`; anything else is `config_invalid`.
+    pub fn parse(text: &str) -> Result<RequestShape, Error> {
+        match text {
+            "nested" => Ok(RequestShape::Nested),
+            "flat" => Ok(RequestShape::Flat),
+            other => Err(Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("request shape {other:?} is not nested or flat"),
+            )),
+        }
+    }
+}
+
+/// What loading does with a default or fixed value that request validation would refuse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvalidValues {
+    /// Refuse the catalogue (`config_invalid`, every such value listed).
+    #[default]
+    Refuse,
+    /// Load it, report the values in `check()`, and never fill them into a payload.
+    Warn,
+}
+
+impl InvalidValues {
+    /// Parses `refuse` or `warn`; anything else is `config_invalid`.
+    pub fn parse(text: &str) -> Result<InvalidValues, Error> {
+        match text {
+            "refuse" => Ok(InvalidValues::Refuse),
+            "warn" => Ok(InvalidValues::Warn),
+            other => Err(Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("invalid_values {other:?} is not refuse or warn"),
+            )),
+        }
+    }
+}
+
+impl CatalogueOptions {
+    /// Options from their names (`nested`/`flat`, `refuse`/`warn`); `None` keeps a default.
+    pub fn parse(request_shape: Option<&str>, invalid_values: Option<&str>) -> Result<Self, Error> {
+        Ok(CatalogueOptions {
+            request_shape: request_shape
+                .map(RequestShape::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            invalid_values: invalid_values
+                .map(InvalidValues::parse)
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// How a catalogue is loaded for validation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogueOptions {
+    /// The request shape `validate_request` expects unless told otherwise.
+    pub request_shape: RequestShape,
+    /// What to do with defaults and fixed values validation would refuse.
+    pub invalid_values: InvalidValues,
 }
 
 /// One model.
@@ -163,6 +244,9 @@ pub struct Catalogue {
     /// self-check issue points at `file:line`.
     #[serde(skip)]
     positions: std::collections::HashMap<String, (u32, u32)>,
+    /// The request shape validation expects by default.
+    #[serde(skip)]
+    pub(crate) request_shape: RequestShape,
 }
 
 /// One catalogue problem.
@@ -181,8 +265,52 @@ pub struct CatalogueIssue {
 }
 
 impl Catalogue {
-    /// Parses catalogue JSON. A structural error is `config_invalid` with the JSON path.
+    /// Parses catalogue JSON for nested requests, refusing a default or fixed value that
+    /// request validation would reject ([`Catalogue::from_json_with`] to choose). A
+    /// structural error is `config_invalid` with the JSON path.
     pub fn from_json(text: &str) -> Result<Catalogue, Error> {
+        Self::from_json_with(text, CatalogueOptions::default())
+    }
+
+    /// Parses catalogue JSON with `options`: the default request shape, and whether a
+    /// default or fixed value that validation would refuse fails the load (`config_invalid`
+    /// with `metadata.issues`, each with its `file:line`) or is only reported by
+    /// [`Catalogue::check`] and never filled into a payload.
+    pub fn from_json_with(text: &str, options: CatalogueOptions) -> Result<Catalogue, Error> {
+        let mut catalogue = Self::from_json_unchecked(text)?;
+        catalogue.request_shape = options.request_shape;
+        if options.invalid_values == InvalidValues::Refuse {
+            let issues: Vec<CatalogueIssue> = catalogue
+                .check()
+                .0
+                .into_iter()
+                .filter(|i| i.path.ends_with(".default") || i.path.ends_with(".value"))
+                .collect();
+            if !issues.is_empty() {
+                let list = issues
+                    .iter()
+                    .map(|i| match i.line {
+                        Some(line) => format!("{} (line {line}): {}", i.path, i.message),
+                        None => format!("{}: {}", i.path, i.message),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(Error::with_detail(
+                    ErrorCode::ConfigInvalid,
+                    format!("catalogue: values request validation would refuse: {list}"),
+                )
+                .meta("issues", serde_json::to_value(&issues).unwrap_or_default()));
+            }
+        }
+        Ok(catalogue)
+    }
+
+    /// The request shape validation expects unless told otherwise.
+    pub fn request_shape(&self) -> RequestShape {
+        self.request_shape
+    }
+
+    fn from_json_unchecked(text: &str) -> Result<Catalogue, Error> {
         let mut de = serde_json::Deserializer::from_str(text);
         let mut catalogue: Catalogue = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             Error::with_detail(
@@ -227,10 +355,26 @@ impl Catalogue {
                     .flat_map(|m| m.parameters.values_mut()),
             );
         for p in params {
+            let default_invalid = p
+                .default
+                .as_ref()
+                .is_some_and(|d| value_problem(p, d).is_some());
             p.parsed = ParsedConditions {
                 visible_if: parse(&p.visible_if),
                 required_if: parse(&p.required_if),
+                default_invalid,
             };
+        }
+        let common = &self.common;
+        for m in self
+            .image_models
+            .values_mut()
+            .chain(self.video_models.values_mut())
+        {
+            for (name, f) in m.fixed_parameters.iter_mut() {
+                let def = m.parameters.get(name).or_else(|| common.get(name));
+                f.invalid = def.is_some_and(|p| value_problem(p, &f.value).is_some());
+            }
         }
     }
 
@@ -435,48 +579,90 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
     }
 }
 
+/// Whether a problem is the value's JSON type (`invalid_type`) or its value
+/// (`invalid_value`: range, step, options, length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProblemKind {
+    /// Not the parameter's type (a non-integral number for an int, text for a number).
+    Type,
+    /// The right type, but out of range, off the step grid, not an option, too long.
+    Value,
+}
+
+impl ProblemKind {
+    /// The violation rule.
+    pub(crate) fn rule(self) -> &'static str {
+        match self {
+            ProblemKind::Type => "invalid_type",
+            ProblemKind::Value => "invalid_value",
+        }
+    }
+}
+
+/// Whether `v` equals the JSON value `other`, numbers compared by value as JSON Schema and
+/// Pydantic's lax mode do (`1` equals `1.0`; JavaScript sends `1.0` as `1`).
+pub(crate) fn json_equals<V: RequestValue + ?Sized>(v: &V, other: &Value) -> bool {
+    match (other, v.as_f64()) {
+        (Value::Number(n), Some(x)) => n.as_f64() == Some(x),
+        _ => v.equals_json(other),
+    }
+}
+
 /// Why `v` is not acceptable for `p` (type, range, step, options, length), if it is not.
 pub(crate) fn value_problem<V: RequestValue + ?Sized>(p: &Parameter, v: &V) -> Option<String> {
+    value_problem_kind(p, v).map(|(_, message)| message)
+}
+
+/// [`value_problem`] with the kind of problem.
+pub(crate) fn value_problem_kind<V: RequestValue + ?Sized>(
+    p: &Parameter,
+    v: &V,
+) -> Option<(ProblemKind, String)> {
+    let value = |m: String| Some((ProblemKind::Value, m));
+    let kind = |m: String| Some((ProblemKind::Type, m));
     match p.kind {
         ParamType::Int | ParamType::Float => {
             let Some(x) = v.as_f64() else {
-                return Some(format!("expected a number, found {}", v.to_json()));
+                return kind(format!("expected a number, found {}", v.to_json()));
             };
             if p.kind == ParamType::Int && x.fract() != 0.0 {
-                return Some(format!("expected an integer, found {}", v.to_json()));
+                return kind(format!("expected an integer, found {}", v.to_json()));
             }
             if let Some(min) = p.min {
                 if x < min {
-                    return Some(format!("{x} is below the minimum {min}"));
+                    return value(format!("{x} is below the minimum {min}"));
                 }
             }
             if let Some(max) = p.max {
                 if x > max {
-                    return Some(format!("{x} is above the maximum {max}"));
+                    return value(format!("{x} is above the maximum {max}"));
                 }
             }
             if let Some(step) = p.step.filter(|s| *s > 0.0) {
                 let k = (x - p.min.unwrap_or(0.0)) / step;
                 if (k - k.round()).abs() > 1e-9 {
-                    return Some(format!("{x} is not on the step grid of {step}"));
+                    return value(format!("{x} is not on the step grid of {step}"));
                 }
             }
             None
         }
         ParamType::String | ParamType::ImageUpload => match v.as_str() {
-            None => Some(format!("expected text, found {}", v.to_json())),
-            Some(s) if p.max_length.is_some_and(|m| s.chars().count() as u64 > m) => Some(format!(
-                "longer than {} characters",
-                p.max_length.unwrap_or(0)
-            )),
+            None => kind(format!("expected text, found {}", v.to_json())),
+            Some(s) if p.max_length.is_some_and(|m| s.chars().count() as u64 > m) => value(
+                format!("longer than {} characters", p.max_length.unwrap_or(0)),
+            ),
             Some(_) => None,
         },
         ParamType::Enum => match &p.options {
-            Some(opts) if opts.iter().any(|o| v.equals_json(o)) => None,
-            _ => Some(format!("{} is not one of the options", v.to_json())),
+            Some(opts) if opts.iter().any(|o| json_equals(v, o)) => None,
+            _ => value(format!("{} is not one of the options", v.to_json())),
         },
         ParamType::KeyframeArray => {
-            (!v.is_array()).then(|| format!("expected a list, found {}", v.to_json()))
+            if v.is_array() {
+                None
+            } else {
+                kind(format!("expected a list, found {}", v.to_json()))
+            }
         }
     }
 }

@@ -23,6 +23,10 @@ pub trait RequestValue {
     fn equals_json(&self, other: &Value) -> bool;
     /// The value as JSON (for violations and payloads).
     fn to_json(&self) -> Value;
+    /// Whether the value is a number written as a float (`8.0`), not an integer (`8`).
+    fn is_float(&self) -> bool {
+        matches!(self.to_json(), Value::Number(n) if n.is_f64())
+    }
 }
 
 impl RequestValue for Value {
@@ -53,5 +57,9 @@ impl RequestValue for Value {
 
     fn to_json(&self) -> Value {
         self.clone()
+    }
+
+    fn is_float(&self) -> bool {
+        matches!(self, Value::Number(n) if n.is_f64())
     }
 }

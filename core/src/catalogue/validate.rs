@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::condition::Condition;
-use super::model::{value_problem, Catalogue};
+use super::model::{json_equals, value_problem_kind, Catalogue, ParamType, RequestShape};
 use super::request_value::RequestValue;
 use crate::error::{Error, ErrorCode};
 
@@ -48,15 +48,22 @@ pub enum PayloadSource<'a, V> {
     Sent(&'a V),
     /// A catalogue default or fixed value.
     Catalogue(&'a Value),
+    /// A sent number (first) in its parameter's JSON type (second): an integral float for an
+    /// `int` parameter as an integer (`8.0` -> `8`), an integer for a `float` parameter as a
+    /// float.
+    Number(&'a V, Value),
 }
 
-// Derived `Clone`/`Copy` would require `V: Copy`; only references are copied.
+// Derived `Clone` would require `V: Clone`; only references are copied.
 impl<V> Clone for PayloadSource<'_, V> {
     fn clone(&self) -> Self {
-        *self
+        match self {
+            PayloadSource::Sent(v) => PayloadSource::Sent(v),
+            PayloadSource::Catalogue(v) => PayloadSource::Catalogue(v),
+            PayloadSource::Number(sent, v) => PayloadSource::Number(sent, v.clone()),
+        }
     }
 }
-impl<V> Copy for PayloadSource<'_, V> {}
 
 /// An accepted request, borrowing from the catalogue and the request.
 #[derive(Debug, PartialEq)]
@@ -88,18 +95,29 @@ fn cond(
     }
 }
 
-/// Validates `request` (`{"model", "type"?, "mode"?, "parameters": {...}}`).
+/// Validates `request` in the catalogue's request shape (nested by default:
+/// `{"model", "type"?, "mode"?, "parameters": {...}}`).
 pub fn validate_request(catalogue: &Catalogue, request: &Value) -> Result<ValidatedRequest, Error> {
-    let plan = plan_request(catalogue, request)?;
+    validate_request_shaped(catalogue, request, catalogue.request_shape())
+}
+
+/// Validates `request` in `shape` (flat: parameters beside `model`/`type`/`mode`).
+pub fn validate_request_shaped(
+    catalogue: &Catalogue,
+    request: &Value,
+    shape: RequestShape,
+) -> Result<ValidatedRequest, Error> {
+    let plan = plan_request_shaped(catalogue, request, shape)?;
     let payload = plan
         .payload
-        .iter()
+        .into_iter()
         .map(|(name, source)| {
             let value = match source {
-                PayloadSource::Sent(v) => (*v).clone(),
-                PayloadSource::Catalogue(v) => (*v).clone(),
+                PayloadSource::Sent(v) => v.clone(),
+                PayloadSource::Catalogue(v) => v.clone(),
+                PayloadSource::Number(_, v) => v,
             };
-            ((*name).to_owned(), value)
+            (name.to_owned(), value)
         })
         .collect();
     Ok(ValidatedRequest {
@@ -157,12 +175,38 @@ fn same_json_type<V: RequestValue>(value: &V, like: &Value) -> bool {
     }
 }
 
-/// The validator: checks `request` against the catalogue and, when it is accepted, says
-/// where each payload value comes from; otherwise one `validation_error` listing every
-/// violation in `metadata.violations`.
+/// The keys a request carries besides its parameters.
+const ROUTING_KEYS: [&str; 3] = ["model", "type", "mode"];
+
+/// A sent number in its parameter's JSON type, when it is sent in the other one.
+fn normalized_number<V: RequestValue>(kind: ParamType, value: &V) -> Option<Value> {
+    let x = value.as_f64()?;
+    match kind {
+        ParamType::Int if value.is_float() && x.fract() == 0.0 && x.abs() < 9.0e15 => {
+            Some(Value::from(x as i64))
+        }
+        ParamType::Float if !value.is_float() => serde_json::Number::from_f64(x).map(Value::Number),
+        _ => None,
+    }
+}
+
+/// [`plan_request_shaped`] in the catalogue's request shape.
 pub fn plan_request<'a, V: RequestValue>(
     catalogue: &'a Catalogue,
     request: &'a V,
+) -> Result<RequestPlan<'a, V>, Error> {
+    plan_request_shaped(catalogue, request, catalogue.request_shape())
+}
+
+/// The validator: checks `request` (in `shape`) against the catalogue and, when it is
+/// accepted, says where each payload value comes from; otherwise one `validation_error`
+/// listing every violation in `metadata.violations`. In either shape a key that is neither
+/// a routing key nor a parameter is `unknown_field` (nested, top level) or
+/// `unknown_parameter`: nothing sent is silently dropped.
+pub fn plan_request_shaped<'a, V: RequestValue>(
+    catalogue: &'a Catalogue,
+    request: &'a V,
+    shape: RequestShape,
 ) -> Result<RequestPlan<'a, V>, Error> {
     let mut v: Vec<Violation> = Vec::new();
     if request.fields().is_none() {
@@ -224,20 +268,39 @@ pub fn plan_request<'a, V: RequestValue>(
             found: Value::String(mode.to_owned()),
         });
     }
-    let mut params = match request.field("parameters") {
-        None => Vec::new(),
-        Some(p) => match p.fields() {
-            Some(fields) => fields,
-            None => {
-                v.push(Violation {
-                    path: "parameters".into(),
-                    rule: "type",
-                    expected: "an object".into(),
-                    found: p.to_json(),
-                });
-                Vec::new()
+    let top = request.fields().unwrap_or_default();
+    let mut params = match shape {
+        RequestShape::Flat => top
+            .into_iter()
+            .filter(|(k, _)| !ROUTING_KEYS.contains(k))
+            .collect(),
+        RequestShape::Nested => {
+            for (key, value) in &top {
+                if !ROUTING_KEYS.contains(key) && *key != "parameters" {
+                    v.push(Violation {
+                        path: (*key).to_owned(),
+                        rule: "unknown_field",
+                        expected: "model, type, mode or parameters (nested request shape)".into(),
+                        found: value.to_json(),
+                    });
+                }
             }
-        },
+            match request.field("parameters") {
+                None => Vec::new(),
+                Some(p) => match p.fields() {
+                    Some(fields) => fields,
+                    None => {
+                        v.push(Violation {
+                            path: "parameters".into(),
+                            rule: "type",
+                            expected: "an object".into(),
+                            found: p.to_json(),
+                        });
+                        Vec::new()
+                    }
+                },
+            }
+        }
     };
     // Checked in name order (a JSON object's order), so violations come out the same
     // whatever order the caller's object keeps.
@@ -250,7 +313,10 @@ pub fn plan_request<'a, V: RequestValue>(
     // they still count as sent (no default is filled in) and are checked against locks.
     let mut held: Vec<(&'a str, &'a V)> = Vec::new();
     // Paths are built only for violations: the accepted path allocates nothing extra.
-    let path = |name: &str| format!("parameters.{name}");
+    let path = |name: &str| match shape {
+        RequestShape::Nested => format!("parameters.{name}"),
+        RequestShape::Flat => name.to_owned(),
+    };
     for (name, value) in params {
         match defs().rev().find(|(n, _)| n.as_str() == name) {
             None if model.fixed_parameters.contains_key(name) => held.push((name, value)),
@@ -277,17 +343,21 @@ pub fn plan_request<'a, V: RequestValue>(
                     held.push((name, value));
                     continue;
                 }
-                if let Some(problem) = value_problem(p, value) {
+                if let Some((kind, problem)) = value_problem_kind(p, value) {
                     v.push(Violation {
                         path: path(name),
-                        rule: "invalid_value",
+                        rule: kind.rule(),
                         expected: problem,
                         found: value.to_json(),
                     });
                     held.push((name, value));
                     continue;
                 }
-                put(&mut payload, name, PayloadSource::Sent(value));
+                let source = match normalized_number(p.kind, value) {
+                    Some(n) => PayloadSource::Number(value, n),
+                    None => PayloadSource::Sent(value),
+                };
+                put(&mut payload, name, source);
             }
         }
     }
@@ -298,7 +368,7 @@ pub fn plan_request<'a, V: RequestValue>(
             .iter()
             .find(|(n, _)| *n == name.as_str())
             .and_then(|(_, s)| match s {
-                PayloadSource::Sent(v) => Some(*v),
+                PayloadSource::Sent(v) | PayloadSource::Number(v, _) => Some(*v),
                 PayloadSource::Catalogue(_) => None,
             })
             .or_else(|| {
@@ -308,7 +378,7 @@ pub fn plan_request<'a, V: RequestValue>(
             });
         match sent {
             Some(value) if fixed.locked => {
-                if !value.equals_json(&fixed.value) {
+                if !json_equals(value, &fixed.value) {
                     v.push(Violation {
                         path: path(name),
                         rule: "locked",
@@ -332,6 +402,9 @@ pub fn plan_request<'a, V: RequestValue>(
                 ),
                 found: value.to_json(),
             }),
+            // A fixed value validation would refuse is never emitted (the catalogue was
+            // loaded with invalid values allowed, and check() reports it).
+            None if fixed.invalid => {}
             None => put(&mut payload, name, PayloadSource::Catalogue(&fixed.value)),
         }
     }
@@ -357,6 +430,19 @@ pub fn plan_request<'a, V: RequestValue>(
                 false,
             )?;
         match &p.default {
+            // An invalid default is never emitted (check() reports it); a required
+            // parameter must then be sent.
+            Some(_) if p.parsed.default_invalid && !was_sent && required => {
+                v.push(Violation {
+                    path: path(name),
+                    rule: "required",
+                    expected: format!(
+                        "required in mode {mode:?} (the catalogue default is invalid)"
+                    ),
+                    found: Value::Null,
+                });
+            }
+            Some(_) if p.parsed.default_invalid => {}
             Some(d) if !was_sent => {
                 payload.push((name.as_str(), PayloadSource::Catalogue(d)));
             }

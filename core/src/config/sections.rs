@@ -611,7 +611,8 @@ pub struct AuditConfig {
     pub retention_days: u32,
     /// The most events one append transaction writes (group commit).
     pub batch_size: u32,
-    /// How long a writer waits for concurrent appenders to join its batch, milliseconds.
+    /// How long a writer waits for concurrent appenders to join its batch, milliseconds
+    /// (0: never; events queued while a batch is being written form the next batch anyway).
     pub max_wait_ms: u64,
     /// The checkpoint origin line: names this log to whoever checks a checkpoint.
     pub checkpoint_origin: String,
@@ -634,7 +635,7 @@ impl Default for AuditConfig {
             memory_capacity: 10_000,
             retention_days: 90,
             batch_size: 256,
-            max_wait_ms: 2,
+            max_wait_ms: 0,
             checkpoint_origin: "inferwarden.audit".to_owned(),
             checkpoint_interval_s: 300,
             signing_key_env: "INFERWARDEN_AUDIT_SIGNING_KEY".to_owned(),

@@ -85,7 +85,15 @@ pub fn generate_tree(root: &Path, write: bool) -> Result<Vec<GeneratedFile>, Err
             format!("cannot read the catalogue {}: {e}", config.catalogue),
         )
     })?;
-    let catalogue = Catalogue::from_json(&text)?;
+    // Loaded leniently: a default or fixed value validation would refuse is a finding of
+    // the catalogue self-check here, not a load failure.
+    let catalogue = Catalogue::from_json_with(
+        &text,
+        crate::catalogue::CatalogueOptions {
+            invalid_values: crate::catalogue::InvalidValues::Warn,
+            ..Default::default()
+        },
+    )?;
     let raw: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::with_detail(ErrorCode::ConfigInvalid, format!("catalogue: {e}")))?;
     let mut files = Vec::new();
@@ -154,7 +162,13 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
         )
     })?;
     // The typed load validates the shape; the raw JSON is what paths are looked up in.
-    Catalogue::from_json(&catalogue_text)?;
+    Catalogue::from_json_with(
+        &catalogue_text,
+        crate::catalogue::CatalogueOptions {
+            invalid_values: crate::catalogue::InvalidValues::Warn,
+            ..Default::default()
+        },
+    )?;
     let json: serde_json::Value = serde_json::from_str(&catalogue_text)
         .map_err(|e| Error::with_detail(ErrorCode::ConfigInvalid, format!("catalogue: {e}")))?;
     let view = compare::CatalogueView::new(&config.catalogue, &catalogue_text, &json);
