@@ -292,3 +292,33 @@ fn validate_request_never_emits_a_payload_it_would_reject() {
     .unwrap_err();
     assert_eq!(err.metadata().unwrap()["violations"][0]["path"], "nonsense");
 }
+
+/// A common parameter's bad default is reported once, at its own path and line.
+#[test]
+fn a_common_default_is_reported_at_its_own_path() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/platform/src/inference_settings.json"
+    ))
+    .unwrap();
+    let bad = text.replacen(
+        "\"default\": -1, \"min\": -1",
+        "\"default\": -2, \"min\": -1",
+        1,
+    );
+    assert_ne!(bad, text, "the fixture edit must apply");
+    let warn = CatalogueOptions {
+        invalid_values: InvalidValues::Warn,
+        ..Default::default()
+    };
+    let (errors, _) = Catalogue::from_json_with(&bad, warn).unwrap().check();
+    let seed: Vec<_> = errors.iter().filter(|e| e.path.contains("seed")).collect();
+    assert_eq!(seed.len(), 1, "{errors:?}");
+    assert_eq!(seed[0].path, "common.seed.default");
+    let line = bad
+        .lines()
+        .position(|l| l.contains("\"default\": -2"))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(seed[0].line, Some(line));
+}

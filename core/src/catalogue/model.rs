@@ -499,8 +499,19 @@ impl Catalogue {
                         column: None,
                     });
                 }
-                for (pname, p) in self.common.iter().chain(m.parameters.iter()) {
-                    check_parameter(&format!("{base}.parameters.{pname}"), p, m, &mut errors);
+                // Common parameters: conditions against each model's modes here, their
+                // defaults once below, at their own path.
+                for (pname, p) in &self.common {
+                    check_parameter(&format!("common.{pname}"), p, m, false, &mut errors);
+                }
+                for (pname, p) in &m.parameters {
+                    check_parameter(
+                        &format!("{base}.parameters.{pname}"),
+                        p,
+                        m,
+                        true,
+                        &mut errors,
+                    );
                 }
                 for (fname, f) in &m.fixed_parameters {
                     if let Some(p) = m.parameters.get(fname).or_else(|| self.common.get(fname)) {
@@ -516,6 +527,17 @@ impl Catalogue {
                 }
             }
         }
+        for (pname, p) in &self.common {
+            if let Some(problem) = p.default.as_ref().and_then(|d| value_problem(p, d)) {
+                errors.push(CatalogueIssue {
+                    path: format!("common.{pname}.default"),
+                    message: problem,
+                    line: None,
+                    column: None,
+                });
+            }
+        }
+        // (A common condition naming a mode a model lacks is reported for each such model.)
         for issue in errors.iter_mut().chain(warnings.iter_mut()) {
             if let Some((line, column)) = self.position(&issue.path) {
                 issue.line = Some(line);
@@ -539,7 +561,13 @@ const KNOWN_MODEL_EXTRAS: [&str; 5] = [
     "workflow",
 ];
 
-fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<CatalogueIssue>) {
+fn check_parameter(
+    path: &str,
+    p: &Parameter,
+    m: &Model,
+    check_default: bool,
+    errors: &mut Vec<CatalogueIssue>,
+) {
     for (field, cond) in [
         ("visible_if", &p.visible_if),
         ("required_if", &p.required_if),
@@ -567,7 +595,7 @@ fn check_parameter(path: &str, p: &Parameter, m: &Model, errors: &mut Vec<Catalo
             }
         }
     }
-    if let Some(d) = &p.default {
+    if let Some(d) = p.default.as_ref().filter(|_| check_default) {
         if let Some(problem) = value_problem(p, d) {
             errors.push(CatalogueIssue {
                 path: format!("{path}.default"),
