@@ -197,3 +197,26 @@ fn retention_on_postgres() {
     assert!(v.intact, "{v:?}");
     assert_eq!((v.first_seq, v.size), (256, 601));
 }
+
+/// A replica assumes the tail it last wrote; when another replica appended meanwhile the
+/// guard refuses the guess and the batch is retried after reading the tail.
+#[test]
+fn a_replica_whose_tail_moved_retries_from_the_real_tail() {
+    let Some(base) = postgres_url() else { return };
+    let url = schema_url(&base, "moved");
+    let a = PostgresAuditStore::connect(&url).unwrap();
+    let b = PostgresAuditStore::connect(&url).unwrap();
+    for round in 0..5u64 {
+        let ra = a
+            .append(&[event(round * 10), event(round * 10 + 1)])
+            .unwrap();
+        let rb = b.append(&[event(round * 10 + 2)]).unwrap();
+        assert_eq!(ra[0].seq as u64, round * 3);
+        assert_eq!(rb[0].seq as u64, round * 3 + 2);
+        assert_eq!(rb[0].prev_hash, ra[1].hash);
+    }
+    let report = log_over(Arc::new(a))
+        .verify(&VerifyOptions::default())
+        .unwrap();
+    assert!(report.intact && report.size == 15, "{report:?}");
+}

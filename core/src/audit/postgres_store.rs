@@ -113,7 +113,11 @@ const COLUMNS: &str =
 
 fn db_err(e: postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
-        if db.message().contains("invalid_transition") {
+        // A guard's refusal, or a sequence number already taken (another writer appended
+        // first: the caller retries after reading the tail).
+        if db.message().contains("invalid_transition")
+            || (db.code().code() == "23505" && db.constraint() == Some("iw_audit_log_pkey"))
+        {
             return Error::with_detail(
                 ErrorCode::InvalidTransition,
                 format!("audit store (postgres) refused the write: {}", db.message()),
@@ -161,7 +165,17 @@ fn row_to_record(row: &Row) -> AuditRecord {
 struct Conn {
     client: Client,
     append: Option<AppendStatements>,
+    /// The tail this connection last committed: the next append assumes it is still the
+    /// tail (the contiguity trigger refuses the batch if another writer moved it, and the
+    /// append is retried after reading the tail), saving a round trip per batch.
+    tail: Option<(i64, Hash)>,
+    /// Appends left that read the tail instead of assuming it, after a refused guess
+    /// (other replicas are appending: guessing would mostly cost a retry).
+    read_tail_for: u32,
 }
+
+/// How many appends read the tail after a refused guess before guessing again.
+const READ_TAIL_AFTER_CONFLICT: u32 = 64;
 
 struct AppendStatements {
     tail: postgres::Statement,
@@ -283,6 +297,8 @@ impl PostgresAuditStore {
             client: Mutex::new(Conn {
                 client,
                 append: None,
+                tail: None,
+                read_tail_for: 0,
             }),
             url: Secret::new(url.to_owned()),
             suspect: AtomicBool::new(false),
@@ -297,6 +313,8 @@ impl PostgresAuditStore {
             client: Mutex::new(Conn {
                 client,
                 append: None,
+                tail: None,
+                read_tail_for: 0,
             }),
             url: Secret::new(url.to_owned()),
             suspect: AtomicBool::new(false),
@@ -331,6 +349,7 @@ impl PostgresAuditStore {
                 db_err(e)
             })?;
             client.append = None;
+            client.tail = None;
         }
         Ok(client)
     }
@@ -347,6 +366,37 @@ impl PostgresAuditStore {
         }
         result
     }
+}
+
+/// One append transaction: lock, the tail (read unless `guess` is given), the batch, commit;
+/// rolled back on any error.
+fn append_transaction(
+    client: &mut Client,
+    st: &AppendStatements,
+    guess: Option<(i64, Hash)>,
+    events: &[AuditEvent],
+) -> Result<Vec<AuditRecord>, Error> {
+    if let Err(e) = client.batch_execute(BEGIN_AND_LOCK) {
+        let _ = client.batch_execute("ROLLBACK");
+        return Err(db_err(e));
+    }
+    let tail = match guess {
+        Some(t) => Ok(Some(t)),
+        None => client
+            .query_opt(&st.tail, &[])
+            .map_err(db_err)
+            .map(|row| row.map(|r| (r.get::<_, i64>(0), bytes_hash(r.get::<_, &[u8]>(1))))),
+    };
+    let outcome = tail
+        .and_then(|tail| append_locked(client, st, tail, events))
+        .and_then(|records| {
+            client.batch_execute("COMMIT").map_err(db_err)?;
+            Ok(records)
+        });
+    if outcome.is_err() {
+        let _ = client.batch_execute("ROLLBACK");
+    }
+    outcome
 }
 
 /// The body of an append, inside the transaction that holds the lock.
@@ -421,30 +471,37 @@ impl AuditStore for PostgresAuditStore {
                         .map_err(db_err)?,
                 });
             }
-            let Conn { client, append } = conn;
+            let Conn {
+                client,
+                append,
+                tail,
+                read_tail_for,
+            } = conn;
             let Some(st) = append.as_ref() else {
                 return Err(Error::new(ErrorCode::InternalError));
             };
-            // Four round trips: BEGIN with the lock, the tail, the batch, COMMIT.
-            if let Err(e) = client.batch_execute(BEGIN_AND_LOCK) {
-                let _ = client.batch_execute("ROLLBACK");
-                return Err(db_err(e));
+            // Three round trips when this connection wrote the tail (BEGIN with the lock, the
+            // batch, COMMIT); a fourth reads the tail when it did not, or when another writer
+            // moved it (the contiguity trigger refuses the guess, and the batch is retried).
+            let guess = tail.take().filter(|_| *read_tail_for == 0);
+            *read_tail_for = read_tail_for.saturating_sub(1);
+            let mut outcome = append_transaction(client, st, guess, events);
+            if guess.is_some()
+                && matches!(&outcome, Err(e) if e.code() == ErrorCode::InvalidTransition)
+            {
+                *read_tail_for = READ_TAIL_AFTER_CONFLICT;
+                outcome = append_transaction(client, st, None, events);
             }
-            let written = client
-                .query_opt(&st.tail, &[])
-                .map_err(db_err)
-                .and_then(|row| {
-                    let tail = row.map(|r| (r.get::<_, i64>(0), bytes_hash(r.get::<_, &[u8]>(1))));
-                    append_locked(client, st, tail, events)
-                });
-            let outcome = written.and_then(|records| {
-                client.batch_execute("COMMIT").map_err(db_err)?;
-                Ok(records)
-            });
-            if outcome.is_err() {
-                let _ = client.batch_execute("ROLLBACK");
+            if let Ok(records) = &outcome {
+                *tail = records.last().map(|r| (r.seq, r.hash));
             }
-            outcome
+            outcome.map_err(|e| {
+                if e.code() == ErrorCode::InvalidTransition {
+                    Error::with_detail(ErrorCode::DependencyUnavailable, e.detail().to_owned())
+                } else {
+                    e
+                }
+            })
         })
     }
 
