@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::{open_audit_sink, AuditFields, AuditHandle, AuditQuery, Outcome};
+use inferwarden::audit::{
+    open_configured_audit, sequence_number, AuditFields, AuditHandle, AuditQuery, Outcome,
+};
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::config::PolicyConfig as CorePolicyConfig;
 use inferwarden::error::to_json_value;
@@ -30,12 +32,11 @@ pub fn audit_handle(
     config: &CorePolicyConfig,
     clock: Arc<dyn Clock>,
 ) -> std::result::Result<AuditHandle, inferwarden::Error> {
-    let url = match audit {
-        Some(Either::B(log)) => return Ok(log.handle.clone()),
-        Some(Either::A(url)) => url,
-        None => config.audit.store.clone(),
-    };
-    open_audit_sink(&url, &config.audit, clock)
+    match audit {
+        Some(Either::B(log)) => Ok(log.handle.clone()),
+        Some(Either::A(url)) => open_configured_audit(Some(&url), &config.audit, clock),
+        None => open_configured_audit(None, &config.audit, clock),
+    }
 }
 
 /// One event to append (`outcome`: `success`, `failure` or `denied`).
@@ -99,8 +100,9 @@ impl AuditLog {
             Some(c) => Arc::new(c.core().clone()),
             None => Arc::new(SystemClock),
         };
-        let url = url.unwrap_or_else(|| config.audit.store.clone());
-        let handle = guard(&env, || open_audit_sink(&url, &config.audit, clock.clone()))?;
+        let handle = guard(&env, || {
+            open_configured_audit(url.as_deref(), &config.audit, clock.clone())
+        })?;
         Ok(AuditLog { handle, clock })
     }
 
@@ -197,10 +199,8 @@ impl AuditLog {
     #[napi]
     pub fn prove(&self, env: Env, seq: i64, size: Option<i64>) -> napi::Result<Value> {
         guard(&env, || {
-            let seq = u64::try_from(seq).map_err(|_| negative("seq"))?;
-            let size = size
-                .map(|s| u64::try_from(s).map_err(|_| negative("size")))
-                .transpose()?;
+            let seq = sequence_number("seq", seq)?;
+            let size = size.map(|s| sequence_number("size", s)).transpose()?;
             to_json_value(&self.handle.log()?.prove(seq, size)?)
         })
     }
@@ -209,8 +209,8 @@ impl AuditLog {
     #[napi]
     pub fn consistency(&self, env: Env, old_size: i64, new_size: i64) -> napi::Result<Vec<String>> {
         guard(&env, || {
-            let old = u64::try_from(old_size).map_err(|_| negative("oldSize"))?;
-            let new = u64::try_from(new_size).map_err(|_| negative("newSize"))?;
+            let old = sequence_number("oldSize", old_size)?;
+            let new = sequence_number("newSize", new_size)?;
             self.handle.log()?.prove_consistency(old, new)
         })
     }
@@ -226,12 +226,4 @@ impl AuditLog {
     pub fn hmac(&self, env: Env, value: String) -> napi::Result<String> {
         guard(&env, || self.handle.log()?.hmac(&value))
     }
-}
-
-fn negative(name: &str) -> inferwarden::Error {
-    inferwarden::Error::with_detail(
-        inferwarden::ErrorCode::ValidationError,
-        format!("{name} must be a non-negative integer"),
-    )
-    .meta("field", name)
 }

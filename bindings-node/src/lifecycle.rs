@@ -45,10 +45,8 @@ impl Lifecycle {
         let audit = guard(&env, || {
             crate::audit::audit_handle(audit, config.inner(), audit_clock.clone())
         })?;
-        let mut inner = CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock);
-        if let AuditHandle::Log(log) = &audit {
-            inner = inner.with_audit_log(log.clone());
-        }
+        let inner =
+            CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock).with_audit(&audit);
         Ok(Lifecycle { inner, audit })
     }
 

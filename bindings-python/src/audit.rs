@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use inferwarden::audit::{open_audit_sink, AuditFields, AuditHandle, AuditQuery, Outcome};
+use inferwarden::audit::{
+    open_configured_audit, sequence_number, AuditFields, AuditHandle, AuditQuery, Outcome,
+};
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::config::PolicyConfig as CorePolicyConfig;
 use pyo3::prelude::*;
@@ -46,8 +48,8 @@ pub fn audit_handle(
             return Ok(log.get().handle.clone());
         }
     }
-    let url: String = match audit {
-        Some(obj) => obj.extract().map_err(|_| {
+    let url: Option<String> = match audit {
+        Some(obj) => Some(obj.extract().map_err(|_| {
             to_py_err(
                 py,
                 inferwarden::Error::with_detail(
@@ -55,11 +57,11 @@ pub fn audit_handle(
                     "audit must be a store URL, an AuditLog or None",
                 ),
             )
-        })?,
-        None => config.audit.store.clone(),
+        })?),
+        None => None,
     };
     let audit_config = config.audit.clone();
-    py.detach(move || open_audit_sink(&url, &audit_config, clock))
+    py.detach(move || open_configured_audit(url.as_deref(), &audit_config, clock))
         .map_err(|e| to_py_err(py, e))
 }
 
@@ -87,10 +89,9 @@ impl AuditLog {
             Some(c) => Arc::new(c.core().clone()),
             None => Arc::new(SystemClock),
         };
-        let url = url.unwrap_or_else(|| config.audit.store.clone());
         let c2 = clock.clone();
         let handle = py
-            .detach(move || open_audit_sink(&url, &config.audit, c2))
+            .detach(move || open_configured_audit(url.as_deref(), &config.audit, c2))
             .map_err(|e| to_py_err(py, e))?;
         Ok(AuditLog { handle, clock })
     }
@@ -216,19 +217,27 @@ impl AuditLog {
 
     /// The inclusion proof of record `seq`: `{seq, size, leaf_hash, path, root}` (hex).
     #[pyo3(signature = (seq, size=None))]
-    fn prove(&self, py: Python<'_>, seq: u64, size: Option<u64>) -> PyResult<Py<PyAny>> {
+    fn prove(&self, py: Python<'_>, seq: i64, size: Option<i64>) -> PyResult<Py<PyAny>> {
         let handle = self.handle.clone();
         let proof = py
-            .detach(move || handle.log()?.prove(seq, size))
+            .detach(move || {
+                let seq = sequence_number("seq", seq)?;
+                let size = size.map(|s| sequence_number("size", s)).transpose()?;
+                handle.log()?.prove(seq, size)
+            })
             .map_err(|e| to_py_err(py, e))?;
         to_py_json(py, &proof)
     }
 
     /// The consistency proof between two tree sizes (hex hashes).
-    fn consistency(&self, py: Python<'_>, old_size: u64, new_size: u64) -> PyResult<Vec<String>> {
+    fn consistency(&self, py: Python<'_>, old_size: i64, new_size: i64) -> PyResult<Vec<String>> {
         let handle = self.handle.clone();
-        py.detach(move || handle.log()?.prove_consistency(old_size, new_size))
-            .map_err(|e| to_py_err(py, e))
+        py.detach(move || {
+            let old = sequence_number("old_size", old_size)?;
+            let new = sequence_number("new_size", new_size)?;
+            handle.log()?.prove_consistency(old, new)
+        })
+        .map_err(|e| to_py_err(py, e))
     }
 
     /// Retention and a due checkpoint (what the sweeper runs): `{prune, checkpoint}`.

@@ -57,10 +57,8 @@ impl Lifecycle {
             .detach(move || open_task_store(&db, time))
             .map_err(|e| to_py_err(py, e))?;
         let audit = crate::audit::audit_handle(py, audit, config.inner(), audit_clock.clone())?;
-        let mut life = CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock);
-        if let AuditHandle::Log(log) = &audit {
-            life = life.with_audit_log(log.clone());
-        }
+        let life =
+            CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock).with_audit(&audit);
         Ok(Lifecycle {
             inner: Arc::new(life),
             audit,

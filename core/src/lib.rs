@@ -12,6 +12,7 @@
 //! - [`clock`]: injected time;
 //! - [`secret`]: secrets that cannot be printed;
 //! - [`audit`]: audit events and sinks;
+//! - [`hex`]: the one lower-case hex encoder;
 //! - [`task_ref`]: public task id parsing (`workspace::task_id`);
 //! - [`gate`]: the request gate (credentials, sessions, admin boundary, CORS, throttle);
 //! - [`session`]: sessions and their stores;
@@ -34,6 +35,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod gate;
+pub mod hex;
 pub mod legacy;
 pub mod lifecycle;
 #[cfg(feature = "parity")]

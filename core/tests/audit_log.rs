@@ -273,9 +273,6 @@ fn long_fields_are_capped_before_they_are_stored() {
     let mut e = event(1).detail("path", huge.as_str());
     e.target = huge.clone();
     let e = e.validated().unwrap();
-    for i in 0..100 {
-        let _ = e.clone().detail(&format!("k{i}"), i);
-    }
     let mut many = e.clone();
     for i in 0..100 {
         many = many.detail(&format!("k{i}"), i);

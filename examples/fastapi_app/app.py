@@ -41,6 +41,7 @@ import uvicorn  # noqa: E402
 from fastapi import Depends, FastAPI, Query, Request, Response  # noqa: E402
 from fastapi.exceptions import RequestValidationError as FastAPIValidationError  # noqa: E402
 from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
 from starlette.exceptions import HTTPException as StarletteHTTPException  # noqa: E402
 
 import inferwarden  # noqa: E402
@@ -233,7 +234,8 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
             accepted = await router.generate_async(str(workspace), checked, correlation(request))
             return {"task_id": accepted["task_id"], "status": "pending"}
         task_id = f"t-{uuid.uuid4().hex[:16]}"
-        lifecycle.create(task_id, checked["kind"])
+        # Store calls block: on a worker thread, never on the event loop.
+        await run_in_threadpool(lifecycle.create, task_id, checked["kind"])
         worker.submit(task_id)
         return {"task_id": task_id, "status": "pending", "model": checked["model_id"]}
 
@@ -248,7 +250,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
     async def status(task_id: str, request: Request) -> dict[str, Any]:
         if inferwarden.parse_task_ref(task_id).is_remote:
             return await router.status_async(task_id, correlation(request))
-        t = local_task(task_id)
+        t = await run_in_threadpool(local_task, task_id)
         done = t["status"] == "done"
         return {
             "task_id": task_id,
@@ -264,7 +266,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
             call = router.preview_async if preview else router.results_async
             body = await call(task_id, correlation(request))
             return StreamingResponse(body, media_type=body.content_type, headers=NOSNIFF)
-        t = local_task(task_id)
+        t = await run_in_threadpool(local_task, task_id)
         if t["status"] != "done":
             raise TaskNotFoundError("the task has no result yet")
         path = media_dir / (f"{task_id}.preview.png" if preview else f"{task_id}.png")

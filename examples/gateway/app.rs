@@ -118,7 +118,19 @@ async fn gate_layer(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let view = RequestView::from_http_parts(&parts, Some(peer.ip()));
-    let decision = gw.gate.decide(&view);
+    // The decision may wait on stores (sessions, the durable audit log's commit): off the
+    // async workers.
+    let gate_gw = gw.clone();
+    let decision = match tokio::task::spawn_blocking(move || gate_gw.gate.decide(&view)).await {
+        Ok(d) => d,
+        Err(_) => {
+            return ApiError(Error::with_detail(
+                ErrorCode::InternalError,
+                "the gate decision failed",
+            ))
+            .into_response()
+        }
+    };
     match decision {
         Decision::Reject { error, set_headers } => {
             let mut resp = ApiError(error).into_response();
@@ -156,9 +168,14 @@ async fn open_session(
     headers: HeaderMap,
     kind: SessionKind,
 ) -> ApiResult<Response> {
-    let issued = gw
-        .gate
-        .issue_session(kind, &principal, &correlation(&headers))?;
+    let correlation_id = correlation(&headers);
+    let gate_gw = gw.clone();
+    let issued = blocking(move || {
+        gate_gw
+            .gate
+            .issue_session(kind, &principal, &correlation_id)
+    })
+    .await?;
     let mut resp = Json(json!({"session": "issued", "kind": kind.as_str()})).into_response();
     set_cookie(&mut resp, issued.set_cookie.expose());
     Ok(resp)
@@ -175,9 +192,10 @@ async fn close_session(
         SessionKind::Generation => "user",
     };
     let revoked = match cookie(&headers, &name) {
-        Some(token) => gw
-            .gate
-            .revoke_session(&token, actor, &correlation(&headers))?,
+        Some(token) => {
+            let (gate_gw, correlation_id) = (gw.clone(), correlation(&headers));
+            blocking(move || gate_gw.gate.revoke_session(&token, actor, &correlation_id)).await?
+        }
         None => false,
     };
     let mut resp = Json(json!({"revoked": revoked})).into_response();
@@ -208,7 +226,8 @@ async fn generate(
             .into_response());
     }
     let id = format!("t-{}", random_hex(8));
-    gw.lifecycle.create(&id, &checked.kind)?;
+    let (life_gw, task_id, kind) = (gw.clone(), id.clone(), checked.kind.clone());
+    blocking(move || life_gw.lifecycle.create(&task_id, &kind)).await?;
     let _ = gw.worker.send(id.clone());
     Ok((
         StatusCode::ACCEPTED,
@@ -223,11 +242,14 @@ fn random_hex(n: usize) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn local_record(gw: &Gateway, id: &str) -> ApiResult<inferwarden::lifecycle::TaskRecord> {
-    Ok(gw
-        .lifecycle
-        .get(id)?
-        .ok_or_else(|| Error::with_detail(ErrorCode::TaskNotFound, "no such task"))?)
+async fn local_record(gw: &Shared, id: &str) -> ApiResult<inferwarden::lifecycle::TaskRecord> {
+    let (gw, id) = (gw.clone(), id.to_owned());
+    blocking(move || {
+        gw.lifecycle
+            .get(&id)?
+            .ok_or_else(|| Error::with_detail(ErrorCode::TaskNotFound, "no such task"))
+    })
+    .await
 }
 
 /// An extractor rejection (a path or query that does not parse) as the envelope.
@@ -247,7 +269,7 @@ async fn status(
     if let TaskRef::Remote { .. } = parse_task_ref(&id)? {
         return Ok(Json(gw.remote.status(&id, &correlation(&headers)).await?).into_response());
     }
-    let t = local_record(&gw, &id)?;
+    let t = local_record(&gw, &id).await?;
     let done = t.status == TaskStatus::Done;
     let signed = |preview: bool| -> ApiResult<Option<String>> {
         if !done {
@@ -299,7 +321,7 @@ async fn media(gw: Shared, headers: HeaderMap, id: String, preview: bool) -> Api
         )
             .into_response());
     }
-    let t = local_record(&gw, &id)?;
+    let t = local_record(&gw, &id).await?;
     if t.status != TaskStatus::Done {
         return Err(
             Error::with_detail(ErrorCode::TaskNotFound, "the task has no result yet").into(),
@@ -360,7 +382,8 @@ async fn audit_log(
     let Query(mut q) = q.map_err(malformed)?;
     q.newest_first = true;
     q.limit = q.page_size().min(1000);
-    let events = gw.audit.query(&q)?;
+    let log = gw.audit.clone();
+    let (q, events) = blocking(move || log.query(&q).map(|events| (q, events))).await?;
     let next = (events.len() == q.limit).then(|| events.last().map(|r| r.seq));
     let list: Vec<Value> = events.iter().map(|r| r.to_json()).collect();
     Ok(Json(json!({"events": list, "next_before_seq": next.flatten()})).into_response())
@@ -368,7 +391,21 @@ async fn audit_log(
 
 /// `GET /admin/audit/verify`: the whole log re-hashed and checked.
 async fn audit_verify(State(gw): State<Shared>) -> ApiResult<Response> {
-    Ok(Json(gw.audit.verify(&Default::default())?).into_response())
+    let log = gw.audit.clone();
+    Ok(Json(blocking(move || log.verify(&Default::default())).await?).into_response())
+}
+
+/// Runs a store call on the blocking pool (a verify reads every record).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(ApiError),
+        Err(_) => Err(ApiError(Error::with_detail(
+            ErrorCode::InternalError,
+            "a store call failed",
+        ))),
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -76,6 +76,8 @@ def test_proofs_and_consistency(tmp_path, signer):
     assert isinstance(log.consistency(10, 300), list)
     with pytest.raises(RequestValidationError):
         log.prove(300)
+    with pytest.raises(RequestValidationError):
+        log.prove(-1)
 
 
 def test_gate_router_lifecycle_write_to_one_durable_log(tmp_path):

@@ -15,7 +15,8 @@ a dependency that hands the decision to handlers, and an exception handler that 
     def status(task_id: str, decision = Depends(gate_decision)): ...
 
 The middleware only adapts the request (method, raw path, headers, query, peer) and renders
-the decision; every rule is decided by the Rust core.
+the decision (taken on a worker thread, since it may wait on stores); every rule is decided
+by the Rust core.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import json
 from typing import Any, Awaitable, Callable, MutableMapping
 from urllib.parse import parse_qsl
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from inferwarden._native import Decision, Gate
@@ -80,7 +82,9 @@ class GateMiddleware:
             await self.app(scope, receive, send)
             return
         method, path, headers, query, peer = _request_parts(scope)
-        decision = self.gate.decide(method, path, headers, query, peer)
+        # The decision may wait on stores (sessions, the rate limiter, the durable audit log's
+        # commit): run it on a worker thread, never on the event loop.
+        decision = await run_in_threadpool(self.gate.decide, method, path, headers, query, peer)
         extra = _encode_headers(decision.headers)
         if decision.preflight:
             await send({"type": "http.response.start", "status": 204, "headers": extra})

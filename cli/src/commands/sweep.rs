@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use inferwarden::audit::{open_audit_sink, AuditHandle};
+use inferwarden::audit::open_audit_sink;
 use inferwarden::clock::SystemClock;
 use inferwarden::config::PolicyConfig;
 use inferwarden::lifecycle::{
@@ -63,14 +63,12 @@ pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool)
             return EXIT_USAGE;
         }
     };
-    let mut life = Lifecycle::new(store, &policy, audit.sink(), Arc::new(SystemClock));
-    if let AuditHandle::Log(log) = audit {
-        life = life.with_audit_log(log);
-        if interval.is_none() {
-            if let Err(e) = life.maintain_audit() {
-                eprintln!("error[{}]: {}", e.code_str(), e.detail());
-                return EXIT_USAGE;
-            }
+    let life =
+        Lifecycle::new(store, &policy, audit.sink(), Arc::new(SystemClock)).with_audit(&audit);
+    if interval.is_none() {
+        if let Err(e) = life.maintain_audit() {
+            eprintln!("error[{}]: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
         }
     }
     if interval.is_none() {

@@ -26,6 +26,18 @@ use super::verify::{verify_store, VerifyOptions, VerifyReport};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorCode};
 
+/// A sequence number or tree size given as a signed integer (JavaScript numbers, Python
+/// ints): `validation_error` naming `field` when it is negative.
+pub fn sequence_number(field: &str, value: i64) -> Result<u64, Error> {
+    u64::try_from(value).map_err(|_| {
+        Error::with_detail(
+            ErrorCode::ValidationError,
+            format!("{field} must be a non-negative integer"),
+        )
+        .meta("field", field)
+    })
+}
+
 /// The shortest retention allowed (REQUIREMENTS section 11).
 pub const MIN_RETENTION_DAYS: u32 = 90;
 const DAY_MS: i64 = 86_400_000;

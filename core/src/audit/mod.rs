@@ -34,11 +34,12 @@ pub use event::{
 };
 pub use identifiers::{check_hmac_field, IdentifierHasher, HMAC_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use log::{
-    AuditLog, AuditLogSettings, InclusionProof, MaintenanceReport, PruneReport, MIN_RETENTION_DAYS,
+    sequence_number, AuditLog, AuditLogSettings, InclusionProof, MaintenanceReport, PruneReport,
+    MIN_RETENTION_DAYS,
 };
 pub use open::{
     open_audit_log, open_audit_sink, open_audit_store, open_audit_store_read_only,
-    settings_from_config, AuditHandle,
+    open_configured_audit, settings_from_config, AuditHandle,
 };
 #[cfg(feature = "postgres")]
 pub use postgres_store::{PostgresAuditStore, POSTGRES_AUDIT_SCHEMA};

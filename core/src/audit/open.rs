@@ -184,3 +184,13 @@ pub fn open_audit_sink(
         _ => Err(unknown_store("audit store", ACCEPTED)),
     }
 }
+
+/// Opens `url`, or `config.store` when none is given (what every binding object's `audit`
+/// argument defaults to).
+pub fn open_configured_audit(
+    url: Option<&str>,
+    config: &AuditConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<AuditHandle, Error> {
+    open_audit_sink(url.unwrap_or(&config.store), config, clock)
+}

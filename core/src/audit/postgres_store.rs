@@ -13,7 +13,7 @@ use postgres::{Client, NoTls, Row};
 
 use super::event::AuditEvent;
 use super::merkle::Hash;
-use super::record::AuditRecord;
+use super::record::{hash_from_bytes, AuditRecord};
 use super::store::{
     write_completed_tiles, AuditMeta, AuditQuery, AuditStore, TileTx, TILE_RECORDS,
 };
@@ -134,16 +134,6 @@ fn db_err(e: postgres::Error) -> Error {
     )
 }
 
-fn bytes_hash(bytes: &[u8]) -> Hash {
-    let mut h = [0xffu8; 32];
-    let n = bytes.len().min(32);
-    h[..n].copy_from_slice(&bytes[..n]);
-    if bytes.len() != 32 {
-        h[31] ^= 0x5a;
-    }
-    h
-}
-
 fn row_to_record(row: &Row) -> AuditRecord {
     AuditRecord {
         seq: row.get(0),
@@ -155,8 +145,8 @@ fn row_to_record(row: &Row) -> AuditRecord {
         outcome: row.get(6),
         correlation_id: row.get(7),
         details: row.get(8),
-        prev_hash: bytes_hash(row.get::<_, &[u8]>(9)),
-        hash: bytes_hash(row.get::<_, &[u8]>(10)),
+        prev_hash: hash_from_bytes(row.get::<_, &[u8]>(9)),
+        hash: hash_from_bytes(row.get::<_, &[u8]>(10)),
     }
 }
 
@@ -241,7 +231,7 @@ fn read_leaves(
     )
     .map_err(db_err)?
     .iter()
-    .map(|r| bytes_hash(r.get::<_, &[u8]>(0)))
+    .map(|r| hash_from_bytes(r.get::<_, &[u8]>(0)))
     .collect())
 }
 
@@ -259,7 +249,7 @@ fn read_tiles(
         )
         .map_err(db_err)?
         .iter()
-        .map(|r| (r.get::<_, i64>(0) as u64, bytes_hash(r.get::<_, &[u8]>(1))))
+        .map(|r| (r.get::<_, i64>(0) as u64, hash_from_bytes(r.get::<_, &[u8]>(1))))
         .collect())
 }
 
@@ -275,9 +265,9 @@ fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
     let max_seq: Option<i64> = row.get(2);
     Ok(AuditMeta {
         pruned_below,
-        anchor: bytes_hash(row.get::<_, &[u8]>(1)),
+        anchor: hash_from_bytes(row.get::<_, &[u8]>(1)),
         size: max_seq
-            .map(|s| (s.max(-1) + 1) as u64)
+            .map(|s| s.max(-1).saturating_add(1) as u64)
             .unwrap_or(pruned_below)
             .max(pruned_below),
     })
@@ -293,23 +283,18 @@ impl PostgresAuditStore {
             .map_err(db_err)?;
         tx.batch_execute(POSTGRES_AUDIT_SCHEMA).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
-        Ok(PostgresAuditStore {
-            client: Mutex::new(Conn {
-                client,
-                append: None,
-                tail: None,
-                read_tail_for: 0,
-            }),
-            url: Secret::new(url.to_owned()),
-            suspect: AtomicBool::new(false),
-        })
+        Ok(Self::over(client, url))
     }
 
     /// Connects to an existing log without migrating anything (for a verifier or an export
     /// running with a read-only role).
     pub fn connect_existing(url: &str) -> Result<Self, Error> {
         let client = Client::connect(url, NoTls).map_err(db_err)?;
-        Ok(PostgresAuditStore {
+        Ok(Self::over(client, url))
+    }
+
+    fn over(client: Client, url: &str) -> Self {
+        PostgresAuditStore {
             client: Mutex::new(Conn {
                 client,
                 append: None,
@@ -318,7 +303,7 @@ impl PostgresAuditStore {
             }),
             url: Secret::new(url.to_owned()),
             suspect: AtomicBool::new(false),
-        })
+        }
     }
 
     /// The statements that give `role` what an application replica needs and nothing more:
@@ -385,7 +370,7 @@ fn append_transaction(
         None => client
             .query_opt(&st.tail, &[])
             .map_err(db_err)
-            .map(|row| row.map(|r| (r.get::<_, i64>(0), bytes_hash(r.get::<_, &[u8]>(1))))),
+            .map(|row| row.map(|r| (r.get::<_, i64>(0), hash_from_bytes(r.get::<_, &[u8]>(1))))),
     };
     let outcome = tail
         .and_then(|tail| append_locked(client, st, tail, events))
@@ -407,7 +392,7 @@ fn append_locked(
     events: &[AuditEvent],
 ) -> Result<Vec<AuditRecord>, Error> {
     let (mut next, mut prev) = match tail {
-        Some((seq, hash)) => ((seq + 1).max(0) as u64, hash),
+        Some((seq, hash)) => (seq.saturating_add(1).max(0) as u64, hash),
         None => {
             let meta = read_meta(client)?;
             (meta.pruned_below, meta.empty_tail())

@@ -68,15 +68,19 @@ fn hex_ser<S: serde::Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex(h))
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
+/// Lower-case hex of `bytes` (the crate's one encoder).
+pub use crate::hex::encode as hex;
+
+/// A hash column read back from a store. A value edited to another length reads as a hash
+/// that matches nothing (verification then reports the record), never as an error.
+pub fn hash_from_bytes(bytes: &[u8]) -> Hash {
+    let mut h = [0xffu8; 32];
+    let n = bytes.len().min(32);
+    h[..n].copy_from_slice(&bytes[..n]);
+    if bytes.len() != 32 {
+        h[31] ^= 0x5a;
     }
-    out
+    h
 }
 
 /// Parses 64 hex digits into a hash.

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 
 use super::event::AuditEvent;
 use super::merkle::Hash;
-use super::record::AuditRecord;
+use super::record::{hash_from_bytes, AuditRecord};
 use super::store::{
     write_completed_tiles, AuditMeta, AuditQuery, AuditStore, TileTx, TILE_RECORDS,
 };
@@ -90,17 +90,6 @@ fn db_err(e: rusqlite::Error) -> Error {
     )
 }
 
-fn blob_hash(bytes: Vec<u8>) -> Hash {
-    // A blob edited to another length reads as a hash that matches nothing.
-    let mut h = [0xffu8; 32];
-    let n = bytes.len().min(32);
-    h[..n].copy_from_slice(&bytes[..n]);
-    if bytes.len() != 32 {
-        h[31] ^= 0x5a;
-    }
-    h
-}
-
 fn text_col(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
     // A value edited to another type still reads (as its text form), so verify can flag it.
     Ok(match row.get_ref(i)? {
@@ -119,8 +108,8 @@ fn row_to_record(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
     };
     let blob = |i: usize| -> rusqlite::Result<Hash> {
         Ok(match row.get_ref(i)? {
-            rusqlite::types::ValueRef::Blob(b) => blob_hash(b.to_vec()),
-            _ => blob_hash(Vec::new()),
+            rusqlite::types::ValueRef::Blob(b) => hash_from_bytes(b),
+            _ => hash_from_bytes(&[]),
         })
     };
     Ok(AuditRecord {
@@ -176,7 +165,8 @@ fn read_leaves(conn: &Connection, start: u64, end: u64) -> Result<Vec<Hash>, Err
             r.get::<_, Vec<u8>>(0)
         })
         .map_err(db_err)?;
-    rows.map(|r| r.map(blob_hash).map_err(db_err)).collect()
+    rows.map(|r| r.map(|b| hash_from_bytes(&b)).map_err(db_err))
+        .collect()
 }
 
 fn read_tiles(
@@ -195,7 +185,7 @@ fn read_tiles(
         .query_map(params![level, start as i64, end as i64], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
-                blob_hash(r.get::<_, Vec<u8>>(1)?),
+                hash_from_bytes(&r.get::<_, Vec<u8>>(1)?),
             ))
         })
         .map_err(db_err)?;
@@ -214,9 +204,9 @@ fn read_meta(conn: &Connection) -> Result<AuditMeta, Error> {
     let pruned_below = pruned_below.max(0) as u64;
     Ok(AuditMeta {
         pruned_below,
-        anchor: blob_hash(anchor),
+        anchor: hash_from_bytes(&anchor),
         size: max_seq
-            .map(|s| (s.max(-1) + 1) as u64)
+            .map(|s| s.max(-1).saturating_add(1) as u64)
             .unwrap_or(pruned_below)
             .max(pruned_below),
     })
@@ -286,7 +276,7 @@ impl AuditStore for SqliteAuditStore {
             .optional()
             .map_err(db_err)?;
         let (mut next, mut prev) = match tail {
-            Some((seq, hash)) => ((seq + 1).max(0) as u64, blob_hash(hash)),
+            Some((seq, hash)) => (seq.saturating_add(1).max(0) as u64, hash_from_bytes(&hash)),
             None => {
                 let meta = read_meta(&tx)?;
                 (meta.pruned_below, meta.empty_tail())

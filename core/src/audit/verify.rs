@@ -157,7 +157,11 @@ fn find_content_of(store: &dyn AuditStore, seq: u64, skip: i64) -> Result<Option
 fn original_position(record: &AuditRecord, lo: u64, hi: u64) -> Option<u64> {
     let own = record.seq;
     for d in 1..=16i64 {
-        for cand in [own + d, own - d] {
+        // A tampered seq may hold anything: no arithmetic on it may overflow.
+        for cand in [own.checked_add(d), own.checked_sub(d)]
+            .into_iter()
+            .flatten()
+        {
             if cand >= 0 && record.computed_hash_at(cand as u64) == record.hash {
                 return Some(cand as u64);
             }

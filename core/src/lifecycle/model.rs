@@ -283,5 +283,5 @@ pub fn new_lease() -> Result<String, Error> {
             "the OS random number generator failed",
         )
     })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(crate::hex::encode(&b))
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use super::model::{Claim, Completion, SweepPolicy, SweepReport, TaskRecord, TransitionRecord};
 use super::store::TaskStore;
-use crate::audit::{AuditEvent, AuditFields, AuditLog, AuditSink, MaintenanceReport, Outcome};
+use crate::audit::{
+    AuditEvent, AuditFields, AuditHandle, AuditLog, AuditSink, MaintenanceReport, Outcome,
+};
 use crate::clock::Clock;
 use crate::config::PolicyConfig;
 use crate::error::{Error, ErrorCode};
@@ -38,7 +40,7 @@ fn secs_ms(s: u64) -> i64 {
 fn new_sweep_id() -> String {
     let mut b = [0u8; 6];
     let _ = getrandom::fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::hex::encode(&b)
 }
 
 impl Lifecycle {
@@ -77,6 +79,19 @@ impl Lifecycle {
         self.audit = log.clone();
         self.audit_log = Some(log);
         self
+    }
+
+    /// Records into `audit` (the ring or a durable log); a durable log is also maintained by
+    /// the sweeper services.
+    pub fn with_audit(self, audit: &AuditHandle) -> Self {
+        match audit {
+            AuditHandle::Log(log) => self.with_audit_log(log.clone()),
+            AuditHandle::Memory(ring) => Lifecycle {
+                audit: ring.clone(),
+                audit_log: None,
+                ..self
+            },
+        }
     }
 
     /// The sweeper's audit maintenance: retention and a due checkpoint; nothing without a

@@ -81,7 +81,7 @@ fn random_key() -> Result<String, Error> {
             "no randomness for an idempotency key",
         )
     })?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(crate::hex::encode(&b))
 }
 
 impl ProxyClient {

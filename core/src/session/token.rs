@@ -33,11 +33,5 @@ pub fn is_well_formed(token: &str) -> bool {
 
 /// The store id of a token: lowercase hex SHA-256.
 pub fn token_id(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
-        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
-    }
-    out
+    crate::hex::encode(&Sha256::digest(token.as_bytes()))
 }

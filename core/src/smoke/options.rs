@@ -70,10 +70,7 @@ impl SmokeOptions {
             poll_timeout_s: 120.0,
             request_timeout_s: 10.0,
             release: false,
-            run_id: format!(
-                "smoke-{}",
-                id.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            ),
+            run_id: format!("smoke-{}", crate::hex::encode(&id)),
         }
     }
 }

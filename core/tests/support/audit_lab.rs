@@ -194,6 +194,8 @@ pub fn run_matrix(lab: &dyn Lab) {
             "hash = (SELECT hash FROM iw_audit_log WHERE seq = 9)",
         ),
         ("seq", "seq = 20000"),
+        // The largest key a store holds: no arithmetic on a tampered seq may overflow.
+        ("seq-max", "seq = 9223372036854775807"),
     ] {
         let sql = format!("UPDATE iw_audit_log SET {set} WHERE seq = {k};");
         expect(
