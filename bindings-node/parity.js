@@ -17,11 +17,46 @@ function generate(root = process.cwd(), { check: only = false } = {}) {
   return parityGenerate(String(root), only)
 }
 
-/** An Error describing a failed report (the rendered findings as its message). */
+/**
+ * An Error describing a failed report: the rendered findings as its message, and as its
+ * stack too, so a bundler that prints `err.stack` shows the findings once and no frames.
+ */
 function driftError(report) {
-  const err = new Error(`inferwarden parity: the catalogue and its mirrors disagree\n${report.rendered}`)
+  const what = report.exit_code === 2 ? 'an input error' : 'drift'
+  const message = `${report.rendered.trimEnd()}\n(catalogue parity: ${what}; exit code ${report.exit_code})`
+  const err = new Error(message)
   err.code = report.exit_code === 2 ? 'parity_input_error' : 'parity_drift'
   err.report = report
+  err.stack = message
+  return err
+}
+
+/**
+ * An Error for `this.error` that a bundler prints once, under one prefix, with no stack
+ * frames. Rollup prefixes the message with `[plugin NAME]` and Vite prefixes it again with
+ * `[NAME]`, then prints `err.stack` after stripping a leading `NAME: MESSAGE` line: so the
+ * message drops Rollup's prefix, and the stack is that line alone until a bundler sets it.
+ */
+function pluginError(message, code) {
+  const err = new Error(message)
+  const rollupPrefix = /^\[plugin inferwarden-parity\] /
+  let text = message
+  let stack
+  Object.defineProperty(err, 'message', {
+    get: () => text,
+    set: (value) => {
+      text = String(value).replace(rollupPrefix, '')
+    },
+    configurable: true,
+  })
+  Object.defineProperty(err, 'stack', {
+    get: () => stack ?? `${err.name}: ${text}\n`,
+    set: (value) => {
+      stack = value
+    },
+    configurable: true,
+  })
+  err.pluginCode = code
   return err
 }
 
@@ -42,7 +77,12 @@ function inferwardenParity(options = {}) {
     buildStart() {
       const report = check(root, { format: options.format || 'text' })
       if (report.exit_code !== 0) {
-        this.error(driftError(report).message)
+        const err = driftError(report)
+        this.error(pluginError(err.message, err.code))
+      }
+      // A passing build still shows its warnings (hard-coded model ids and the like).
+      if (report.findings.length) {
+        this.warn(report.rendered.trimEnd())
       }
       if (options.generatedCheck !== false) {
         let files = []
@@ -54,7 +94,8 @@ function inferwardenParity(options = {}) {
         }
         const stale = files.filter((f) => f.status !== 'up_to_date')
         if (stale.length) {
-          this.error(`inferwarden parity: generated mirrors are out of date: ${stale.map((f) => `${f.path} (${f.status})`).join(', ')}; run \`inferwarden-parity generate\``)
+          const message = `generated mirrors are out of date: ${stale.map((f) => `${f.path} (${f.status})`).join(', ')}; run \`inferwarden-parity generate\``
+          this.error(pluginError(message, 'parity_generated_stale'))
         }
       }
     },

@@ -346,6 +346,20 @@ def show_parity() -> None:
         stale = parity.generate(root, check=True)
         print(f"  catalogue edited: generated mirrors {[(f['path'], f['status']) for f in stale]}; "
               f"after `parity generate`: {[f['status'] for f in parity.generate(root)]}")
+        # A request class that lacks a parameter its model has: the field is refused or dropped.
+        schemas = root / "backend" / "schemas.py"
+        schemas.write_text(schemas.read_text().replace("    cfg: float = 1.0\n", ""))
+        missing = [f for f in parity.check(root)["findings"] if f["rule"] == "parameter_missing"]
+        for f in missing:
+            print(f"  {f['source']['file']}:{f['source']['line']} parameter_missing: {f['message']}")
+        # A mistake in parity.toml is an input error at its line, never a silent green.
+        toml = root / "parity.toml"
+        toml.write_text(toml.read_text().replace("FluxRequest =", "FluxRequests ="))
+        mistake = parity.check(root)
+        for f in mistake["findings"]:
+            if f["rule"] == "config_error":
+                print(f"  {f['source']['file']}:{f['source']['line']} config_error: {f['message']} "
+                      f"(exit {mistake['exit_code']})")
         print(f"  exit {drift['exit_code']} (0 clean, 1 drift, 2 input error); "
               f"same check: `inferwarden parity check ROOT --format text|json|sarif|junit|github`")
 

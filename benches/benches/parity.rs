@@ -1,5 +1,5 @@
-//! Catalogue parity: the full check of the sample platform tree (goal under 100 ms cold in a
-//! release build), and parse + extract throughput in MB/s for Python and TypeScript sources
+//! Catalogue parity: the full check of the sample platform tree and of the adopter-patterns
+//! fixture (goal under 100 ms cold in a release build), and parse + extract throughput in MB/s for Python and TypeScript sources
 //! built by repeating the sample sources (about 1 MB each).
 
 use std::hint::black_box;
@@ -45,6 +45,12 @@ fn bench_parity(c: &mut Criterion) {
     let root = sample();
     c.bench_function("parity check: sample platform tree", |b| {
         b.iter(|| black_box(check_tree(&root).expect("check")))
+    });
+    // The patterns of a real adopted platform: a shared flat request class (envelope of
+    // four models), a per-model table, bound form controls.
+    let adopter = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/adopter");
+    c.bench_function("parity check: adopter patterns tree", |b| {
+        b.iter(|| black_box(check_tree(&adopter).expect("check")))
     });
     let mut group = c.benchmark_group("parity parse+extract throughput");
     for (kind, file) in [

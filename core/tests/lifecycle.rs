@@ -969,6 +969,60 @@ fn iso8601_forms() {
 }
 
 #[test]
+fn imports_a_gallery_table_with_type_and_error_msg_columns() {
+    // Shaped like a real adopter's gallery: the request's own columns beside the task's,
+    // `type` for the task type, `error_msg`, Python `isoformat()` times with microseconds.
+    let legacy = temp_db("gallery");
+    let c = rusqlite::Connection::open(&legacy).unwrap();
+    c.execute_batch(
+        "CREATE TABLE tasks (id TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'pending', progress INTEGER,
+            model TEXT NOT NULL, type TEXT NOT NULL, mode TEXT NOT NULL, prompt TEXT NOT NULL,
+            parameters TEXT NOT NULL DEFAULT '{}', result_path TEXT, error_msg TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+         INSERT INTO tasks VALUES ('g1', 'done', 100, 'm1', 'image', 'txt2img', 'a fox', '{}', '/results/g1.png', NULL,
+            '2027-02-01T10:00:00.123456+00:00', '2027-02-01T10:00:42.654321+00:00');
+         INSERT INTO tasks VALUES ('g2', 'failed', 10, 'm2', 'video', 't2v', 'a river', '{}', NULL, 'worker lost',
+            '2027-02-01T10:01:00.000001+00:00', '2027-02-01T10:09:00.5+00:00');
+         INSERT INTO tasks VALUES ('g3', 'processing', 40, 'm2', 'video', 'i2v', 'a cat', '{}', NULL, NULL,
+            '2027-02-01T10:02:00+00:00', '2027-02-01T10:03:00+00:00');",
+    )
+    .unwrap();
+    drop(c);
+    let w = world("gallery-import");
+    let ttls = [
+        ("image".to_owned(), 10 * MIN),
+        ("video".to_owned(), 30 * MIN),
+    ]
+    .into();
+    let r = w.store.import_legacy(&legacy, "tasks", &ttls).unwrap();
+    assert_eq!((r.imported, r.skipped, r.backfilled), (3, 0, 1));
+    let g1 = w.life.get("g1").unwrap().unwrap();
+    assert_eq!(
+        (g1.status, g1.task_type.as_str(), g1.result_path.as_deref()),
+        (TaskStatus::Done, "image", Some("/results/g1.png"))
+    );
+    let g2 = w.life.get("g2").unwrap().unwrap();
+    assert_eq!(
+        (g2.status, g2.error_message.as_deref()),
+        (TaskStatus::Failed, Some("worker lost"))
+    );
+    let g3 = w.life.get("g3").unwrap().unwrap();
+    let t = inferwarden::lifecycle::parse_iso8601_ms("2027-02-01T10:03:00+00:00").unwrap();
+    assert_eq!(g3.stale_deadline, Some(t + 30 * MIN));
+
+    // A table with neither column is refused with a validation error, nothing imported.
+    let bare = temp_db("bare");
+    rusqlite::Connection::open(&bare)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE jobs (id TEXT, status TEXT, created_at TEXT, updated_at TEXT);",
+        )
+        .unwrap();
+    let e = w.store.import_legacy(&bare, "jobs", &ttls).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ValidationError, "{e}");
+}
+
+#[test]
 fn imports_a_legacy_platform_table() {
     let legacy = temp_db("legacy");
     let c = rusqlite::Connection::open(&legacy).unwrap();

@@ -4,13 +4,15 @@
 //! format is well-formed.
 #![cfg(feature = "parity")]
 
+#[path = "support/planted.rs"]
+mod planted;
 #[path = "support/sample_tree.rs"]
 mod sample_tree;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use sample_tree::{copy_tree, sample};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use planted::{line_of, planted_copy};
+use sample_tree::sample;
 
 use inferwarden::parity::{check_tree, Format, ParityRun, Severity};
 
@@ -21,30 +23,8 @@ fn planted(file: &str, old: &str, new: &str) -> PathBuf {
 
 /// [`planted`], also returning the line where the replacement ends.
 fn planted_at(file: &str, old: &str, new: &str) -> (PathBuf, u32) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let root = std::env::temp_dir().join(format!(
-        "iw-parity-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&root);
-    copy_tree(&sample(), &root);
-    let path = root.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(
-        text.matches(old).count(),
-        1,
-        "{file}: `{old}` must occur once"
-    );
-    let at = text.find(old).unwrap();
-    let line = 1 + text[..at].matches('\n').count() + new.matches('\n').count();
-    std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
-    (root, line as u32)
-}
-
-fn line_of(root: &Path, file: &str, needle: &str) -> u32 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap();
-    text.lines().position(|l| l.contains(needle)).unwrap() as u32 + 1
+    let (root, start) = planted_copy(&sample(), file, old, new);
+    (root, start + new.matches('\n').count() as u32)
 }
 
 #[test]

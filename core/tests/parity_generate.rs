@@ -104,3 +104,81 @@ fn no_generate_targets_is_a_config_error() {
         ErrorCode::ConfigInvalid
     );
 }
+
+/// The adopter fixture with a `[generate]` table in `shape`, generated.
+fn adopter_generated(shape: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "iw-generate-{}-adopter-{shape}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&root);
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/adopter"),
+        &root,
+    );
+    let toml = root.join("parity.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        format!("{text}\n[generate]\ntypescript = \"gen/catalogue.ts\"\npython = \"gen/catalogue.py\"\nrequest_shape = \"{shape}\"\n"),
+    )
+    .unwrap();
+    generate_tree(&root, true).unwrap();
+    root
+}
+
+#[test]
+fn the_mirrors_agree_on_what_is_required() {
+    let root = adopter_generated("nested");
+    let ts = std::fs::read_to_string(root.join("gen/catalogue.ts")).unwrap();
+    let py = std::fs::read_to_string(root.join("gen/catalogue.py")).unwrap();
+    // `prompt` is required with a default (the form's initial value): required in both.
+    assert!(ts.contains("  \"prompt\": string\n"), "{ts}");
+    assert!(
+        py.contains("    prompt: str = Field(..., max_length=1500)"),
+        "{py}"
+    );
+    // `seed` has a default and is not required: optional in both.
+    assert!(ts.contains("  \"seed\"?: number\n"), "{ts}");
+    assert!(py.contains("    seed: int = Field(default=-1,"), "{py}");
+    // A locked float is bounded to its value (`Literal[1.0]` is not a type for mypy).
+    assert!(
+        py.contains("    cfg_scale: float = Field(default=1.0, ge=1.0, le=1.0)"),
+        "{py}"
+    );
+    assert!(!py.contains("Literal[1.0]"), "{py}");
+}
+
+#[test]
+fn a_flat_request_model_restates_its_parameters_and_passes_the_check() {
+    let root = adopter_generated("flat");
+    let ts = std::fs::read_to_string(root.join("gen/catalogue.ts")).unwrap();
+    let py = std::fs::read_to_string(root.join("gen/catalogue.py")).unwrap();
+    assert!(
+        ts.contains("export interface RapidRequest extends RapidParameters {"),
+        "{ts}"
+    );
+    let request = py.split("class RapidRequest(BaseModel):").nth(1).unwrap();
+    assert!(
+        request.contains("    grain: Literal[\"fine\", \"coarse\"]"),
+        "{request}"
+    );
+    assert!(!request.contains("parameters:"), "{request}");
+    // Checked like a hand-written mirror, each flat class against its one model.
+    let toml = root.join("parity.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace(
+            "[generate]",
+            "[[python]]\npath = \"gen/catalogue.py\"\nmodels = { PainterRequest = \"painter\", LumenRequest = \"lumen\", DriftRequest = \"drift\", RapidRequest = \"rapid\" }\n\n[[typescript]]\npath = \"gen/catalogue.ts\"\n\n[generate]",
+        ),
+    )
+    .unwrap();
+    let run = check_tree(&root).unwrap();
+    assert!(
+        run.report.findings.is_empty(),
+        "{}",
+        run.render(inferwarden::parity::Format::Text)
+    );
+}

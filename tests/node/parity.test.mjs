@@ -92,6 +92,83 @@ test('a real vite build passes on the clean sample and fails on drift', () => {
   assert.equal(ok.status, 0, ok.stderr + ok.stdout)
   const bad = viteBuild(viteProject(copySample(true)))
   assert.notEqual(bad.status, 0)
-  assert.match(bad.stderr + bad.stdout, /default_differs/)
-  assert.match(bad.stderr + bad.stdout, /inferwarden parity/)
+  const out = bad.stderr + bad.stdout
+  // The finding once, the plugin named once, and no stack frames.
+  assert.equal(out.match(/error\[default_differs\]/g)?.length, 1, out)
+  assert.equal(out.match(/inferwarden-parity/g)?.length, 1, out)
+  assert.match(out, /catalogue parity: drift; exit code 1/)
+  assert.doesNotMatch(out, /^\s+at .+:\d+:\d+\)?$/m, out)
 })
+
+test('a passing vite build shows the check\'s warnings', () => {
+  const root = copySample(false)
+  const form = join(root, 'src', 'components', 'GenerationForm.tsx')
+  writeFileSync(form, `${readFileSync(form, 'utf8')}\nexport const isFlux = (m: string) => m === 'flux-dev'\n`)
+  const dir = viteProject(root)
+  const config = join(dir, 'vite.config.mjs')
+  writeFileSync(config, readFileSync(config, 'utf8').replace("logLevel: 'error'", "logLevel: 'warn'"))
+  const ok = viteBuild(dir)
+  assert.equal(ok.status, 0, ok.stderr + ok.stdout)
+  assert.match(ok.stderr + ok.stdout, /warning\[hardcoded_model_in_ui\]/)
+})
+
+const ADOPTER = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'adopter')
+
+function adopterCopy(file, from, to) {
+  const root = join(mkdtempSync(join(tmpdir(), 'iw-adopter-')), 'adopter')
+  cpSync(ADOPTER, root, { recursive: true })
+  const path = join(root, file)
+  writeFileSync(path, readFileSync(path, 'utf8').replace(from, to))
+  return root
+}
+
+test('the adopter patterns are silent in agreement; planted drift and config mistakes are found', () => {
+  assert.equal(parity.check(ADOPTER).exit_code, 0)
+  const slider = parity.check(adopterCopy('src/panel/Tuning.tsx', 'min={33} max={129} step={4} value={frameCount}', 'min={16} max={129} step={4} value={frameCount}'))
+  assert.equal(slider.exit_code, 1)
+  assert.deepEqual(slider.findings.map((f) => [f.rule, f.source.file, f.catalogue_path]), [
+    ['range_differs', 'src/panel/Tuning.tsx', 'video_models.Drift_Motion_3.parameters.num_frames.min'],
+  ])
+  const misnamed = parity.check(adopterCopy('parity.toml', '"painter", "lumen",', '"painter", "lumenn",'))
+  assert.equal(misnamed.exit_code, 2)
+  const errors = misnamed.findings.filter((f) => f.rule === 'config_error')
+  assert.deepEqual(errors.map((f) => [f.source.file, f.found]), [['parity.toml', 'lumenn']])
+  assert.ok(!misnamed.findings.some((f) => f.rule === 'model_extra'))
+})
+
+test('generated TypeScript mirrors pass tsc --strict in both request shapes', () => {
+  const files = []
+  for (const [name, source] of [['sample', SAMPLE], ['adopter', ADOPTER]]) {
+    for (const shape of ['nested', 'flat']) {
+      const root = join(mkdtempSync(join(tmpdir(), `iw-gen-${name}-`)), 'tree')
+      cpSync(source, root, { recursive: true })
+      const toml = join(root, 'parity.toml')
+      let text = readFileSync(toml, 'utf8')
+      if (!text.includes('[generate]')) {
+        text += '\n[generate]\ntypescript = "src/generated/catalogue.ts"\npython = "backend/generated_catalogue.py"\n'
+      }
+      writeFileSync(toml, `${text}request_shape = "${shape}"\n`)
+      parity.generate(root)
+      const file = join(root, 'src', 'generated', 'catalogue.ts')
+      // A flat request extends the parameters; a nested one holds them.
+      const body = readFileSync(file, 'utf8')
+      assert.match(body, shape === 'flat' ? /interface \w+Request extends \w+Parameters \{/ : /  parameters: \w+Parameters\n/)
+      // Each shape must type-check as used: a request literal of the first model.
+      writeFileSync(join(root, 'src', 'generated', 'use.ts'), usage(body, shape))
+      files.push(file, join(root, 'src', 'generated', 'use.ts'))
+    }
+  }
+  const tsc = join(pkg, 'node_modules', 'typescript', 'bin', 'tsc')
+  const run = spawnSync(process.execPath, [tsc, '--strict', '--noEmit', '--target', 'es2022', '--module', 'esnext', '--moduleResolution', 'bundler', ...files], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stdout + run.stderr)
+})
+
+/** A module using the first generated request type with its required fields only. */
+function usage(body, shape) {
+  const name = body.match(/export interface (\w+)Request/)[1]
+  const id = body.match(/export interface \w+Request[^{]*\{\n {2}model: "([^"]+)"/)[1]
+  const params = body.match(new RegExp(`export interface ${name}Parameters \\{\\n([^}]*)\\}`))[1]
+  const required = [...params.matchAll(/^ {2}"(\w+)": (\w+)/gm)].map(([, key, ty]) => `${key}: ${ty === 'number' ? 1 : '"x"'}`)
+  const fields = shape === 'flat' ? required : [`parameters: { ${required.join(', ')} }`]
+  return `import type { ${name}Request } from './catalogue'\nexport const r: ${name}Request = { model: "${id}", ${fields.join(', ')} }\n`
+}

@@ -161,3 +161,99 @@ def test_junit_output_parses_back(tmp_path):
     assert "expected 512, found 256" in failures[1].text or "expected 512, found 256" in failures[0].text
     clean = ET.fromstring(parity.check(SAMPLE, "junit")["rendered"]).find("testsuite")
     assert (clean.get("tests"), clean.get("failures")) == ("1", "0")
+
+
+ADOPTER = Path(__file__).resolve().parents[1] / "fixtures" / "adopter"
+
+
+def adopter_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    root = tmp_path / "adopter"
+    shutil.copytree(ADOPTER, root)
+    path = root / file
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+    return root
+
+
+def test_adopter_patterns_are_silent_when_in_agreement():
+    report = parity.check(ADOPTER)
+    assert report["exit_code"] == 0, report["rendered"]
+    assert report["findings"] == []
+
+
+def test_a_shared_request_class_missing_a_parameter_is_parameter_missing(tmp_path):
+    root = adopter_copy(
+        tmp_path, "backend/requests.py",
+        "    motion_score: Optional[float] = Field(default=2.5, ge=0.0, le=5.0)\n", "",
+    )
+    report = parity.check(root)
+    assert report["exit_code"] == 1
+    [finding] = report["findings"]
+    assert finding["rule"] == "parameter_missing"
+    assert finding["source"]["file"] == "backend/requests.py"
+    assert finding["catalogue_path"] == "video_models.Drift_Motion_3.parameters.motion_score"
+
+
+def test_a_config_mistake_is_exit_2_at_its_parity_toml_line(tmp_path):
+    root = adopter_copy(tmp_path, "parity.toml", "CreateJob = [", "CreateJobs = [")
+    report = parity.check(root)
+    assert report["exit_code"] == 2
+    [finding] = [f for f in report["findings"] if f["rule"] == "config_error"]
+    line = next(i for i, l in enumerate((root / "parity.toml").read_text().splitlines(), 1) if "CreateJobs" in l)
+    assert (finding["source"]["file"], finding["source"]["line"]) == ("parity.toml", line)
+
+
+def test_no_parity_toml_is_config_invalid(tmp_path):
+    root = adopter_copy(tmp_path, "parity.toml", "catalogue =", "catalogue =")
+    (root / "parity.toml").unlink()
+    with pytest.raises(ConfigInvalidError) as err:
+        parity.check(root)
+    assert err.value.code == "config_invalid"
+
+
+def generated_trees(tmp_path: Path) -> list[Path]:
+    """The sample platform and the adopter fixture, each generating both request shapes."""
+    roots = []
+    for name, source in [("sample", SAMPLE), ("adopter", ADOPTER)]:
+        for shape in ["nested", "flat"]:
+            root = tmp_path / f"{name}_{shape}"
+            shutil.copytree(source, root)
+            toml = root / "parity.toml"
+            text = toml.read_text()
+            if "[generate]" not in text:
+                text += '\n[generate]\ntypescript = "src/generated/catalogue.ts"\npython = "backend/generated_catalogue.py"\n'
+            toml.write_text(text + f'request_shape = "{shape}"\n')
+            assert {f["status"] for f in parity.generate(root)} <= {"written", "up_to_date"}
+            roots.append(root)
+    return roots
+
+
+def test_generated_python_mirrors_pass_mypy_strict(tmp_path):
+    from mypy import api
+
+    files = []
+    for root in generated_trees(tmp_path):
+        target = tmp_path / "mypy" / f"{root.name}.py"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(root / "backend" / "generated_catalogue.py", target)
+        files.append(str(target))
+    stdout, stderr, status = api.run(["--strict", "--no-incremental", "--cache-dir", os.devnull, *files])
+    assert status == 0, stdout + stderr
+    assert f"no issues found in {len(files)} source files" in stdout
+
+
+def test_generated_flat_request_model_accepts_a_flat_body(tmp_path):
+    import importlib.util
+
+    [_, flat, _, _] = generated_trees(tmp_path)
+    spec = importlib.util.spec_from_file_location("flat_mirror", flat / "backend" / "generated_catalogue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    request = module.FluxDevRequest.model_validate({"model": "flux-dev", "prompt": "a fox", "steps": 30})
+    assert (request.steps, request.guidance) == (30, 3.5)
+    with pytest.raises(Exception):
+        module.FluxDevRequest.model_validate({"model": "flux-dev", "prompt": "a fox", "bogus": 1})
+    with pytest.raises(Exception):
+        # Required in the catalogue: required here, as in the TypeScript mirror.
+        module.FluxDevRequest.model_validate({"model": "flux-dev"})

@@ -704,8 +704,9 @@ pub struct ImportReport {
 }
 
 impl SqliteTaskStore {
-    /// Adopts an existing platform table (`id`, `task_type`, `status`, `created_at`,
-    /// `updated_at` as ISO-8601 text, optional `result_path`, `error`) from the SQLite file
+    /// Adopts an existing platform table (`id`, `task_type` or `type`, `status`, `created_at`,
+    /// `updated_at` as ISO-8601 text, optional `result_path`, `error` or `error_msg`; other
+    /// columns are left alone) from the SQLite file
     /// `legacy_path`: times become integer ms, every row enters through legal transitions
     /// (each written to the transitions table with reason `imported`), and rows already
     /// processing get `started_at` backfilled from `updated_at` and a deadline from the TTL of
@@ -740,9 +741,23 @@ impl SqliteTaskStore {
         } else {
             "NULL"
         };
-        let error_col = if has("error") { "error" } else { "NULL" };
+        // The type and error columns go by either name (`type` and `error_msg` in platforms
+        // that store the request's own `type` beside it).
+        let error_col = ["error", "error_msg"]
+            .into_iter()
+            .find(|c| has(c))
+            .unwrap_or("NULL");
+        let type_col = ["task_type", "type"]
+            .into_iter()
+            .find(|c| has(c))
+            .ok_or_else(|| {
+                Error::with_detail(
+                    ErrorCode::ValidationError,
+                    format!("legacy table {table} has neither a task_type nor a type column"),
+                )
+            })?;
         let mut stmt = legacy
-            .prepare(&format!("SELECT id, task_type, status, created_at, updated_at, {result_col}, {error_col} FROM {table} ORDER BY created_at"))
+            .prepare(&format!("SELECT id, {type_col}, status, created_at, updated_at, {result_col}, {error_col} FROM {table} ORDER BY created_at"))
             .map_err(db_err)?;
         type Row7 = (
             String,

@@ -36,6 +36,39 @@ pub enum FactKind {
     Alias(String),
     /// A literal model id compared in UI code: behaviour hard-coded for one model.
     HardCodedModel,
+    /// A parameter attribute stated once for several models (a shared request class, a
+    /// form control shown for several models): compared with the union of what those
+    /// models accept (empty `models`: every model that has the parameter).
+    SharedParam {
+        /// The models (ids or aliases).
+        models: Vec<String>,
+        /// Parameter name.
+        name: String,
+        /// Attribute.
+        attr: String,
+    },
+    /// The fields of a request class that mirrors `models`: a parameter of those models
+    /// that the class lacks is `parameter_missing`, and a field that states no bound or
+    /// options where the catalogue has them accepts values the catalogue refuses.
+    FieldSet {
+        /// The models (ids or aliases).
+        models: Vec<String>,
+        /// The fields.
+        fields: Vec<Field>,
+        /// Parameters the class leaves out on purpose (`partial`): not reported missing.
+        partial: bool,
+    },
+}
+
+/// One field of a request class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The field (parameter) name.
+    pub name: String,
+    /// Where it is declared.
+    pub at: Location,
+    /// The constraints it states (`min`, `max`, `options`, `maxLength`, `step`).
+    pub stated: Vec<String>,
 }
 
 /// One fact.
@@ -67,4 +100,7 @@ pub struct SourceFacts {
     pub facts: Vec<Fact>,
     /// Syntax errors (the file's facts are then incomplete; the check reports them).
     pub errors: Vec<SourceError>,
+    /// The module-level names the file defines (classes, constants, type aliases, bound
+    /// form values): a name configured in `parity.toml` but absent here is a config error.
+    pub names: std::collections::BTreeSet<String>,
 }

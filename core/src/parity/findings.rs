@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::location::Location;
 
 /// The stable rule ids.
-pub const RULES: [(&str, &str); 14] = [
+pub const RULES: [(&str, &str); 15] = [
     (
         "model_missing",
         "a catalogue model is missing from a source that lists every model",
@@ -30,11 +30,18 @@ pub const RULES: [(&str, &str); 14] = [
         "a source restates a parameter the catalogue model does not have",
     ),
     (
+        "parameter_missing",
+        "a request class lacks a parameter one of its models has",
+    ),
+    (
         "hardcoded_model_in_ui",
         "UI code compares against a literal model id",
     ),
     ("source_parse_error", "a source file does not parse"),
-    ("source_unreadable", "a source file cannot be read"),
+    (
+        "config_error",
+        "parity.toml names a file, class, symbol or model that does not exist",
+    ),
     (
         "catalogue_location_unknown",
         "internal: a catalogue path has no location",
@@ -90,12 +97,13 @@ pub struct ParityReport {
 }
 
 impl ParityReport {
-    /// 0 clean, 1 drift, 2 input error (a source that does not parse or cannot be read).
+    /// 0 clean, 1 drift, 2 input error (a source that does not parse, or a mistake in
+    /// `parity.toml`: a path that cannot be read, a name that does not exist).
     pub fn exit_code(&self) -> u8 {
         if self
             .findings
             .iter()
-            .any(|f| matches!(f.rule, "source_parse_error" | "source_unreadable"))
+            .any(|f| matches!(f.rule, "source_parse_error" | "config_error"))
         {
             2
         } else if self.findings.iter().any(|f| f.severity == Severity::Error) {

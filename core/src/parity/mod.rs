@@ -8,6 +8,7 @@
 
 mod compare;
 mod config;
+mod config_check;
 mod facts;
 mod findings;
 mod generate;
@@ -19,7 +20,10 @@ mod typescript_source;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use config::{GenerateTargets, ParityConfig, PythonSource, TypeScriptSource};
+pub use config::{
+    Binding, ClassModels, GenerateTargets, ParityConfig, PythonSource, TableKind, TypeScriptSource,
+    CONFIG_FILE,
+};
 pub use facts::{Fact, FactKind, SourceError, SourceFacts};
 pub use findings::{Finding, ParityReport, Severity, RULES};
 pub use generate::{python_module, typescript_module};
@@ -50,14 +54,21 @@ impl ParityRun {
     }
 }
 
-/// Reads `root/parity.toml` (the defaults when it is absent).
+/// Reads `root/parity.toml`. A missing file is `config_invalid` (a check of nothing would
+/// pass silently), as is a syntax error or an unknown key (with its line).
 pub fn load_config(root: &Path) -> Result<ParityConfig, Error> {
-    match std::fs::read_to_string(root.join("parity.toml")) {
+    match std::fs::read_to_string(root.join(CONFIG_FILE)) {
         Ok(text) => ParityConfig::from_toml(&text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ParityConfig::from_toml(""),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::with_detail(
+            ErrorCode::ConfigInvalid,
+            format!(
+                "no {CONFIG_FILE} in {}: it names the catalogue and the sources to check (see docs/parity.md)",
+                root.display()
+            ),
+        )),
         Err(e) => Err(Error::with_detail(
             ErrorCode::ConfigInvalid,
-            format!("cannot read parity.toml: {e}"),
+            format!("cannot read {CONFIG_FILE}: {e}"),
         )),
     }
 }
@@ -100,11 +111,19 @@ pub fn generate_tree(root: &Path, write: bool) -> Result<Vec<GeneratedFile>, Err
     if let Some(path) = &config.generate.typescript {
         files.push((
             path.clone(),
-            typescript_module(&catalogue, &raw, &config.catalogue),
+            typescript_module(
+                &catalogue,
+                &raw,
+                &config.catalogue,
+                config.generate.request_shape,
+            ),
         ));
     }
     if let Some(path) = &config.generate.python {
-        files.push((path.clone(), python_module(&catalogue, &config.catalogue)));
+        files.push((
+            path.clone(),
+            python_module(&catalogue, &config.catalogue, config.generate.request_shape),
+        ));
     }
     if files.is_empty() {
         return Err(Error::with_detail(
@@ -176,47 +195,35 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
     let mut sources = BTreeMap::new();
     let mut facts = Vec::new();
     let mut findings = Vec::new();
-    let read = |path: &str, findings: &mut Vec<Finding>| -> Option<String> {
-        match std::fs::read_to_string(root.join(path)) {
-            Ok(text) => Some(text),
-            Err(e) => {
-                findings.push(input_finding(
-                    "source_unreadable",
-                    Location {
-                        file: path.to_owned(),
-                        line: 1,
-                        column: 1,
-                    },
-                    format!("cannot read {path}: {e}"),
-                ));
-                None
-            }
-        }
+    let parameters = view.parameter_names();
+    let mut checks = config_check::ConfigCheck::new(config, &view, &parameters);
+    let read = |section: &str, i: usize, path: &str, checks: &mut config_check::ConfigCheck| {
+        std::fs::read_to_string(root.join(path))
+            .map_err(|e| checks.unreadable(section, i, path, &e))
+            .ok()
     };
-    for src in &config.python {
-        if let Some(text) = read(&src.path, &mut findings) {
-            let got = on_big_stack(&src.path, || {
-                python_source::extract(&src.path, &text, &src.models, &src.constants)
-            });
+    for (i, src) in config.python.iter().enumerate() {
+        if let Some(text) = read("python", i, &src.path, &mut checks) {
+            let got = on_big_stack(&src.path, || python_source::extract(src, &text));
+            checks.python(i, src, &got);
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
     }
-    for src in &config.typescript {
-        if let Some(text) = read(&src.path, &mut findings) {
+    for (i, src) in config.typescript.iter().enumerate() {
+        if let Some(text) = read("typescript", i, &src.path, &mut checks) {
             let got = on_big_stack(&src.path, || {
-                typescript_source::extract(
-                    &src.path,
-                    &text,
-                    &src.model_unions,
-                    &src.fallbacks,
-                    &names,
-                )
+                typescript_source::extract(src, &text, &names, &parameters)
             });
+            checks.typescript(i, src, &got);
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
     }
+    // A fact about a model the configuration misnamed is reported once, as a config error.
+    let misnamed = checks.misnamed_models();
+    facts.retain(|f| f.model.as_ref().is_none_or(|m| !misnamed.contains(m)));
+    findings.extend(checks.findings);
     findings.extend(compare::compare(&view, &facts));
     findings.sort_by(|a, b| (&a.source, a.rule).cmp(&(&b.source, b.rule)));
     sources.insert(config.catalogue.clone(), catalogue_text.clone());
@@ -260,22 +267,12 @@ fn on_big_stack(file: &str, read: impl FnOnce() -> SourceFacts + Send) -> Source
                 },
                 message: "the source could not be read (reader failed)".into(),
             }],
+            names: Default::default(),
         },
     }
 }
 
-fn input_finding(rule: &'static str, at: Location, message: String) -> Finding {
-    Finding {
-        rule,
-        severity: Severity::Error,
-        message,
-        source: at,
-        catalogue_path: None,
-        catalogue_at: None,
-        expected: serde_json::Value::Null,
-        found: serde_json::Value::Null,
-    }
-}
+use config_check::input_finding;
 
 fn absorb(got: SourceFacts, facts: &mut Vec<Fact>, findings: &mut Vec<Finding>) {
     for e in got.errors {

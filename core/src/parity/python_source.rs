@@ -1,27 +1,28 @@
 //! The Python reader (ruff's parser): module-level literal assignments (a list of model
-//! dicts with `id`, an alias dict), constants mapped to a catalogue path in `parity.toml`
-//! (literals and `os.environ.get("X", default)`, also inside `int(...)`/`float(...)`), and
-//! Pydantic v2 request classes (`Field(default=, ge=, le=, gt=, lt=, max_length=)`,
-//! `Literal[...]`, `conint`/`confloat`).
-
-use std::collections::BTreeMap;
+//! dicts with `id`, their parameters under any of the configured keys, an alias dict, a
+//! per-model table of fixed values), constants mapped to a catalogue path in `parity.toml`
+//! (literals and `os.environ.get("X", default)`, also inside `int(...)`/`float(...)`), an
+//! `Enum` class or list constant naming every model, and Pydantic v2 request classes
+//! (`Field(default=, ge=, le=, gt=, lt=, max_length=)`, `Literal[...]`, `Optional[...]`,
+//! `conint`/`confloat`) mirroring one model or shared by several.
+//!
+//! `Field(default=None)` (and `= None`) means "not sent": it states no default.
 
 use ruff_python_ast::{Expr, Number, Stmt, UnaryOp};
 use ruff_text_size::Ranged;
 use serde_json::{json, Map, Value};
 
-use super::facts::{Fact, FactKind, SourceError, SourceFacts};
+use super::config::{default_model_sets, ClassModels, PythonSource, TableKind};
+use super::facts::{Fact, FactKind, Field, SourceError, SourceFacts};
 use super::location::LineIndex;
 
-/// Reads `text` (the content of `file`). `classes` maps Pydantic class names to the model
-/// they mirror; `constants` maps module constants to a catalogue path
-/// (`MODEL.parameters.NAME.ATTR` or `MODEL.fixed_parameters.NAME.ATTR`).
-pub fn extract(
-    file: &str,
-    text: &str,
-    classes: &BTreeMap<String, String>,
-    constants: &BTreeMap<String, String>,
-) -> SourceFacts {
+/// The names a request class uses for the request envelope, never parameters. A class
+/// with a `parameters` field is a nested request: its parameters are in that field's class.
+const ENVELOPE_FIELDS: [&str; 4] = ["model", "type", "mode", "parameters"];
+
+/// Reads `text` (the content of the file `source` describes).
+pub fn extract(source: &PythonSource, text: &str) -> SourceFacts {
+    let file = source.path.as_str();
     let index = LineIndex::new(file, text);
     let mut out = SourceFacts::default();
     let module = match ruff_python_parser::parse_module(text) {
@@ -34,24 +35,35 @@ pub fn extract(
             return out;
         }
     };
-    let reader = Reader { index: &index };
+    let model_sets = source.model_sets.clone().unwrap_or_else(default_model_sets);
+    let reader = Reader {
+        index: &index,
+        source,
+    };
     for stmt in &module.body {
         match stmt {
             Stmt::Assign(a) => {
                 for target in &a.targets {
                     if let Expr::Name(n) = target {
-                        reader.assignment(n.id.as_str(), &a.value, constants, &mut out.facts);
+                        out.names.insert(n.id.to_string());
+                        reader.assignment(n.id.as_str(), &a.value, &model_sets, &mut out.facts);
                     }
                 }
             }
             Stmt::AnnAssign(a) => {
                 if let (Expr::Name(n), Some(value)) = (&*a.target, a.value.as_deref()) {
-                    reader.assignment(n.id.as_str(), value, constants, &mut out.facts);
+                    out.names.insert(n.id.to_string());
+                    reader.assignment(n.id.as_str(), value, &model_sets, &mut out.facts);
                 }
             }
             Stmt::ClassDef(c) => {
-                if let Some(model) = classes.get(c.name.as_str()) {
-                    reader.pydantic_class(model, &c.body, &mut out.facts);
+                let name = c.name.as_str();
+                out.names.insert(name.to_owned());
+                if let Some(models) = source.models.get(name) {
+                    let partial = source.partial.contains(name);
+                    reader.pydantic_class(models, partial, c, &mut out.facts);
+                } else if model_sets.contains(name) {
+                    reader.enum_model_set(c, &mut out.facts);
                 }
             }
             _ => {}
@@ -62,6 +74,7 @@ pub fn extract(
 
 struct Reader<'a> {
     index: &'a LineIndex<'a>,
+    source: &'a PythonSource,
 }
 
 /// A literal value with the location of every nested value.
@@ -211,13 +224,13 @@ impl Reader<'_> {
         &self,
         name: &str,
         value: &Expr,
-        constants: &BTreeMap<String, String>,
+        model_sets: &std::collections::BTreeSet<String>,
         facts: &mut Vec<Fact>,
     ) {
         let Some(lit) = literal(value) else {
             return;
         };
-        if let Some(path) = constants.get(name) {
+        if let Some(path) = self.source.constants.get(name) {
             let parts: Vec<&str> = path.split('.').collect();
             if let [model, group, param, attr] = parts[..] {
                 let kind = if group == "fixed_parameters" {
@@ -233,6 +246,28 @@ impl Reader<'_> {
                 };
                 facts.push(self.fact(Some(model), kind, &lit));
             }
+            return;
+        }
+        if let Some(kind) = self.source.tables.get(name) {
+            self.table(*kind, &lit, facts);
+            return;
+        }
+        if model_sets.contains(name) {
+            let ids: Vec<_> = lit
+                .items
+                .iter()
+                .filter_map(|(_, l)| {
+                    l.value
+                        .as_str()
+                        .map(|id| (id.to_owned(), self.index.locate(l.offset)))
+                })
+                .collect();
+            facts.push(Fact {
+                model: None,
+                kind: FactKind::ModelSet(ids),
+                value: lit.value.clone(),
+                at: self.index.locate(lit.offset),
+            });
             return;
         }
         match &lit.value {
@@ -274,6 +309,56 @@ impl Reader<'_> {
         }
     }
 
+    /// `{"model-id": {"param": value}}`: one fact per entry.
+    fn table(&self, kind: TableKind, lit: &Lit, facts: &mut Vec<Fact>) {
+        for (model, entries) in &lit.items {
+            let Some(model) = model else { continue };
+            for (param, value) in &entries.items {
+                let Some(param) = param else { continue };
+                let kind = match kind {
+                    TableKind::Fixed => FactKind::Fixed {
+                        name: param.clone(),
+                        attr: "value".into(),
+                    },
+                    TableKind::Default => FactKind::Param {
+                        name: param.clone(),
+                        attr: "default".into(),
+                    },
+                };
+                facts.push(self.fact(Some(model), kind, value));
+            }
+        }
+    }
+
+    /// `class ModelId(str, Enum): a = "a"`: the values name every model.
+    fn enum_model_set(&self, class: &ruff_python_ast::StmtClassDef, facts: &mut Vec<Fact>) {
+        let mut ids = Vec::new();
+        for stmt in &class.body {
+            let value = match stmt {
+                Stmt::Assign(a) => &*a.value,
+                Stmt::AnnAssign(a) => match a.value.as_deref() {
+                    Some(v) => v,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(Lit {
+                value: Value::String(id),
+                offset,
+                ..
+            }) = literal(value)
+            {
+                ids.push((id, self.index.locate(offset)));
+            }
+        }
+        facts.push(Fact {
+            model: None,
+            kind: FactKind::ModelSet(ids),
+            value: Value::Null,
+            at: self.index.locate(class.range().start().to_usize()),
+        });
+    }
+
     fn model_facts(&self, id: &str, model: &Lit, facts: &mut Vec<Fact>) {
         if let Some(t) = item(model, "type") {
             facts.push(self.fact(Some(id), FactKind::ModelType, t));
@@ -295,7 +380,13 @@ impl Reader<'_> {
         if let Some(d) = item(model, "default_mode") {
             facts.push(self.fact(Some(id), FactKind::DefaultMode, d));
         }
-        for (group, fixed) in [("parameters", false), ("fixed_parameters", true)] {
+        let groups = self
+            .source
+            .parameter_keys
+            .iter()
+            .map(|k| (k, false))
+            .chain(self.source.fixed_keys.iter().map(|k| (k, true)));
+        for (group, fixed) in groups {
             let Some(params) = item(model, group) else {
                 continue;
             };
@@ -320,94 +411,145 @@ impl Reader<'_> {
         }
     }
 
-    fn pydantic_class(&self, model: &str, body: &[Stmt], facts: &mut Vec<Fact>) {
-        for stmt in body {
+    fn pydantic_class(
+        &self,
+        models: &ClassModels,
+        partial: bool,
+        class: &ruff_python_ast::StmtClassDef,
+        facts: &mut Vec<Fact>,
+    ) {
+        let names = models.names();
+        // One model: facts about that model; several: facts about their union.
+        let single = match models {
+            ClassModels::One(m) => Some(m.as_str()),
+            ClassModels::Shared(_) => None,
+        };
+        let param = |field: &str, attr: &str| match single {
+            Some(_) => FactKind::Param {
+                name: field.to_owned(),
+                attr: attr.to_owned(),
+            },
+            None => FactKind::SharedParam {
+                models: names.clone(),
+                name: field.to_owned(),
+                attr: attr.to_owned(),
+            },
+        };
+        let mut fields = Vec::new();
+        for stmt in &class.body {
             let Stmt::AnnAssign(a) = stmt else { continue };
             let Expr::Name(field) = &*a.target else {
                 continue;
             };
             let field = field.id.as_str();
-            let param = |attr: &str| FactKind::Param {
-                name: field.to_owned(),
-                attr: attr.to_owned(),
-            };
+            let envelope = ENVELOPE_FIELDS.contains(&field);
+            let mut stated = Vec::new();
+            let annotation = unwrap_optional(&a.annotation);
             // `type: Literal["image"] = "image"`: the model's type (the default states it).
             if field == "type" {
-                if let Some(d) = a.value.as_deref().and_then(literal) {
-                    facts.push(self.fact(Some(model), FactKind::ModelType, &d));
+                if let (Some(m), Some(d)) = (single, a.value.as_deref().and_then(literal)) {
+                    facts.push(self.fact(Some(m), FactKind::ModelType, &d));
                 }
                 continue;
             }
             // Literal[...] annotations: the model id, the modes, or a parameter's options.
-            if let Some((values, offset)) = literal_strings(&a.annotation) {
+            if let Some((values, offset)) = literal_values(annotation) {
                 let lit = Lit {
-                    value: Value::Array(values.iter().cloned().map(Value::String).collect()),
+                    value: Value::Array(values.clone()),
                     offset,
                     items: Vec::new(),
                 };
-                match field {
-                    "model" => {
-                        for v in &values {
-                            let at = self.index.locate(offset);
+                match (field, single) {
+                    ("model", Some(m)) => {
+                        for v in values.iter().filter_map(Value::as_str) {
                             facts.push(Fact {
-                                model: Some(model.to_owned()),
-                                kind: FactKind::Alias(v.clone()),
-                                value: Value::String(model.to_owned()),
-                                at,
+                                model: Some(m.to_owned()),
+                                kind: FactKind::Alias(v.to_owned()),
+                                value: Value::String(m.to_owned()),
+                                at: self.index.locate(offset),
                             });
                         }
                     }
-                    "mode" => facts.push(self.fact(Some(model), FactKind::Modes, &lit)),
-                    _ => facts.push(self.fact(Some(model), param("options"), &lit)),
+                    ("mode", Some(m)) => facts.push(self.fact(Some(m), FactKind::Modes, &lit)),
+                    ("model" | "mode", None) => {}
+                    _ => {
+                        stated.push("options".to_owned());
+                        facts.push(self.fact(single, param(field, "options"), &lit));
+                    }
                 }
             }
             // conint(ge=, le=) / confloat(...) annotations.
-            if let Expr::Call(c) = &*a.annotation {
+            if let Expr::Call(c) = annotation {
                 if matches!(
                     dotted(&c.func).as_deref(),
                     Some("conint" | "confloat" | "constr")
                 ) {
-                    self.constraints(model, field, &c.arguments.keywords, facts);
+                    self.constraints(
+                        single,
+                        field,
+                        &c.arguments.keywords,
+                        &param,
+                        &mut stated,
+                        facts,
+                    );
                 }
             }
-            let Some(value) = a.value.as_deref() else {
-                continue;
-            };
-            match value {
-                Expr::Call(c) if dotted(&c.func).as_deref() == Some("Field") => {
-                    if let Some(d) = c
-                        .arguments
+            let default = match a.value.as_deref() {
+                Some(Expr::Call(c)) if dotted(&c.func).as_deref() == Some("Field") => {
+                    self.constraints(
+                        single,
+                        field,
+                        &c.arguments.keywords,
+                        &param,
+                        &mut stated,
+                        facts,
+                    );
+                    c.arguments
                         .find_argument_value("default", 0)
                         .and_then(literal)
-                    {
-                        let kind = if field == "mode" {
-                            FactKind::DefaultMode
-                        } else {
-                            param("default")
-                        };
-                        facts.push(self.fact(Some(model), kind, &d));
-                    }
-                    self.constraints(model, field, &c.arguments.keywords, facts);
                 }
-                other => {
-                    if let Some(d) = literal(other) {
-                        let kind = if field == "mode" {
-                            FactKind::DefaultMode
-                        } else {
-                            param("default")
-                        };
-                        facts.push(self.fact(Some(model), kind, &d));
-                    }
+                Some(other) => literal(other),
+                None => None,
+            };
+            // `None` means "not sent": the model's own default applies.
+            if let Some(d) = default.filter(|d| !d.value.is_null()) {
+                match (field, single) {
+                    ("mode", Some(m)) => facts.push(self.fact(Some(m), FactKind::DefaultMode, &d)),
+                    ("mode" | "model", _) => {}
+                    _ => facts.push(self.fact(single, param(field, "default"), &d)),
                 }
             }
+            if !envelope {
+                fields.push(Field {
+                    name: field.to_owned(),
+                    at: self.index.locate(a.target.range().start().to_usize()),
+                    stated,
+                });
+            }
         }
+        let nested = class.body.iter().any(|stmt| {
+            matches!(stmt, Stmt::AnnAssign(a)
+                if matches!(&*a.target, Expr::Name(n) if n.id.as_str() == "parameters"))
+        });
+        facts.push(Fact {
+            model: single.map(str::to_owned),
+            kind: FactKind::FieldSet {
+                models: names,
+                fields,
+                partial: partial || nested,
+            },
+            value: Value::Null,
+            at: self.index.locate(class.name.range().start().to_usize()),
+        });
     }
 
     fn constraints(
         &self,
-        model: &str,
+        model: Option<&str>,
         field: &str,
         keywords: &[ruff_python_ast::Keyword],
+        param: &dyn Fn(&str, &str) -> FactKind,
+        stated: &mut Vec<String>,
         facts: &mut Vec<Fact>,
     ) {
         for kw in keywords {
@@ -422,21 +564,58 @@ impl Reader<'_> {
                 _ => continue,
             };
             if let Some(v) = literal(&kw.value) {
-                facts.push(self.fact(
-                    Some(model),
-                    FactKind::Param {
-                        name: field.to_owned(),
-                        attr: attr.to_owned(),
-                    },
-                    &v,
-                ));
+                stated.push(attr.to_owned());
+                facts.push(self.fact(model, param(field, attr), &v));
             }
         }
     }
 }
 
-/// `Literal["a", "b"]` -> the strings and the offset of the first.
-fn literal_strings(e: &Expr) -> Option<(Vec<String>, usize)> {
+/// `Optional[X]`, `X | None`, `Union[X, None]`, `Annotated[X, ...]` -> `X`.
+fn unwrap_optional(e: &Expr) -> &Expr {
+    unwrap_optional_at(e, 0)
+}
+
+fn unwrap_optional_at(e: &Expr, depth: usize) -> &Expr {
+    if depth > MAX_NESTING {
+        return e;
+    }
+    match e {
+        Expr::Subscript(s) => {
+            let head = dotted(&s.value).unwrap_or_default();
+            let head = head.rsplit('.').next().unwrap_or_default();
+            match (head, &*s.slice) {
+                ("Optional", inner) => unwrap_optional_at(inner, depth + 1),
+                ("Annotated", Expr::Tuple(t)) => match t.elts.first() {
+                    Some(first) => unwrap_optional_at(first, depth + 1),
+                    None => e,
+                },
+                ("Union", Expr::Tuple(t)) => {
+                    let rest: Vec<&Expr> = t
+                        .elts
+                        .iter()
+                        .filter(|x| !matches!(x, Expr::NoneLiteral(_)))
+                        .collect();
+                    match rest[..] {
+                        [only] => unwrap_optional_at(only, depth + 1),
+                        _ => e,
+                    }
+                }
+                _ => e,
+            }
+        }
+        Expr::BinOp(b) if b.op == ruff_python_ast::Operator::BitOr => match (&*b.left, &*b.right) {
+            (x, Expr::NoneLiteral(_)) | (Expr::NoneLiteral(_), x) => {
+                unwrap_optional_at(x, depth + 1)
+            }
+            _ => e,
+        },
+        _ => e,
+    }
+}
+
+/// `Literal["a", "b"]` / `Literal[8, 16]` -> the values and the offset of the first.
+fn literal_values(e: &Expr) -> Option<(Vec<Value>, usize)> {
     let Expr::Subscript(s) = e else { return None };
     let head = dotted(&s.value)?;
     if head != "Literal" && head != "typing.Literal" {
@@ -449,8 +628,8 @@ fn literal_strings(e: &Expr) -> Option<(Vec<String>, usize)> {
     let offset = elems.first()?.range().start().to_usize();
     let values = elems
         .into_iter()
-        .map(|x| match x {
-            Expr::StringLiteral(sl) => Some(sl.value.to_str().to_owned()),
+        .map(|x| match literal(x)?.value {
+            v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => Some(v),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;

@@ -208,12 +208,22 @@ fn junit(report: &ParityReport) -> String {
         .filter(|f| f.severity == Severity::Error)
         .count();
     let mut cases = String::new();
+    // classname + name is unique per testcase (CI tools merge duplicates): the rule, the
+    // catalogue path and the source location, and a counter should two still coincide.
+    let mut seen: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
     for f in &report.findings {
-        let name = format!(
-            "{} {}",
-            f.rule,
-            f.catalogue_path.as_deref().unwrap_or(&f.source.to_string())
-        );
+        let mut name = match f.catalogue_path.as_deref() {
+            Some(path) => format!("{} {path} at {}", f.rule, f.source),
+            None => format!("{} at {}", f.rule, f.source),
+        };
+        let n = seen
+            .entry((f.source.file.clone(), name.clone()))
+            .and_modify(|n| *n += 1)
+            .or_insert(1);
+        if *n > 1 {
+            name = format!("{name} #{n}");
+        }
         cases.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"{}\">\n",
             xml(&f.source.file),

@@ -1,8 +1,10 @@
 //! The TypeScript/TSX reader (oxc): string-literal union aliases of model ids
 //! (`type ModelId = 'a' | 'b'`), object-literal fallbacks `cfg.x ?? {...}` mapped to a model
-//! in `parity.toml`, numeric JSX props (`min`, `max`, `step`, `defaultValue`) on inputs bound
-//! to a catalogue parameter (`name="steps" data-model="flux-dev"`), and literal model-id
-//! comparisons that hard-code behaviour for one model.
+//! in `parity.toml`, numeric JSX props (`min`, `max`, `step`, `defaultValue`) of form
+//! controls bound to a catalogue parameter (by attributes, `name="steps"
+//! data-model="flux-dev"`, or by their value: `value={params.width}`,
+//! `value={numFrames} onChange={setNumFrames}`), the `<option value>`s of a bound
+//! `<select>`, and literal model-id comparisons that hard-code behaviour for one model.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -18,19 +20,21 @@ use oxc_parser::Parser;
 use oxc_span::{GetSpan, SourceType};
 use serde_json::{json, Value};
 
+use super::config::{Binding, TypeScriptSource};
 use super::facts::{Fact, FactKind, SourceError, SourceFacts};
 use super::location::LineIndex;
 
-/// Reads `text` (the content of `file`). `unions` are the alias names that list model ids;
-/// `fallbacks` maps `a.b.c` paths to the model their `?? {...}` object restates; `model_ids`
-/// are the catalogue's ids and aliases (for hard-coded comparisons).
+/// Reads `text` (the content of the file `source` describes). `model_ids` are the
+/// catalogue's ids and aliases (for hard-coded comparisons), `parameters` every parameter
+/// name (for form controls bound without configuration).
 pub fn extract(
-    file: &str,
+    source: &TypeScriptSource,
     text: &str,
-    unions: &BTreeSet<String>,
-    fallbacks: &BTreeMap<String, String>,
     model_ids: &BTreeSet<String>,
+    parameters: &BTreeSet<String>,
 ) -> SourceFacts {
+    let file = source.path.as_str();
+    let unions = &source.model_unions;
     let index = LineIndex::new(file, text);
     let mut out = SourceFacts::default();
     let source_type = SourceType::from_path(Path::new(file)).unwrap_or_else(|_| SourceType::tsx());
@@ -61,6 +65,7 @@ pub fn extract(
             },
             _ => continue,
         };
+        out.names.insert(alias.id.name.to_string());
         if !unions.contains(alias.id.name.as_str()) {
             continue;
         }
@@ -86,12 +91,32 @@ pub fn extract(
     let mut finder = Finder {
         text,
         index: &index,
-        fallbacks,
+        fallbacks: &source.fallbacks,
+        bindings: &source.bindings,
+        parameters,
         model_ids,
         facts: Vec::new(),
+        names: BTreeSet::new(),
     };
     finder.visit_program(&parsed.program);
     out.facts.extend(finder.facts);
+    out.names.extend(finder.names);
+    out
+}
+
+/// `numFrames` / `num_frames` / `NumFrames` -> `num_frames`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -159,8 +184,156 @@ struct Finder<'b> {
     text: &'b str,
     index: &'b LineIndex<'b>,
     fallbacks: &'b BTreeMap<String, String>,
+    bindings: &'b BTreeMap<String, Binding>,
+    parameters: &'b BTreeSet<String>,
     model_ids: &'b BTreeSet<String>,
     facts: Vec<Fact>,
+    /// Fallback paths and binding expressions seen (a configured one not seen is a
+    /// configuration error).
+    names: BTreeSet<String>,
+}
+
+/// What a form control's `value`/`onChange` bind it to: the parameter and its models.
+struct Bound {
+    parameter: String,
+    models: Vec<String>,
+}
+
+impl Finder<'_> {
+    /// The parameter a control edits, from its `value={...}` and `onChange={...}`
+    /// expressions: a configured binding first, then a last name that is a parameter.
+    fn bound(&mut self, value: Option<String>, on_change: Option<String>) -> Option<Bound> {
+        let mut candidates = Vec::new();
+        if let Some(v) = &value {
+            candidates.push(v.clone());
+            if let Some(last) = v.rsplit('.').next() {
+                candidates.push(last.to_owned());
+            }
+        }
+        if let Some(setter) = &on_change {
+            candidates.push(setter.clone());
+            if let Some(rest) = setter.strip_prefix("set").filter(|r| !r.is_empty()) {
+                let mut chars = rest.chars();
+                let first = chars.next().map(|c| c.to_ascii_lowercase());
+                candidates.push(first.into_iter().chain(chars).collect());
+            }
+        }
+        for c in &candidates {
+            if let Some(binding) = self.bindings.get(c) {
+                self.names.insert(c.clone());
+                return Some(Bound {
+                    parameter: binding.parameter().to_owned(),
+                    models: binding.models().to_vec(),
+                });
+            }
+        }
+        candidates.iter().find_map(|c| {
+            let name = snake(c);
+            self.parameters.contains(&name).then_some(Bound {
+                parameter: name,
+                models: Vec::new(),
+            })
+        })
+    }
+}
+
+/// The `value` of every `<option>` under `children` (through fragments, conditionals and
+/// logical expressions).
+fn option_values(
+    children: &oxc_allocator::Vec<'_, oxc_ast::ast::JSXChild<'_>>,
+    out: &mut Vec<(Value, u32)>,
+    depth: usize,
+) {
+    use oxc_ast::ast::JSXChild;
+    if depth > MAX_NESTING {
+        return;
+    }
+    for child in children {
+        match child {
+            JSXChild::Element(e) => {
+                if jsx_name(&e.opening_element).as_deref() == Some("option") {
+                    if let Some((v, at)) = attribute(&e.opening_element, "value")
+                        .and_then(|(v, at)| v.map(|v| (v, at)))
+                    {
+                        out.push((v, at));
+                    }
+                }
+                option_values(&e.children, out, depth + 1);
+            }
+            JSXChild::Fragment(f) => option_values(&f.children, out, depth + 1),
+            JSXChild::ExpressionContainer(c) => {
+                if let Some(e) = c.expression.as_expression() {
+                    option_values_in(e, out, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn option_values_in(e: &Expression<'_>, out: &mut Vec<(Value, u32)>, depth: usize) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    match e.without_parentheses() {
+        Expression::JSXElement(el) => option_values(&el.children, out, depth + 1),
+        Expression::JSXFragment(f) => option_values(&f.children, out, depth + 1),
+        Expression::ConditionalExpression(c) => {
+            option_values_in(&c.consequent, out, depth + 1);
+            option_values_in(&c.alternate, out, depth + 1);
+        }
+        Expression::LogicalExpression(l) => option_values_in(&l.right, out, depth + 1),
+        _ => {}
+    }
+}
+
+/// The element's name (`select`, `RangeSlider`, `ui.Slider`).
+fn jsx_name(it: &JSXOpeningElement<'_>) -> Option<String> {
+    use oxc_ast::ast::JSXElementName;
+    match &it.name {
+        JSXElementName::Identifier(id) => Some(id.name.to_string()),
+        JSXElementName::IdentifierReference(id) => Some(id.name.to_string()),
+        _ => None,
+    }
+}
+
+/// The attribute `name` of an element.
+fn find_attribute<'e, 'a>(
+    it: &'e JSXOpeningElement<'a>,
+    name: &str,
+) -> Option<&'e oxc_ast::ast::JSXAttribute<'a>> {
+    it.attributes.iter().find_map(|item| match item {
+        JSXAttributeItem::Attribute(attr)
+            if matches!(&attr.name, JSXAttributeName::Identifier(id) if id.name == name) =>
+        {
+            Some(&**attr)
+        }
+        _ => None,
+    })
+}
+
+/// An attribute: its literal value (when it is one) and where it is.
+fn attribute(it: &JSXOpeningElement<'_>, name: &str) -> Option<(Option<Value>, u32)> {
+    find_attribute(it, name).map(|attr| {
+        let value = match &attr.value {
+            Some(JSXAttributeValue::StringLiteral(s)) => Some(Value::String(s.value.to_string())),
+            Some(JSXAttributeValue::ExpressionContainer(c)) => {
+                c.expression.as_expression().and_then(literal)
+            }
+            _ => None,
+        };
+        (value, attr.span.start)
+    })
+}
+
+/// An attribute's expression as a dotted path (`params.width`, `setNumFrames`).
+fn attribute_path(it: &JSXOpeningElement<'_>, name: &str) -> Option<String> {
+    match &find_attribute(it, name)?.value {
+        Some(JSXAttributeValue::ExpressionContainer(c)) => {
+            c.expression.as_expression().and_then(dotted)
+        }
+        _ => None,
+    }
 }
 
 impl<'a> Visit<'a> for Finder<'_> {
@@ -170,6 +343,7 @@ impl<'a> Visit<'a> for Finder<'_> {
                 (it.right.without_parentheses(), dotted(&it.left))
             {
                 if let Some(model) = self.fallbacks.get(&path) {
+                    self.names.insert(path.clone());
                     for p in &obj.properties {
                         let ObjectPropertyKind::ObjectProperty(p) = p else {
                             continue;
@@ -235,8 +409,56 @@ impl<'a> Visit<'a> for Finder<'_> {
                     at: self.index.locate(offset as usize),
                 });
             }
+        } else if !props.is_empty() {
+            let value = attribute_path(it, "value");
+            let on_change = attribute_path(it, "onChange");
+            if let Some(bound) = self.bound(value, on_change) {
+                for (attr, value, offset) in props {
+                    self.facts.push(Fact {
+                        model: None,
+                        kind: FactKind::SharedParam {
+                            models: bound.models.clone(),
+                            name: bound.parameter.clone(),
+                            attr,
+                        },
+                        value,
+                        at: self.index.locate(offset as usize),
+                    });
+                }
+            }
         }
         walk::walk_jsx_opening_element(self, it);
+    }
+
+    fn visit_jsx_element(&mut self, it: &oxc_ast::ast::JSXElement<'a>) {
+        let opening = &it.opening_element;
+        if jsx_name(opening).as_deref() == Some("select") {
+            let value = attribute_path(opening, "value");
+            let on_change = attribute_path(opening, "onChange");
+            if let Some(bound) = self.bound(value, on_change) {
+                let mut options = Vec::new();
+                option_values(&it.children, &mut options, 0);
+                if let Some((_, at)) = options.first() {
+                    let mut values: Vec<Value> = Vec::new();
+                    for (v, _) in &options {
+                        if !values.contains(v) {
+                            values.push(v.clone());
+                        }
+                    }
+                    self.facts.push(Fact {
+                        model: None,
+                        kind: FactKind::SharedParam {
+                            models: bound.models,
+                            name: bound.parameter,
+                            attr: "options".into(),
+                        },
+                        value: Value::Array(values),
+                        at: self.index.locate(*at as usize),
+                    });
+                }
+            }
+        }
+        walk::walk_jsx_element(self, it);
     }
 
     fn visit_binary_expression(&mut self, it: &BinaryExpression<'a>) {

@@ -81,7 +81,7 @@ class Phr00tParameters(BaseModel):
     keyframes: list[Any] | None = Field(default=None)
     num_frames: int = Field(default=81, ge=17, le=161)
     resolution: Literal["480p", "720p"] = Field(default="480p")
-    cfg: Any = 1.0
+    cfg: float = 1.0
     steps: Literal[8] = 8
 
 

@@ -13,6 +13,7 @@ class FluxRequest(BaseModel):
     guidance: float = Field(default=3.5, ge=0, le=10)
     width: int = Field(default=1024, ge=512, le=1280)
     height: int = Field(default=1024, ge=512, le=1280)
+    seed: int = Field(default=-1, ge=-1, le=2147483647)
 
 
 class WanRequest(BaseModel):
@@ -20,3 +21,9 @@ class WanRequest(BaseModel):
     mode: Literal["t2v", "i2v", "flf2v"] = "t2v"
     num_frames: int = Field(default=81, ge=17, le=161)
     resolution: Literal["480p", "720p"] = "480p"
+    prompt: str = Field(max_length=2000)
+    seed: int = Field(default=-1, ge=-1, le=2147483647)
+    # Uploads and keyframes are sent only in the modes that need them: None = not sent.
+    image: str | None = None
+    keyframes: list[dict[str, object]] | None = None
+    cfg: float = 1.0

@@ -257,6 +257,13 @@ export interface FluxDevParameters {
   "width"?: number
 }
 
+export interface FluxDevRequest {
+  model: "flux-dev"
+  type?: "image"
+  mode?: "t2i"
+  parameters: FluxDevParameters
+}
+
 export interface SdxlTurboParameters {
   "prompt": string
   "seed"?: number
@@ -265,11 +272,25 @@ export interface SdxlTurboParameters {
   "steps"?: 4
 }
 
+export interface SdxlTurboRequest {
+  model: "sdxl-turbo"
+  type?: "image"
+  mode?: "i2i" | "t2i"
+  parameters: SdxlTurboParameters
+}
+
 export interface LtxVideoParameters {
   "prompt": string
   "seed"?: number
   "fps"?: 24 | 30
   "num_frames"?: number
+}
+
+export interface LtxVideoRequest {
+  model: "ltx-video"
+  type?: "video"
+  mode?: "t2v"
+  parameters: LtxVideoParameters
 }
 
 export interface Phr00tParameters {
@@ -281,5 +302,12 @@ export interface Phr00tParameters {
   "resolution"?: "480p" | "720p"
   "cfg"?: number
   "steps"?: 8
+}
+
+export interface Phr00tRequest {
+  model: "phr00t" | "wan-remix"
+  type?: "video"
+  mode?: "flf2v" | "i2v" | "t2v"
+  parameters: Phr00tParameters
 }
 
