@@ -112,6 +112,17 @@ export declare class Gate {
   /** Decides one request; a rejection is returned (not thrown) with `code` and `body()`. */
   decide(request: GateRequest): Decision
   /**
+   * `decide` as a promise that never blocks the JS thread: the decision runs on the
+   * native runtime (on its blocking pool when `mayBlock`, inline there otherwise), and a
+   * rejection is still a resolved `Decision` (never a thrown error).
+   */
+  decideAsync(request: GateRequest): Promise<Decision>
+  /**
+   * Whether a decision may wait on a store (sessions, rate limiter, audit log outside
+   * the process).
+   */
+  get mayBlock(): boolean
+  /**
    * Issues a session (`generation` or `admin`) for an allowed decision of
    * `POST /auth/session` or `POST /admin/session`.
    */
@@ -131,6 +142,26 @@ export declare class Gate {
   auditEvents(): any
   /** The audit log this gate writes to. */
   get auditLog(): AuditLog
+}
+
+/**
+ * A newly issued session. A class whose fields are getters, so `console.log`,
+ * `util.inspect` and `JSON.stringify` never show the token or the cookie (as Python's
+ * `repr` does not); read them explicitly.
+ */
+export declare class IssuedSession {
+  /** The token (secret): send it only in the cookie. */
+  get token(): string
+  /** The `Set-Cookie` header value (contains the token: never log it). */
+  get setCookie(): string
+  /** The session id (hash of the token). */
+  get sessionId(): string
+  /** `generation` or `admin`. */
+  get kind(): string
+  /** Absolute expiry, ms since the epoch. */
+  get expiresMs(): number
+  /** What `JSON.stringify` shows: the id, kind and expiry, never the token. */
+  toJSON(): any
 }
 
 /** Video lane routing: dedicated warm lane, then the degraded queue, then `queue_overloaded`. */
@@ -466,20 +497,6 @@ export interface GateRequest {
   query?: Array<Array<string>>
   /** The socket peer IP. */
   peer?: string
-}
-
-/** A newly issued session. */
-export interface IssuedSession {
-  /** The token (secret): send it only in the cookie. */
-  token: string
-  /** The `Set-Cookie` header value (contains the token: never log it). */
-  setCookie: string
-  /** The session id (hash of the token). */
-  sessionId: string
-  /** `generation` or `admin`. */
-  kind: string
-  /** Absolute expiry, ms since the epoch. */
-  expiresMs: number
 }
 
 /** What is known about a model's dedicated lane (`LaneRouter.setLane`). */

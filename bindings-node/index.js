@@ -839,6 +839,7 @@ module.exports.AuditLog = nativeBinding.AuditLog
 module.exports.Catalogue = nativeBinding.Catalogue
 module.exports.Decision = nativeBinding.Decision
 module.exports.Gate = nativeBinding.Gate
+module.exports.IssuedSession = nativeBinding.IssuedSession
 module.exports.LaneRouter = nativeBinding.LaneRouter
 module.exports.Lifecycle = nativeBinding.Lifecycle
 module.exports.ManualClock = nativeBinding.ManualClock

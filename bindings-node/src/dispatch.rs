@@ -178,7 +178,7 @@ impl LaneRouter {
     ) -> napi::Result<Self> {
         let mut cfg = config.inner().clone();
         if let Some(q) = queue {
-            cfg.queue.backend = q;
+            cfg.queue.backend = q.into();
         }
         let inner = guard(&env, || {
             core::LaneRouter::from_config(

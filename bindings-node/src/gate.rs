@@ -71,19 +71,75 @@ pub struct GateRequest {
     pub peer: Option<String>,
 }
 
-/// A newly issued session.
-#[napi(object)]
+/// A newly issued session. A class whose fields are getters, so `console.log`,
+/// `util.inspect` and `JSON.stringify` never show the token or the cookie (as Python's
+/// `repr` does not); read them explicitly.
+#[napi]
 pub struct IssuedSession {
+    token: String,
+    set_cookie: String,
+    session_id: String,
+    kind: String,
+    expires_ms: i64,
+}
+
+#[napi]
+impl IssuedSession {
     /// The token (secret): send it only in the cookie.
-    pub token: String,
+    #[napi(getter)]
+    pub fn token(&self) -> String {
+        self.token.clone()
+    }
+
     /// The `Set-Cookie` header value (contains the token: never log it).
-    pub set_cookie: String,
+    #[napi(getter)]
+    pub fn set_cookie(&self) -> String {
+        self.set_cookie.clone()
+    }
+
     /// The session id (hash of the token).
-    pub session_id: String,
+    #[napi(getter)]
+    pub fn session_id(&self) -> String {
+        self.session_id.clone()
+    }
+
     /// `generation` or `admin`.
-    pub kind: String,
+    #[napi(getter)]
+    pub fn kind(&self) -> String {
+        self.kind.clone()
+    }
+
     /// Absolute expiry, ms since the epoch.
-    pub expires_ms: i64,
+    #[napi(getter)]
+    pub fn expires_ms(&self) -> i64 {
+        self.expires_ms
+    }
+
+    /// What `JSON.stringify` shows: the id, kind and expiry, never the token.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sessionId": self.session_id,
+            "kind": self.kind,
+            "expiresMs": self.expires_ms,
+            "token": inferwarden::secret::REDACTED,
+        })
+    }
+}
+
+/// A request's view from its JS shape (a bad peer address or header pair is a thrown
+/// `validation_error`).
+fn request_view(env: &Env, request: GateRequest) -> napi::Result<RequestView> {
+    guard(env, || {
+        let peer = inferwarden::gate::parse_peer(request.peer.as_deref())?;
+        Ok(RequestView {
+            method: request.method,
+            path: request.path,
+            headers: pairs(request.headers, "headers")?,
+            query: pairs(request.query, "query")?,
+            peer,
+        })
+    })
 }
 
 /// The gate's answer for one request.
@@ -225,19 +281,35 @@ impl Gate {
     /// Decides one request; a rejection is returned (not thrown) with `code` and `body()`.
     #[napi]
     pub fn decide(&self, env: Env, request: GateRequest) -> napi::Result<Decision> {
-        let req = guard(&env, || {
-            let peer = inferwarden::gate::parse_peer(request.peer.as_deref())?;
-            Ok(RequestView {
-                method: request.method,
-                path: request.path,
-                headers: pairs(request.headers, "headers")?,
-                query: pairs(request.query, "query")?,
-                peer,
-            })
-        })?;
+        let req = request_view(&env, request)?;
         Ok(Decision {
             inner: self.inner.decide(&req),
         })
+    }
+
+    /// `decide` as a promise that never blocks the JS thread: the decision runs on the
+    /// native runtime (on its blocking pool when `mayBlock`, inline there otherwise), and a
+    /// rejection is still a resolved `Decision` (never a thrown error).
+    #[napi(ts_return_type = "Promise<Decision>")]
+    pub fn decide_async<'e>(
+        &self,
+        env: &'e Env,
+        request: GateRequest,
+    ) -> napi::Result<PromiseRaw<'e, Decision>> {
+        let req = request_view(env, request)?;
+        let gate = self.inner.clone();
+        crate::aio::spawn(
+            env,
+            async move { Ok(gate.decide_async(req).await) },
+            |_, inner| Ok(Decision { inner }),
+        )
+    }
+
+    /// Whether a decision may wait on a store (sessions, rate limiter, audit log outside
+    /// the process).
+    #[napi(getter)]
+    pub fn may_block(&self) -> bool {
+        self.inner.may_block()
     }
 
     /// Issues a session (`generation` or `admin`) for an allowed decision of
@@ -251,16 +323,10 @@ impl Gate {
         correlation_id: Option<String>,
     ) -> napi::Result<IssuedSession> {
         guard(&env, || {
-            let CoreDecision::Allow { principal, .. } = &decision.inner else {
-                return Err(Error::with_detail(
-                    ErrorCode::SessionRequired,
-                    "the decision did not allow the request",
-                ));
-            };
             let kind = SessionKind::parse(&kind)?;
-            let issued = self.inner.issue_session(
+            let issued = self.inner.issue_session_for(
+                &decision.inner,
                 kind,
-                principal,
                 correlation_id.as_deref().unwrap_or("-"),
             )?;
             Ok(IssuedSession {

@@ -7,6 +7,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::aio::spawn;
+use crate::errors::guard;
 
 /// What `smoke()` is given. Keys can be given by value or by the NAME of an environment
 /// variable (`apiKeyEnv`, `adminKeyEnv`), which keeps them out of command lines.
@@ -43,7 +44,7 @@ pub fn smoke<'e>(
     options: SmokeRunOptions,
     #[napi(ts_arg_type = "(line: string) => void")] on_progress: Option<OnProgress>,
 ) -> napi::Result<PromiseRaw<'e, serde_json::Value>> {
-    let mut o = SmokeOptions::new(&options.base_url);
+    let mut o = guard(env, || SmokeOptions::new(&options.base_url))?;
     o.api_key = key_from(options.api_key, options.api_key_env.as_deref());
     o.admin_key = key_from(options.admin_key, options.admin_key_env.as_deref());
     o.allowed_origin = options.allowed_origin;

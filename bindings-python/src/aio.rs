@@ -23,6 +23,15 @@ where
         .map_err(|e| to_py_err(py, e))
 }
 
+/// An asyncio future on the running loop already holding `value` (for a call that
+/// completed inline). Must be called with a running loop.
+pub fn ready(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+    Ok(py
+        .import("inferwarden._aio")?
+        .call_method1("ready", (value,))?
+        .unbind())
+}
+
 /// Aborts the Rust task when its asyncio future is cancelled.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct AbortOnCancel {

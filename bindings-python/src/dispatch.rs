@@ -266,7 +266,7 @@ impl LaneRouter {
     ) -> PyResult<Self> {
         let mut cfg = config.inner().clone();
         if let Some(q) = queue {
-            cfg.queue.backend = q;
+            cfg.queue.backend = q.into();
         }
         let inner = guard(py, || {
             core::LaneRouter::from_config(

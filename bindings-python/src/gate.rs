@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
-use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, Principal, RequestView};
+use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
 use inferwarden::ratelimit::open_rate_limiter;
 use inferwarden::session::{open_session_store, SessionKind};
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
+use crate::aio;
 use crate::config::PolicyConfig;
 use crate::convert::json_to_py;
 use crate::errors::{guard, to_py_err};
@@ -87,6 +88,25 @@ impl IssuedSession {
             &self.session_id[..12]
         )
     }
+}
+
+/// A request's view (a bad peer address is a `ValidationError`).
+fn request_view(
+    py: Python<'_>,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    peer: Option<&str>,
+) -> PyResult<RequestView> {
+    let peer = guard(py, || inferwarden::gate::parse_peer(peer))?;
+    Ok(RequestView {
+        method,
+        path,
+        headers,
+        query,
+        peer,
+    })
 }
 
 /// The gate's answer for one request.
@@ -246,17 +266,49 @@ impl Gate {
         query: Vec<(String, String)>,
         peer: Option<&str>,
     ) -> PyResult<Decision> {
-        let peer = guard(py, || inferwarden::gate::parse_peer(peer))?;
-        let req = RequestView {
-            method,
-            path,
-            headers,
-            query,
-            peer,
-        };
+        let req = request_view(py, method, path, headers, query, peer)?;
         let gate = self.inner.clone();
         let inner = py.detach(move || gate.decide(&req));
         Ok(Decision { inner })
+    }
+
+    /// `decide` as an awaitable that never blocks the event loop: when nothing can block
+    /// (`may_block` is false) the decision is made inline and returned as a completed
+    /// future; otherwise it runs on the native runtime's blocking pool, and the loop keeps
+    /// serving other requests meanwhile.
+    #[pyo3(signature = (method, path, headers=Vec::new(), query=Vec::new(), peer=None))]
+    fn decide_async(
+        &self,
+        py: Python<'_>,
+        method: String,
+        path: String,
+        headers: Vec<(String, String)>,
+        query: Vec<(String, String)>,
+        peer: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
+        let req = request_view(py, method, path, headers, query, peer)?;
+        if !self.inner.may_block() {
+            let decision = Py::new(
+                py,
+                Decision {
+                    inner: self.inner.decide(&req),
+                },
+            )?;
+            return aio::ready(py, decision.into_any());
+        }
+        let gate = self.inner.clone();
+        aio::spawn(
+            py,
+            async move { Ok(gate.decide_async(req).await) },
+            |py, inner| Ok(Py::new(py, Decision { inner })?.into_any()),
+        )
+    }
+
+    /// Whether a decision may wait on a store (sessions, rate limiter, audit log outside
+    /// the process). `decide_async` decides inline when it is false.
+    #[getter]
+    fn may_block(&self) -> bool {
+        self.inner.may_block()
     }
 
     /// Issues a session (`kind` = `generation` or `admin`) for an allowed decision of
@@ -269,23 +321,12 @@ impl Gate {
         kind: &str,
         correlation_id: &str,
     ) -> PyResult<IssuedSession> {
-        let principal: Principal = match &decision.inner {
-            CoreDecision::Allow { principal, .. } => principal.clone(),
-            _ => {
-                return Err(to_py_err(
-                    py,
-                    Error::with_detail(
-                        ErrorCode::SessionRequired,
-                        "the decision did not allow the request",
-                    ),
-                ))
-            }
-        };
         let kind = guard(py, || SessionKind::parse(kind))?;
         let gate = self.inner.clone();
         let corr = correlation_id.to_owned();
+        let decision = decision.inner.clone();
         let issued = py
-            .detach(move || gate.issue_session(kind, &principal, &corr))
+            .detach(move || gate.issue_session_for(&decision, kind, &corr))
             .map_err(|e| to_py_err(py, e))?;
         Ok(IssuedSession {
             token: issued.token.expose().to_owned(),

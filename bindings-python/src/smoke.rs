@@ -94,7 +94,7 @@ pub fn smoke_run(
     release: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<SmokeReport> {
-    let mut options = SmokeOptions::new(base_url);
+    let mut options = SmokeOptions::new(base_url).map_err(|e| to_py_err(py, e))?;
     options.api_key = key_from(api_key, api_key_env.as_deref());
     options.admin_key = key_from(admin_key, admin_key_env.as_deref());
     options.allowed_origin = allowed_origin;

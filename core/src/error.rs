@@ -416,6 +416,9 @@ pub struct Error {
     detail: Cow<'static, str>,
     user_action: Option<Cow<'static, str>>,
     metadata: Option<Map<String, Value>>,
+    /// Server-side cause (a driver's message): in `Debug` and [`Error::cause`] for logs,
+    /// never in the envelope a client sees.
+    cause: Option<Box<str>>,
 }
 
 impl Error {
@@ -426,6 +429,7 @@ impl Error {
             detail: Cow::Borrowed(code.spec().default_detail),
             user_action: None,
             metadata: None,
+            cause: None,
         }
     }
 
@@ -436,7 +440,21 @@ impl Error {
             detail: detail.into(),
             user_action: None,
             metadata: None,
+            cause: None,
         }
+    }
+
+    /// Attaches a server-side cause (a driver's or the operating system's message). It is
+    /// kept out of the envelope (`detail`, `to_json`, bindings' exception text): such text can
+    /// name hosts, paths and schema, which a client must not see.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string().into_boxed_str());
+        self
+    }
+
+    /// The server-side cause, for logs.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// Overrides the user action hint.
@@ -502,6 +520,7 @@ impl fmt::Debug for Error {
             .field("code", &self.code.code())
             .field("detail", &self.detail)
             .field("metadata", &self.metadata)
+            .field("cause", &self.cause)
             .finish()
     }
 }
@@ -553,6 +572,7 @@ impl<'de> Deserialize<'de> for Error {
             detail: Cow::Owned(env.detail.into_owned()),
             user_action,
             metadata: env.metadata,
+            cause: None,
         })
     }
 }

@@ -40,6 +40,8 @@ pub mod legacy;
 pub mod lifecycle;
 #[cfg(feature = "parity")]
 pub mod parity;
+#[cfg(feature = "postgres")]
+pub mod pg_pool;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod ratelimit;
@@ -49,6 +51,7 @@ pub mod routing;
 #[cfg(feature = "tokio")]
 pub mod runtime;
 pub mod secret;
+pub mod secret_url;
 pub mod session;
 #[cfg(feature = "smoke")]
 pub mod smoke;

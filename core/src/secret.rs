@@ -12,8 +12,23 @@ use zeroize::Zeroize;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// A secret string that cannot be printed by accident.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Secret(Box<str>);
+
+/// Equality in time that depends only on the lengths, never on where the values differ
+/// (a derived `==` would stop at the first differing byte).
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// Wraps a value.

@@ -159,7 +159,7 @@ fn lane_routers_built_from_config_share_the_redis_queue() {
     redis::cmd("FLUSHDB").query::<()>(&mut conn).unwrap();
     let mut config = PolicyConfig::default();
     config.queue.degraded_max_depth = 2;
-    config.queue.backend = db.clone();
+    config.queue.backend = db.clone().into();
     let clock = ManualClock::new(1_000_000);
     let replicas: Vec<LaneRouter> = (0..2)
         .map(|_| LaneRouter::from_config(&config, 60_000, Arc::new(clock.clone()), true).unwrap())

@@ -499,3 +499,152 @@ fn a_gate_built_without_a_limiter_still_throttles_the_auth_surface() {
     assert_eq!(codes[..10], ["invalid_api_key"; 10]);
     assert_eq!(codes[10], "rate_limited");
 }
+
+#[test]
+fn may_block_is_false_only_when_every_store_is_in_process() {
+    let memory = fixture(config());
+    assert!(!memory.gate.may_block());
+    let remote_sessions = Gate::builder(config())
+        .session_store(Arc::new(DownStore))
+        .audit_sink(Arc::new(MemoryAuditSink::new()))
+        .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .build()
+        .unwrap();
+    assert!(remote_sessions.may_block());
+    #[derive(Debug)]
+    struct DurableSink;
+    impl AuditSink for DurableSink {
+        fn record(&self, _: AuditEvent) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+    let durable_audit = Gate::builder(config())
+        .audit_sink(Arc::new(DurableSink))
+        .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .build()
+        .unwrap();
+    assert!(durable_audit.may_block());
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn decide_async_answers_as_decide_and_fails_closed_when_the_store_is_down() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let req = |headers: Vec<(String, String)>| RequestView {
+        method: "GET".into(),
+        path: "/gallery".into(),
+        headers,
+        query: Vec::new(),
+        peer: None,
+    };
+    let memory = Arc::new(fixture(config()).gate);
+    let down = Arc::new(
+        Gate::builder(config())
+            .session_store(Arc::new(DownStore))
+            .build()
+            .unwrap(),
+    );
+    // A fixed request id: the correlation id is then the same on both paths.
+    let id = || ("x-request-id".to_owned(), "req-1".to_owned());
+    let cases = [
+        vec![id(), ("x-api-key".to_owned(), API.to_owned())],
+        vec![
+            id(),
+            (
+                "cookie".to_owned(),
+                format!("gg_session={}", "a".repeat(43)),
+            ),
+        ],
+        vec![id()],
+    ];
+    for gate in [&memory, &down] {
+        for headers in &cases {
+            let sync = gate.decide(&req(headers.clone()));
+            let not_sync = runtime.block_on(gate.decide_async(req(headers.clone())));
+            assert_eq!(sync, not_sync);
+        }
+    }
+    // A session lookup against a store that is down is refused on the async path too.
+    let d = runtime.block_on(down.decide_async(req(cases[1].clone())));
+    assert_eq!(code(&d), "dependency_unavailable");
+}
+
+#[test]
+fn a_request_view_never_prints_its_credentials() {
+    let req = RequestView {
+        method: "GET".into(),
+        path: "/results/t1".into(),
+        headers: vec![
+            ("X-API-Key".into(), API.into()),
+            ("Authorization".into(), format!("Bearer {API}")),
+            ("cookie".into(), format!("gg_session={}", "S".repeat(43))),
+            ("X-Admin-Key".into(), ADMIN.into()),
+            ("Accept".into(), "image/png".into()),
+        ],
+        query: vec![
+            ("api_key".into(), API.into()),
+            ("sig".into(), "c2lnbmF0dXJl".into()),
+        ],
+        peer: None,
+    };
+    let debug = format!("{req:?}");
+    let json = serde_json::to_string(&req).unwrap();
+    for printed in [&debug, &json] {
+        for secret in [API, ADMIN, "SSSSSSSS", "c2lnbmF0dXJl"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("image/png"), "{printed}");
+        assert!(
+            printed.contains("api_key") && printed.contains("[REDACTED]"),
+            "{printed}"
+        );
+    }
+    // The values themselves are untouched: only printing redacts.
+    assert_eq!(req.headers[0].1, API);
+}
+
+#[test]
+fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
+    let f = fixture(config());
+    let req = |method: &str, path: &str, headers: Vec<(String, String)>| RequestView {
+        method: method.into(),
+        path: path.into(),
+        headers,
+        query: Vec::new(),
+        peer: None,
+    };
+    let key = || vec![("x-api-key".to_owned(), API.to_owned())];
+    let admin = || vec![("x-admin-key".to_owned(), ADMIN.to_owned())];
+    let opened = f.gate.decide(&req("POST", "/auth/session", key()));
+    assert!(f
+        .gate
+        .issue_session_for(&opened, SessionKind::Generation, "t")
+        .is_ok());
+    // Allowed, but not for the bootstrap route of that kind.
+    let gallery = f.gate.decide(&req("GET", "/gallery", key()));
+    assert!(gallery.is_allowed());
+    let bootstrap = f.gate.decide(&req("POST", "/admin/session", admin()));
+    for (decision, kind) in [
+        (&gallery, SessionKind::Generation),
+        (&opened, SessionKind::Admin),
+        (&bootstrap, SessionKind::Generation),
+    ] {
+        let e = f.gate.issue_session_for(decision, kind, "t").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::SessionRequired, "{kind:?}");
+    }
+    assert!(f
+        .gate
+        .issue_session_for(&bootstrap, SessionKind::Admin, "t")
+        .is_ok());
+    // A rejection never yields a session.
+    let refused = f.gate.decide(&req("POST", "/auth/session", Vec::new()));
+    assert!(!refused.is_allowed());
+    let e = f
+        .gate
+        .issue_session_for(&refused, SessionKind::Generation, "t")
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::SessionRequired);
+}

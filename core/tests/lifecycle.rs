@@ -1093,3 +1093,24 @@ fn imports_a_legacy_platform_table() {
         ErrorCode::ValidationError
     );
 }
+
+#[test]
+fn a_corrupt_row_is_dependency_unavailable_not_another_state() {
+    let w = world("corrupt");
+    w.life.create("t1", "image").unwrap();
+    w.store
+        .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('t1', 'pending', 'exploded', 'x', 'y', 7)")
+        .unwrap();
+    let e = w.life.transitions("t1").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DependencyUnavailable, "{e:?}");
+    assert_eq!(
+        e.metadata()
+            .and_then(|m| m.get("reason"))
+            .and_then(|v| v.as_str()),
+        Some("corrupt_row")
+    );
+    // The driver's text stays a server-side cause, out of the client-facing detail.
+    assert!(e.cause().is_some_and(|c| c.contains("exploded")), "{e:?}");
+    assert!(!e.detail().contains("exploded"));
+    assert!(!e.to_json().to_string().contains("exploded"));
+}

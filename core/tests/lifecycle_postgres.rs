@@ -469,3 +469,25 @@ fn thirty_two_sweeper_processes_over_100_trials_on_postgres() {
     );
     trials::verify(&outputs, &l);
 }
+
+#[test]
+fn pg_corrupt_row_is_dependency_unavailable_not_another_state() {
+    let Some(url) = schema_url("corrupt") else {
+        return;
+    };
+    let clock = ManualClock::new(T0);
+    let (life, store) = life(&url, &clock);
+    life.create("t1", "image").unwrap();
+    store
+        .execute_raw("INSERT INTO iw_task_transitions (task_id, from_status, to_status, reason, actor, at) VALUES ('t1', 'pending', 'exploded', 'x', 'y', 7)")
+        .unwrap();
+    let e = life.transitions("t1").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::DependencyUnavailable, "{e:?}");
+    assert_eq!(
+        e.metadata()
+            .and_then(|m| m.get("reason"))
+            .and_then(|v| v.as_str()),
+        Some("corrupt_row")
+    );
+    assert!(!e.to_json().to_string().contains("exploded"));
+}

@@ -11,6 +11,10 @@ use inferwarden::config::PolicyConfig;
 use inferwarden::routing::{ProxyRoute, Router, StaticResolver, WorkspaceStatus};
 
 fn router(answers: &[&str]) -> (Router, Arc<MemoryAuditSink>) {
+    router_with(answers, false)
+}
+
+fn router_with(answers: &[&str], allow_private: bool) -> (Router, Arc<MemoryAuditSink>) {
     let mut c = PolicyConfig::default();
     c.proxy.allowed_host_suffixes = vec!["example.run".into()];
     let ips: Vec<IpAddr> = answers.iter().map(|a| a.parse().unwrap()).collect();
@@ -28,7 +32,7 @@ fn router(answers: &[&str]) -> (Router, Arc<MemoryAuditSink>) {
         "https://acme.example.run",
         WorkspaceStatus::Ready,
         "acme-key",
-        false,
+        allow_private,
     )
     .unwrap();
     (r, audit)
@@ -136,5 +140,47 @@ fn the_final_origin_check_rejects_every_way_out_of_the_authority() {
         dead.host_ip(),
         None,
         "hex-looking labels are still a DNS name"
+    );
+}
+
+#[test]
+fn metadata_addresses_stay_forbidden_even_for_an_entry_allowing_private_ones() {
+    for answer in [
+        "169.254.169.254",
+        "100.100.100.200",
+        "fd00:ec2::254",
+        "::ffff:169.254.169.254",
+        "::169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b:1::a9fe:a9fe",
+        "2002:a9fe:a9fe::1",
+        "::ffff:100.100.100.200",
+    ] {
+        let (r, _) = router_with(&[answer], true);
+        let err = r.resolve("acme::t1", ProxyRoute::Status, "c").unwrap_err();
+        assert_eq!(err.code_str(), "proxy_target_invalid", "{answer}");
+        assert_eq!(
+            err.metadata()
+                .and_then(|m| m.get("rule"))
+                .and_then(|v| v.as_str()),
+            Some("metadata"),
+            "{answer}"
+        );
+    }
+    // Private and loopback addresses are what allow_private is for.
+    for answer in ["127.0.0.1", "10.0.0.7", "::1"] {
+        let (r, _) = router_with(&[answer], true);
+        assert!(
+            r.resolve("acme::t1", ProxyRoute::Status, "c").is_ok(),
+            "{answer}"
+        );
+    }
+    // Without it, the refusal names the option that allows it.
+    let (r, _) = router(&["10.0.0.7"]);
+    let err = r.resolve("acme::t1", ProxyRoute::Status, "c").unwrap_err();
+    assert!(
+        err.detail().contains("allow_private = true"),
+        "{}",
+        err.detail()
     );
 }

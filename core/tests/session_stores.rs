@@ -154,3 +154,71 @@ fn service_url(var: &str) -> Option<String> {
         }
     }
 }
+
+/// A PostgreSQL URL whose connections use their own schema (created empty) and carry
+/// `application_name`, so a test can change tables or end its connections alone.
+#[cfg(feature = "postgres")]
+fn isolated_postgres(url: &str, name: &str) -> String {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name};"
+        ))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={name}&options=-csearch_path%3D{name}")
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_store_reconnects_when_the_server_ends_its_connections() {
+    let Some(url) = service_url("INFERWARDEN_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let isolated = isolated_postgres(&url, "iw_sess_reconnect");
+    let store = inferwarden::session::PostgresSessionStore::connect(&isolated).unwrap();
+    let clock = ManualClock::new(2_000_000_000_000);
+    let store: Arc<dyn SessionStore> = Arc::new(store);
+    let m = SessionManager::new(store.clone(), SessionConfig::default(), Arc::new(clock));
+    let g = m.issue(SessionKind::Generation, "api_key#0").unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let ended = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'iw_sess_reconnect'",
+            &[],
+        )
+        .unwrap();
+    assert!(ended >= 1);
+    // The next calls reopen the connection instead of failing for ever.
+    assert_eq!(store.get(&g.record.id).unwrap().unwrap(), g.record);
+    assert!(matches!(
+        m.validate(SessionKind::Generation, g.token.expose())
+            .unwrap(),
+        SessionCheck::Active(_)
+    ));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_corrupt_row_is_dependency_unavailable_not_a_panic() {
+    let Some(url) = service_url("INFERWARDEN_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let isolated = isolated_postgres(&url, "iw_sess_corrupt");
+    let store = inferwarden::session::PostgresSessionStore::connect(&isolated).unwrap();
+    let mut admin = postgres::Client::connect(&isolated, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "ALTER TABLE inferwarden_sessions DROP CONSTRAINT inferwarden_sessions_kind_check;
+             INSERT INTO inferwarden_sessions VALUES ('c0ffee', 'bogus', 'x', 0, 1, NULL, 0, NULL);",
+        )
+        .unwrap();
+    let err = store.get("c0ffee").unwrap_err();
+    assert_eq!(err.code_str(), "dependency_unavailable");
+    assert_eq!(
+        err.metadata()
+            .and_then(|m| m.get("reason"))
+            .and_then(|v| v.as_str()),
+        Some("corrupt_row")
+    );
+}

@@ -78,7 +78,7 @@ fn renderings() {
 
 #[tokio::test]
 async fn an_unreachable_platform_fails_health_and_leaks_nothing() {
-    let mut o = SmokeOptions::new("http://127.0.0.1:1/");
+    let mut o = SmokeOptions::new("http://127.0.0.1:1/").unwrap();
     o.api_key = Some(inferwarden::secret::Secret::new(
         "canary-key-never-printed-123",
     ));
@@ -112,4 +112,28 @@ fn keys_come_by_value_or_from_a_named_variable() {
         format!("{:?}", key_from(None, Some("IW_SMOKE_TEST_KEY"))),
         "Some([REDACTED])"
     );
+}
+
+#[test]
+fn the_base_url_must_be_http_or_https_with_a_host() {
+    for bad in [
+        "ftp://example.com",
+        "example.com",
+        "file:///etc/passwd",
+        "http://",
+        "https:///path",
+        "http://user:pw@example.com",
+        "http://exa mple.com",
+        "",
+    ] {
+        let e = SmokeOptions::new(bad).unwrap_err();
+        assert_eq!(e.code_str(), "validation_error", "{bad}");
+    }
+    for good in [
+        "http://127.0.0.1:8000",
+        "https://api.example.com/",
+        "https://api.example.com/v1",
+    ] {
+        assert!(SmokeOptions::new(good).is_ok(), "{good}");
+    }
 }

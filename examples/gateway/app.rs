@@ -41,7 +41,7 @@ const REMOTE_HOST: &str = "pool-2.workers.local";
 
 /// Shared state.
 pub struct Gateway {
-    gate: Gate,
+    gate: Arc<Gate>,
     lifecycle: Lifecycle,
     remote: RemoteWorkspaces,
     catalogue: Catalogue,
@@ -118,20 +118,10 @@ async fn gate_layer(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let view = RequestView::from_http_parts(&parts, Some(peer.ip()));
-    // The decision may wait on stores (sessions, the durable audit log's commit): off the
-    // async workers.
-    let gate_gw = gw.clone();
-    let decision = match tokio::task::spawn_blocking(move || gate_gw.gate.decide(&view)).await {
-        Ok(d) => d,
-        Err(_) => {
-            return ApiError(Error::with_detail(
-                ErrorCode::InternalError,
-                "the gate decision failed",
-            ))
-            .into_response()
-        }
-    };
-    match decision {
+    // The decision may wait on stores (sessions, the durable audit log's commit):
+    // `decide_async` runs it on the blocking pool then, inline when nothing can block.
+    let decision = gw.gate.decide_async(view).await;
+    match decision.clone() {
         Decision::Reject { error, set_headers } => {
             let mut resp = ApiError(error).into_response();
             add_headers(&mut resp, &set_headers);
@@ -149,6 +139,7 @@ async fn gate_layer(
         } => {
             let mut request = Request::from_parts(parts, body);
             request.extensions_mut().insert(principal);
+            request.extensions_mut().insert(decision);
             let mut resp = next.run(request).await;
             add_headers(&mut resp, &set_headers);
             resp
@@ -164,7 +155,7 @@ fn set_cookie(resp: &mut Response, value: &str) {
 
 async fn open_session(
     State(gw): State<Shared>,
-    Extension(principal): Extension<Principal>,
+    Extension(decision): Extension<Decision>,
     headers: HeaderMap,
     kind: SessionKind,
 ) -> ApiResult<Response> {
@@ -173,7 +164,7 @@ async fn open_session(
     let issued = blocking(move || {
         gate_gw
             .gate
-            .issue_session(kind, &principal, &correlation_id)
+            .issue_session_for(&decision, kind, &correlation_id)
     })
     .await?;
     let mut resp = Json(json!({"session": "issued", "kind": kind.as_str()})).into_response();
@@ -535,7 +526,7 @@ pub async fn build(
     }));
     let worker = fake_worker(lifecycle.clone(), media_dir.clone(), worker_step);
     let gw = Arc::new(Gateway {
-        gate,
+        gate: Arc::new(gate),
         lifecycle,
         remote,
         catalogue,

@@ -107,3 +107,82 @@ def test_signed_media_and_classify():
     query = [tuple(p.split("=", 1)) for p in qs.split("&")]
     assert gate.decide("GET", "/results/task-1", query=query).principal == {"kind": "signed_media", "task_id": "task-1"}
     assert gate.classify("POST", "/auth/%73ession/") == "session_issue"
+
+
+def test_decide_async_matches_decide_and_never_blocks_the_loop(tmp_path):
+    import asyncio
+    import subprocess
+    import sys
+    import time
+
+    memory = inferwarden.Gate(config())
+    assert memory.may_block is False
+    db = tmp_path / "sessions.db"
+    gate = inferwarden.Gate(config(), session_store=f"sqlite:{db}")
+    assert gate.may_block is True
+    s = open_session(gate)
+    cookie = [("Cookie", f"gg_session={s.token}")]
+
+    async def same_answers():
+        for g in (memory, gate):
+            for headers in ([("X-API-Key", API)], cookie, []):
+                sync, not_sync = g.decide("GET", "/gallery", headers), await g.decide_async("GET", "/gallery", headers)
+                assert (sync.allowed, sync.status) == (not_sync.allowed, not_sync.status)
+
+    asyncio.run(same_answers())
+
+    # Another process holds the session database's write lock for 0.6 s (locks are per
+    # process: a connection in this one would not conflict). An admin session's check
+    # records the use (sliding idle time), so it waits on the lock. While it waits, the
+    # event loop must keep running other coroutines.
+    admin = gate.issue_session(gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)]), "admin")
+    admin_cookie = [("Cookie", admin.set_cookie.split(";")[0])]
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "c.execute('BEGIN EXCLUSIVE')\n"
+         "print('locked', flush=True)\n"
+         "time.sleep(0.6)\n"
+         "c.rollback()\n",
+         str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+
+    async def decide_while_ticking():
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker():
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        started = time.monotonic()
+        decision = await gate.decide_async("GET", "/admin/accounts", admin_cookie)
+        waited = time.monotonic() - started
+        stop.set()
+        await task
+        return decision, waited, ticks
+
+    decision, waited, ticks = asyncio.run(decide_while_ticking())
+    assert holder.wait(10) == 0
+    assert decision.allowed
+    assert waited >= 0.4, waited
+    # A blocked loop would tick once; a free one about every 10 ms of the wait.
+    assert ticks >= 20, (ticks, waited)
+
+
+def test_a_session_is_issued_only_for_its_bootstrap_route():
+    from inferwarden.errors import SessionRequiredError
+
+    gate = inferwarden.Gate(config())
+    gallery = gate.decide("GET", "/gallery", [("X-API-Key", API)])
+    assert gallery.allowed
+    with pytest.raises(SessionRequiredError):
+        gate.issue_session(gallery, "generation")
+    with pytest.raises(SessionRequiredError):
+        gate.issue_session(gate.decide("POST", "/auth/session", [("X-API-Key", API)]), "admin")

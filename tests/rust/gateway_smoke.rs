@@ -56,7 +56,7 @@ async fn the_gateway_passes_every_smoke_check() {
         .unwrap();
     });
 
-    let mut o = SmokeOptions::new(&format!("http://127.0.0.1:{port}"));
+    let mut o = SmokeOptions::new(&format!("http://127.0.0.1:{port}")).unwrap();
     o.api_key = Some(Secret::new(API_KEY));
     o.admin_key = Some(Secret::new(ADMIN_KEY));
     o.allowed_origin = Some("https://studio.example.com".into());
@@ -73,7 +73,7 @@ async fn the_gateway_passes_every_smoke_check() {
 
     // A remote generation through the registry-only proxy, with streamed media (the auth
     // quota is spent by now, so only this check is looked at).
-    let mut remote = SmokeOptions::new(&format!("http://127.0.0.1:{port}"));
+    let mut remote = SmokeOptions::new(&format!("http://127.0.0.1:{port}")).unwrap();
     remote.api_key = Some(Secret::new(API_KEY));
     remote.generation = Some(
         serde_json::json!({"workspace": "pool-2", "model": "flux-dev", "parameters": {"prompt": "a fox"}}),

@@ -111,6 +111,16 @@ class Gate:
         query: list[tuple[str, str]] = ...,
         peer: str | None = None,
     ) -> Decision: ...
+    def decide_async(
+        self,
+        method: str,
+        path: str,
+        headers: list[tuple[str, str]] = ...,
+        query: list[tuple[str, str]] = ...,
+        peer: str | None = None,
+    ) -> Awaitable[Decision]: ...
+    @property
+    def may_block(self) -> bool: ...
     def issue_session(self, decision: Decision, kind: Literal["generation", "admin"], correlation_id: str = "-") -> IssuedSession: ...
     def revoke_session(self, token: str, actor: str = "user", correlation_id: str = "-") -> bool: ...
     def revoke_all_sessions(

@@ -26,7 +26,6 @@ import json
 from typing import Any, Awaitable, Callable, MutableMapping
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from inferwarden._native import Decision, Gate
@@ -83,8 +82,9 @@ class GateMiddleware:
             return
         method, path, headers, query, peer = _request_parts(scope)
         # The decision may wait on stores (sessions, the rate limiter, the durable audit log's
-        # commit): run it on a worker thread, never on the event loop.
-        decision = await run_in_threadpool(self.gate.decide, method, path, headers, query, peer)
+        # commit): `decide_async` runs it on the native runtime's blocking pool when it can
+        # block and inline when it cannot, never on the event loop's thread.
+        decision = await self.gate.decide_async(method, path, headers, query, peer)
         extra = _encode_headers(decision.headers)
         if decision.preflight:
             await send({"type": "http.response.start", "status": 204, "headers": extra})
@@ -107,8 +107,9 @@ class GateMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def gate_decision(request: Request) -> Decision:
-    """FastAPI dependency: the gate's (allowed) decision for this request."""
+async def gate_decision(request: Request) -> Decision:
+    """FastAPI dependency: the gate's (allowed) decision for this request. A coroutine, so
+    FastAPI calls it on the event loop instead of sending it to its thread pool."""
     decision = request.scope.get("state", {}).get(STATE_KEY)
     if decision is None:
         raise RuntimeError("GateMiddleware is not installed on this app")

@@ -22,11 +22,13 @@ pub struct SmokeArgs {
 }
 
 pub fn run(args: SmokeArgs) -> u8 {
-    if !(args.base_url.starts_with("http://") || args.base_url.starts_with("https://")) {
-        eprintln!("--base-url must start with http:// or https://");
-        return EXIT_USAGE;
-    }
-    let mut options = SmokeOptions::new(&args.base_url);
+    let mut options = match SmokeOptions::new(&args.base_url) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error[{}]: --base-url: {}", e.code_str(), e.detail());
+            return EXIT_USAGE;
+        }
+    };
     options.api_key = key_from(None, args.api_key_env.as_deref());
     options.admin_key = key_from(None, args.admin_key_env.as_deref());
     for (flag, name, value) in [

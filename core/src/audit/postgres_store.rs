@@ -120,13 +120,15 @@ fn db_err(e: postgres::Error) -> Error {
         {
             return Error::with_detail(
                 ErrorCode::InvalidTransition,
-                format!("audit store (postgres) refused the write: {}", db.message()),
-            );
+                "audit store (postgres) refused the write (append-only guard or a taken sequence number)",
+            )
+            .with_cause(db.message());
         }
         return Error::with_detail(
             ErrorCode::DependencyUnavailable,
-            format!("audit store (postgres): {}", db.message()),
-        );
+            "audit store (postgres): the query failed",
+        )
+        .with_cause(db.message());
     }
     Error::with_detail(
         ErrorCode::DependencyUnavailable,

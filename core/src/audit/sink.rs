@@ -13,6 +13,12 @@ use crate::error::{Error, ErrorCode};
 pub trait AuditSink: Send + Sync + Debug {
     /// Appends one event. Errors are `dependency_unavailable`.
     fn record(&self, event: AuditEvent) -> Result<(), Error>;
+
+    /// Whether `record` may wait on I/O (a durable store's commit). The in-memory ring
+    /// answers `false`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// The ring's capacity when none is given (`audit.memory_capacity`'s default).
@@ -93,5 +99,9 @@ impl AuditSink for MemoryAuditSink {
         }
         ring.events.push_back(event);
         Ok(())
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }

@@ -81,13 +81,15 @@ fn db_err(e: rusqlite::Error) -> Error {
     if text.contains("invalid_transition") {
         return Error::with_detail(
             ErrorCode::InvalidTransition,
-            format!("audit store (sqlite) refused the write: {text}"),
-        );
+            "audit store (sqlite) refused the write (append-only guard)",
+        )
+        .with_cause(text);
     }
     Error::with_detail(
         ErrorCode::DependencyUnavailable,
-        format!("audit store (sqlite): {text}"),
+        "audit store (sqlite): the database call failed",
     )
+    .with_cause(text)
 }
 
 fn text_col(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {

@@ -236,8 +236,8 @@ pub struct ProxyConfig {
     /// DNS suffixes a registered workspace host must end with.
     pub allowed_host_suffixes: Vec<String>,
     /// Where the worker-account registry lives: `memory` (default), `sqlite:PATH` or
-    /// `postgres://...` (a secret when it carries a password: prefer the environment).
-    pub registry: String,
+    /// `postgres://...`. Its password never prints (`config show`, `to_toml`, `Debug`).
+    pub registry: crate::secret_url::ConnectionUrl,
     /// Worker accounts declared here are validated with the whole configuration and
     /// registered (replacing a stored entry of the same name) when a router starts.
     pub workspaces: Vec<WorkspaceConfig>,
@@ -310,7 +310,7 @@ impl Default for ProxyConfig {
             allow_http: false,
             allow_ip_literal: false,
             allowed_host_suffixes: Vec::new(),
-            registry: "memory".to_owned(),
+            registry: "memory".into(),
             workspaces: Vec::new(),
         }
     }
@@ -435,8 +435,8 @@ pub struct QueueConfig {
     /// A dedicated lane not assigned within this many seconds of admission is unavailable.
     pub warm_assign_timeout_s: u64,
     /// Where degraded-queue leases live: `memory` (one process) or `redis://...` (shared by
-    /// several API replicas; a secret when it carries a password: prefer the environment).
-    pub backend: String,
+    /// several API replicas). Its password never prints.
+    pub backend: crate::secret_url::ConnectionUrl,
 }
 
 impl Default for QueueConfig {
@@ -446,7 +446,7 @@ impl Default for QueueConfig {
             degraded_max_wait_s: 30,
             lane_health_grace_s: 60,
             warm_assign_timeout_s: 30,
-            backend: "memory".to_owned(),
+            backend: "memory".into(),
         }
     }
 }
@@ -603,8 +603,8 @@ impl Default for GateConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
     /// `memory` (a bounded ring, lost on restart), `sqlite:PATH` or `postgres://...` (the
-    /// durable, hash-chained log).
-    pub store: String,
+    /// durable, hash-chained log). Its password never prints.
+    pub store: crate::secret_url::ConnectionUrl,
     /// Events the in-memory ring keeps (the oldest are evicted).
     pub memory_capacity: usize,
     /// Records older than this many days are pruned by the sweeper (at least 90).
@@ -631,7 +631,7 @@ pub struct AuditConfig {
 impl Default for AuditConfig {
     fn default() -> Self {
         AuditConfig {
-            store: "memory".to_owned(),
+            store: "memory".into(),
             memory_capacity: 10_000,
             retention_days: 90,
             batch_size: 256,

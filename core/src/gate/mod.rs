@@ -223,6 +223,36 @@ impl Gate {
         &self.config
     }
 
+    /// Whether [`Gate::decide`] may wait on I/O: a session store, rate limiter or audit sink
+    /// outside the process. When `false` (the in-memory defaults) a caller on an event loop
+    /// decides inline; when `true` it should decide off the loop
+    /// ([`Gate::decide_async`] with feature `tokio`, or a worker thread).
+    pub fn may_block(&self) -> bool {
+        self.sessions.may_block() || self.limiter.may_block() || self.audit.may_block()
+    }
+
+    /// Decides one request without blocking an async executor: inline when nothing can
+    /// block ([`Gate::may_block`] is `false`), otherwise on the runtime's blocking pool. A
+    /// decision that cannot complete (the blocking task panicked or the runtime is shutting
+    /// down) is a rejection with `internal_error`: fail closed, never an allow.
+    #[cfg(feature = "tokio")]
+    pub async fn decide_async(self: &Arc<Self>, req: RequestView) -> Decision {
+        if !self.may_block() {
+            return self.decide(&req);
+        }
+        let gate = Arc::clone(self);
+        match tokio::task::spawn_blocking(move || gate.decide(&req)).await {
+            Ok(decision) => decision,
+            Err(_) => Decision::Reject {
+                error: Error::with_detail(
+                    ErrorCode::InternalError,
+                    "the gate decision did not complete",
+                ),
+                set_headers: Vec::new(),
+            },
+        }
+    }
+
     /// Classifies a request path.
     pub fn classify(&self, method: &str, path: &str) -> RouteMatch {
         self.routes.classify(method, path)
@@ -697,6 +727,38 @@ impl Gate {
             correlation_id,
         )?;
         Ok(issued)
+    }
+
+    /// Issues a session of `kind` for `decision`, which must be an allowed decision of that
+    /// kind's bootstrap route (`POST /auth/session` for generation, `POST /admin/session` for
+    /// admin): anything else is `session_required`. The one rule every binding and server
+    /// calls, so none can issue a session for a request the gate did not admit for it.
+    pub fn issue_session_for(
+        &self,
+        decision: &Decision,
+        kind: SessionKind,
+        correlation_id: &str,
+    ) -> Result<IssuedSession, Error> {
+        let bootstrap = match kind {
+            SessionKind::Generation => RouteClass::SessionIssue,
+            SessionKind::Admin => RouteClass::AdminBootstrap,
+        };
+        match decision {
+            Decision::Allow {
+                principal, route, ..
+            } if *route == bootstrap => self.issue_session(kind, principal, correlation_id),
+            Decision::Allow { .. } => Err(Error::with_detail(
+                ErrorCode::SessionRequired,
+                format!(
+                    "a {} session is issued only for an allowed decision of its bootstrap route",
+                    kind.as_str()
+                ),
+            )),
+            _ => Err(Error::with_detail(
+                ErrorCode::SessionRequired,
+                "the decision did not allow the request",
+            )),
+        }
     }
 
     /// Revokes the session carried by `token`; returns whether one was revoked.

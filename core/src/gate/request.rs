@@ -20,7 +20,11 @@ pub fn parse_peer(peer: Option<&str>) -> Result<Option<IpAddr>, Error> {
 }
 
 /// A request as the gate sees it. Build it from any framework's request parts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` and `Serialize` (logs, error reports) print credential headers (`Authorization`,
+/// `Cookie`, `X-API-Key`, `X-Admin-Key`, ...) and every query value as `[REDACTED]`: query
+/// strings carry API keys, admin keys and media signatures.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct RequestView {
     /// HTTP method, any case.
@@ -33,6 +37,70 @@ pub struct RequestView {
     pub query: Vec<(String, String)>,
     /// The peer (socket) address.
     pub peer: Option<IpAddr>,
+}
+
+/// Header names whose values are credentials (compared case-insensitively).
+const CREDENTIAL_HEADERS: [&str; 7] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-admin-key",
+    "x-worker-key",
+];
+
+impl RequestView {
+    /// The headers with credential values replaced by `[REDACTED]`.
+    pub fn redacted_headers(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| {
+                let secret = CREDENTIAL_HEADERS
+                    .iter()
+                    .any(|c| name.eq_ignore_ascii_case(c));
+                let value = if secret {
+                    crate::secret::REDACTED.to_owned()
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
+    /// The query with every value replaced by `[REDACTED]` (names kept).
+    pub fn redacted_query(&self) -> Vec<(String, String)> {
+        self.query
+            .iter()
+            .map(|(name, _)| (name.clone(), crate::secret::REDACTED.to_owned()))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for RequestView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestView")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.redacted_headers())
+            .field("query", &self.redacted_query())
+            .field("peer", &self.peer)
+            .finish()
+    }
+}
+
+impl Serialize for RequestView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("RequestView", 5)?;
+        s.serialize_field("method", &self.method)?;
+        s.serialize_field("path", &self.path)?;
+        s.serialize_field("headers", &self.redacted_headers())?;
+        s.serialize_field("query", &self.redacted_query())?;
+        s.serialize_field("peer", &self.peer)?;
+        s.end()
+    }
 }
 
 /// What a lookup found in one channel.

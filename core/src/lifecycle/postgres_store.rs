@@ -213,25 +213,35 @@ fn db_err(e: postgres::Error) -> Error {
     )
 }
 
-fn row_to_task(r: &Row) -> TaskRecord {
-    let status: String = r.get(2);
-    TaskRecord {
-        id: r.get(0),
-        task_type: r.get(1),
-        status: TaskStatus::from_name(&status).unwrap_or(TaskStatus::Failed),
-        progress: r.get::<_, i32>(3).clamp(0, 100) as u8,
-        created_at: r.get(4),
-        updated_at: r.get(5),
-        started_at: r.get(6),
-        stale_deadline: r.get(7),
-        lease_id: r.get(8),
-        attempt: r.get(9),
-        result_path: r.get(10),
-        error_code: r.get(11),
-        error_message: r.get(12),
-        finished_at: r.get(13),
-        heartbeat_at: r.get(14),
-    }
+/// A row that does not decode: `dependency_unavailable` with `reason = corrupt_row`, never a
+/// panic and never read as some other state.
+fn corrupt_row(cause: impl std::fmt::Display) -> Error {
+    crate::pg_pool::corrupt_row("task store (postgres)", cause)
+}
+
+fn status_of(name: &str) -> Result<TaskStatus, Error> {
+    TaskStatus::from_name(name).ok_or_else(|| corrupt_row(format!("unknown task status {name:?}")))
+}
+
+fn row_to_task(r: &Row) -> Result<TaskRecord, Error> {
+    let status: String = r.try_get(2).map_err(corrupt_row)?;
+    Ok(TaskRecord {
+        id: r.try_get(0).map_err(corrupt_row)?,
+        task_type: r.try_get(1).map_err(corrupt_row)?,
+        status: status_of(&status)?,
+        progress: r.try_get::<_, i32>(3).map_err(corrupt_row)?.clamp(0, 100) as u8,
+        created_at: r.try_get(4).map_err(corrupt_row)?,
+        updated_at: r.try_get(5).map_err(corrupt_row)?,
+        started_at: r.try_get(6).map_err(corrupt_row)?,
+        stale_deadline: r.try_get(7).map_err(corrupt_row)?,
+        lease_id: r.try_get(8).map_err(corrupt_row)?,
+        attempt: r.try_get(9).map_err(corrupt_row)?,
+        result_path: r.try_get(10).map_err(corrupt_row)?,
+        error_code: r.try_get(11).map_err(corrupt_row)?,
+        error_message: r.try_get(12).map_err(corrupt_row)?,
+        finished_at: r.try_get(13).map_err(corrupt_row)?,
+        heartbeat_at: r.try_get(14).map_err(corrupt_row)?,
+    })
 }
 
 /// A task store in PostgreSQL.
@@ -290,13 +300,13 @@ fn candidates_left(
 }
 
 fn get_task(tx: &mut Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Error> {
-    Ok(tx
-        .query_opt(
-            &format!("SELECT {TASK_COLUMNS} FROM iw_tasks WHERE id = $1"),
-            &[&id],
-        )
-        .map_err(db_err)?
-        .map(|r| row_to_task(&r)))
+    tx.query_opt(
+        &format!("SELECT {TASK_COLUMNS} FROM iw_tasks WHERE id = $1"),
+        &[&id],
+    )
+    .map_err(db_err)?
+    .map(|r| row_to_task(&r))
+    .transpose()
 }
 
 impl PostgresTaskStore {
@@ -533,13 +543,15 @@ impl TaskStore for PostgresTaskStore {
                     // The stale pass reads its limit from each row ($4/$5 unused).
                     let used = if pass.reason == "stale_timeout" { 3 } else { 5 };
                     let rows = tx.query(pass.sql, &args[..used]).map_err(db_err)?;
-                    out.extend(rows.iter().map(|r| SweptTask {
-                        task_id: r.get(0),
-                        task_type: r.get(1),
-                        reason: pass.reason.into(),
-                        runtime_ms: r.get(2),
-                        ttl_ms: r.get(3),
-                    }));
+                    for r in &rows {
+                        out.push(SweptTask {
+                            task_id: r.try_get(0).map_err(corrupt_row)?,
+                            task_type: r.try_get(1).map_err(corrupt_row)?,
+                            reason: pass.reason.into(),
+                            runtime_ms: r.try_get(2).map_err(corrupt_row)?,
+                            ttl_ms: r.try_get(3).map_err(corrupt_row)?,
+                        });
+                    }
                 }
                 let more = out.len() >= batch as usize && candidates_left(tx, policy, now)?;
                 Ok(BatchOutcome {
@@ -563,24 +575,23 @@ impl TaskStore for PostgresTaskStore {
                     &[&id],
                 )
                 .map_err(db_err)?;
-            Ok(rows
-                .iter()
+            rows.iter()
                 .map(|r| {
-                    let from: Option<String> = r.get(1);
-                    let to: String = r.get(2);
-                    TransitionRecord {
-                        task_id: r.get(0),
-                        from_status: from.as_deref().and_then(TaskStatus::from_name),
-                        to_status: TaskStatus::from_name(&to).unwrap_or(TaskStatus::Failed),
-                        reason: r.get(3),
-                        actor: r.get(4),
-                        lease_id: r.get(5),
-                        at: r.get(6),
-                        ttl_ms: r.get(7),
-                        runtime_ms: r.get(8),
-                    }
+                    let from: Option<String> = r.try_get(1).map_err(corrupt_row)?;
+                    let to: String = r.try_get(2).map_err(corrupt_row)?;
+                    Ok(TransitionRecord {
+                        task_id: r.try_get(0).map_err(corrupt_row)?,
+                        from_status: from.as_deref().map(status_of).transpose()?,
+                        to_status: status_of(&to)?,
+                        reason: r.try_get(3).map_err(corrupt_row)?,
+                        actor: r.try_get(4).map_err(corrupt_row)?,
+                        lease_id: r.try_get(5).map_err(corrupt_row)?,
+                        at: r.try_get(6).map_err(corrupt_row)?,
+                        ttl_ms: r.try_get(7).map_err(corrupt_row)?,
+                        runtime_ms: r.try_get(8).map_err(corrupt_row)?,
+                    })
                 })
-                .collect())
+                .collect()
         })
     }
 

@@ -108,10 +108,26 @@ fn db_err(e: rusqlite::Error) -> Error {
         e.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     );
+    // A row that does not decode (an unknown status, a wrong column type) is corrupt data,
+    // reported as such: never read as some other state.
+    let corrupt = matches!(
+        e,
+        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..)
+    );
     let err = Error::with_detail(
         ErrorCode::DependencyUnavailable,
-        format!("task store (sqlite): {text}"),
-    );
+        if corrupt {
+            "task store (sqlite): corrupt row"
+        } else {
+            "task store (sqlite): the database call failed"
+        },
+    )
+    .with_cause(text);
+    let err = if corrupt {
+        err.meta("reason", "corrupt_row")
+    } else {
+        err
+    };
     if busy {
         err.meta("busy", true)
     } else {
@@ -119,12 +135,24 @@ fn db_err(e: rusqlite::Error) -> Error {
     }
 }
 
+/// A status name read back from a row; an unknown one is a decoding failure (reported as a
+/// corrupt row by `db_err`), never read as some other state.
+fn status_of(name: &str) -> rusqlite::Result<TaskStatus> {
+    TaskStatus::from_name(name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Text,
+            format!("unknown task status {name:?}").into(),
+        )
+    })
+}
+
 fn row_to_task(row: &Row<'_>) -> rusqlite::Result<TaskRecord> {
     let status: String = row.get(2)?;
     Ok(TaskRecord {
         id: row.get(0)?,
         task_type: row.get(1)?,
-        status: TaskStatus::from_name(&status).unwrap_or(TaskStatus::Failed),
+        status: status_of(&status)?,
         progress: row.get::<_, i64>(3)?.clamp(0, 100) as u8,
         created_at: row.get(4)?,
         updated_at: row.get(5)?,
@@ -672,8 +700,8 @@ impl TaskStore for SqliteTaskStore {
                     let to: String = r.get(2)?;
                     Ok(TransitionRecord {
                         task_id: r.get(0)?,
-                        from_status: from.as_deref().and_then(TaskStatus::from_name),
-                        to_status: TaskStatus::from_name(&to).unwrap_or(TaskStatus::Failed),
+                        from_status: from.as_deref().map(status_of).transpose()?,
+                        to_status: status_of(&to)?,
                         reason: r.get(3)?,
                         actor: r.get(4)?,
                         lease_id: r.get(5)?,

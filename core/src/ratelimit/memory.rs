@@ -89,6 +89,10 @@ impl MemoryRateLimiter {
 }
 
 impl RateLimiter for MemoryRateLimiter {
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn check(&self, key: &str, limit: RateLimit, now_ms: i64) -> Result<RateDecision, Error> {
         let window_ms = i64::try_from(limit.window_s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let cap = limit.limit as usize;

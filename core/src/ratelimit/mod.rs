@@ -103,6 +103,12 @@ pub trait RateLimiter: Send + Sync + Debug {
     /// Checks (and on acceptance counts) one request for `key` under `limit` at `now_ms`.
     /// Errors are `dependency_unavailable` (store unreachable).
     fn check(&self, key: &str, limit: RateLimit, now_ms: i64) -> Result<RateDecision, Error>;
+
+    /// Whether `check` may wait on I/O (a network or disk store). An in-process limiter
+    /// answers `false`, so callers on an event loop can decide inline without a thread hop.
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 /// A limiter that accepts everything (tests of other gate stages, or a deliberate opt-out).
@@ -119,5 +125,9 @@ impl RateLimiter for AllowAllRateLimiter {
             reset_ms: 0,
             window_ms: limit.window_s.saturating_mul(1000),
         })
+    }
+
+    fn may_block(&self) -> bool {
+        false
     }
 }

@@ -31,6 +31,36 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
     })
 }
 
+/// The cloud metadata endpoints (AWS/GCP/Azure `169.254.169.254`, Alibaba
+/// `100.100.100.200`, AWS IPv6 `fd00:ec2::254`), also when an IPv6 address embeds the IPv4
+/// one (mapped, compatible, NAT64, 6to4). Never a worker, whatever the entry allows.
+pub fn is_metadata(ip: IpAddr) -> bool {
+    let v4 = |o: [u8; 4]| o == [169, 254, 169, 254] || o == [100, 100, 100, 200];
+    match ip {
+        IpAddr::V4(a) => v4(a.octets()),
+        IpAddr::V6(a) => {
+            if a == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) {
+                return true;
+            }
+            let s = a.segments();
+            let low = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                [a, b, c, d]
+            };
+            let embedded = [
+                // ::ffff:a.b.c.d, ::a.b.c.d, 64:ff9b::a.b.c.d, 64:ff9b:1::a.b.c.d
+                (s[..5] == [0, 0, 0, 0, 0] && (s[5] == 0xffff || s[5] == 0))
+                    .then(|| low(s[6], s[7])),
+                (s[0] == 0x0064 && s[1] == 0xff9b).then(|| low(s[6], s[7])),
+                // 2002:aabb:ccdd::
+                (s[0] == 0x2002).then(|| low(s[1], s[2])),
+            ];
+            embedded.into_iter().flatten().any(v4)
+        }
+    }
+}
+
 /// Why `ip` may not be connected to, or `None` when it is a public address.
 pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
     match ip {

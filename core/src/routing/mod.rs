@@ -15,7 +15,7 @@ mod resolve;
 mod router;
 mod target_url;
 
-pub use address_policy::{forbidden_reason, AddressResolver, StaticResolver};
+pub use address_policy::{forbidden_reason, is_metadata, AddressResolver, StaticResolver};
 pub use registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
 pub use registry_open::open_registry;
 #[cfg(feature = "postgres")]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::address_policy::{forbidden_reason, AddressResolver};
+use super::address_policy::{forbidden_reason, is_metadata, AddressResolver};
 use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
 use crate::error::{Error, ErrorCode};
 use crate::task_ref::TaskRef;
@@ -241,11 +241,22 @@ fn resolve_shared(
         Some(ip) => vec![SocketAddr::new(ip, port)],
         None => resolver.resolve(&base.host, port)?,
     };
+    // A cloud metadata endpoint is never a worker, even for an entry allowing private
+    // addresses: reaching it from the API's network would hand out its credentials.
+    if addresses.iter().any(|a| is_metadata(a.ip())) {
+        return Err(Error::with_detail(
+            ErrorCode::ProxyTargetInvalid,
+            "the worker host resolves to a cloud metadata address, which no registration may target",
+        )
+        .meta("rule", "metadata"));
+    }
     if !entry.allow_private_addresses {
         if let Some(reason) = addresses.iter().find_map(|a| forbidden_reason(a.ip())) {
             return Err(Error::with_detail(
                 ErrorCode::ProxyTargetInvalid,
-                "the worker host resolves to a forbidden address",
+                format!(
+                    "the worker host resolves to a {reason} address; a worker on a private network or on loopback (tests) must be registered with allow_private = true"
+                ),
             )
             .meta("rule", reason));
         }

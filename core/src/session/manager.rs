@@ -44,6 +44,11 @@ pub struct SessionManager {
 }
 
 impl SessionManager {
+    /// Whether a session lookup may wait on I/O (see [`SessionStore::may_block`]).
+    pub fn may_block(&self) -> bool {
+        self.store.may_block()
+    }
+
     /// A manager over `store` with the configured lifetimes.
     pub fn new(store: Arc<dyn SessionStore>, config: SessionConfig, clock: Arc<dyn Clock>) -> Self {
         SessionManager {

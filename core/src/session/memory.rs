@@ -29,6 +29,10 @@ impl MemorySessionStore {
 }
 
 impl SessionStore for MemorySessionStore {
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn insert(&self, record: &SessionRecord) -> Result<(), Error> {
         self.lock()?.insert(record.id.clone(), record.clone());
         Ok(())

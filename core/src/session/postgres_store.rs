@@ -1,12 +1,13 @@
 //! PostgreSQL session store, for several API replicas sharing sessions. Same schema and
-//! semantics as the SQLite store; any driver error is `dependency_unavailable`.
+//! semantics as the SQLite store; any driver error is `dependency_unavailable`, and so is a
+//! corrupt row (`metadata.reason = "corrupt_row"`). Connections come from a
+//! [`PgPool`](crate::pg_pool::PgPool): pooled, reconnecting, statements prepared once.
 
-use std::sync::Mutex;
-
-use postgres::{Client, NoTls, Row};
+use postgres::Row;
 
 use super::record::{SessionKind, SessionRecord, SessionStore};
-use crate::error::{Error, ErrorCode};
+use crate::error::Error;
+use crate::pg_pool::{corrupt_row, PgPool};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_sessions (
@@ -22,23 +23,26 @@ CREATE TABLE IF NOT EXISTS inferwarden_sessions (
 CREATE INDEX IF NOT EXISTS inferwarden_sessions_expires ON inferwarden_sessions (expires_ms);
 ";
 
-fn unavailable(e: postgres::Error) -> Error {
-    // The driver's message can include the connection target but never a session token:
-    // only token hashes are ever sent.
-    let kind = if e.is_closed() {
-        "connection closed"
-    } else {
-        "query failed"
-    };
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        format!("session store (postgres): {kind}"),
-    )
-}
+/// Connections kept for the request path (each decision with a session takes one).
+const POOL_SIZE: usize = 4;
 
-/// A session store in PostgreSQL.
+const LABEL: &str = "session store (postgres)";
+
+const SELECT: &str =
+    "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
+     FROM inferwarden_sessions WHERE id = $1";
+const TOUCH: &str = "UPDATE inferwarden_sessions SET last_seen_ms = GREATEST(last_seen_ms, $2) WHERE id = $1 AND revoked_ms IS NULL";
+const INSERT: &str = "INSERT INTO inferwarden_sessions (id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const REVOKE: &str =
+    "UPDATE inferwarden_sessions SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL";
+const REVOKE_ALL: &str = "UPDATE inferwarden_sessions SET revoked_ms = $1 WHERE revoked_ms IS NULL AND ($2::TEXT IS NULL OR kind = $2)";
+const PRUNE: &str = "DELETE FROM inferwarden_sessions WHERE expires_ms <= $1 OR revoked_ms < $1";
+
+/// A session store in PostgreSQL: a small pool of connections that reconnect, each with
+/// its statements prepared once, so a lookup is one round trip.
 pub struct PostgresSessionStore {
-    client: Mutex<Client>,
+    pool: PgPool,
 }
 
 impl std::fmt::Debug for PostgresSessionStore {
@@ -51,104 +55,80 @@ impl PostgresSessionStore {
     /// Connects (`postgres://user@host:port/db`, no TLS: loopback or a private network) and
     /// migrates the schema.
     pub fn connect(url: &str) -> Result<Self, Error> {
-        let mut client = Client::connect(url, NoTls).map_err(unavailable)?;
-        client.batch_execute(SCHEMA).map_err(unavailable)?;
-        Ok(PostgresSessionStore {
-            client: Mutex::new(client),
-        })
+        let pool = PgPool::connect(url, POOL_SIZE, LABEL, |c| c.batch_execute(SCHEMA))?;
+        Ok(PostgresSessionStore { pool })
     }
 
-    fn with<T>(
+    /// Runs the prepared statement `sql` as an update; returns the rows changed.
+    fn execute(
         &self,
-        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
-    ) -> Result<T, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                "session store lock poisoned",
-            )
-        })?;
-        f(&mut client).map_err(unavailable)
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<u64, Error> {
+        self.pool.with(|c| {
+            let s = c.prepared(sql)?;
+            c.client().execute(&s, params)
+        })
     }
 }
 
-fn row_to_record(row: &Row) -> Option<SessionRecord> {
-    Some(SessionRecord {
-        id: row.get(0),
-        kind: SessionKind::from_name(row.get::<_, &str>(1))?,
-        principal: row.get(2),
-        created_ms: row.get(3),
-        expires_ms: row.get(4),
-        idle_timeout_ms: row.get(5),
-        last_seen_ms: row.get(6),
-        revoked_ms: row.get(7),
+/// A corrupt row is `dependency_unavailable` with `reason = corrupt_row`, never a panic.
+fn row_to_record(row: &Row) -> Result<SessionRecord, Error> {
+    let get = |e: postgres::Error| corrupt_row(LABEL, e);
+    let kind: &str = row.try_get(1).map_err(get)?;
+    Ok(SessionRecord {
+        id: row.try_get(0).map_err(get)?,
+        kind: SessionKind::from_name(kind)
+            .ok_or_else(|| corrupt_row(LABEL, format!("unknown session kind {kind:?}")))?,
+        principal: row.try_get(2).map_err(get)?,
+        created_ms: row.try_get(3).map_err(get)?,
+        expires_ms: row.try_get(4).map_err(get)?,
+        idle_timeout_ms: row.try_get(5).map_err(get)?,
+        last_seen_ms: row.try_get(6).map_err(get)?,
+        revoked_ms: row.try_get(7).map_err(get)?,
     })
 }
 
 impl SessionStore for PostgresSessionStore {
     fn insert(&self, r: &SessionRecord) -> Result<(), Error> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO inferwarden_sessions (id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                &[&r.id, &r.kind.as_str(), &r.principal, &r.created_ms, &r.expires_ms, &r.idle_timeout_ms, &r.last_seen_ms, &r.revoked_ms],
-            )
-            .map(|_| ())
-        })
+        self.execute(
+            INSERT,
+            &[
+                &r.id,
+                &r.kind.as_str(),
+                &r.principal,
+                &r.created_ms,
+                &r.expires_ms,
+                &r.idle_timeout_ms,
+                &r.last_seen_ms,
+                &r.revoked_ms,
+            ],
+        )
+        .map(|_| ())
     }
 
     fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
-        let row = self.with(|c| {
-            c.query_opt(
-                "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
-                 FROM inferwarden_sessions WHERE id = $1",
-                &[&id],
-            )
+        let row = self.pool.with(|c| {
+            let s = c.prepared(SELECT)?;
+            c.client().query_opt(&s, &[&id])
         })?;
-        match row {
-            None => Ok(None),
-            Some(row) => row_to_record(&row).map(Some).ok_or_else(|| {
-                Error::with_detail(
-                    ErrorCode::DependencyUnavailable,
-                    "session store (postgres): corrupt row",
-                )
-            }),
-        }
+        row.as_ref().map(row_to_record).transpose()
     }
 
     fn touch(&self, id: &str, now_ms: i64) -> Result<(), Error> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE inferwarden_sessions SET last_seen_ms = GREATEST(last_seen_ms, $2) WHERE id = $1 AND revoked_ms IS NULL",
-                &[&id, &now_ms],
-            )
-            .map(|_| ())
-        })
+        self.execute(TOUCH, &[&id, &now_ms]).map(|_| ())
     }
 
     fn revoke(&self, id: &str, now_ms: i64) -> Result<bool, Error> {
-        self.with(|c| {
-            c.execute("UPDATE inferwarden_sessions SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL", &[&id, &now_ms])
-                .map(|n| n == 1)
-        })
+        self.execute(REVOKE, &[&id, &now_ms]).map(|n| n == 1)
     }
 
     fn revoke_all(&self, kind: Option<SessionKind>, now_ms: i64) -> Result<u64, Error> {
         let kind = kind.map(SessionKind::as_str);
-        self.with(|c| {
-            c.execute(
-                "UPDATE inferwarden_sessions SET revoked_ms = $1 WHERE revoked_ms IS NULL AND ($2::TEXT IS NULL OR kind = $2)",
-                &[&now_ms, &kind],
-            )
-        })
+        self.execute(REVOKE_ALL, &[&now_ms, &kind])
     }
 
     fn prune_expired(&self, now_ms: i64) -> Result<u64, Error> {
-        self.with(|c| {
-            c.execute(
-                "DELETE FROM inferwarden_sessions WHERE expires_ms <= $1 OR revoked_ms < $1",
-                &[&now_ms],
-            )
-        })
+        self.execute(PRUNE, &[&now_ms])
     }
 }

@@ -81,4 +81,9 @@ pub trait SessionStore: Send + Sync + Debug {
     /// Deletes sessions whose absolute expiry has passed, or revoked ones older than
     /// `now_ms`; returns the count.
     fn prune_expired(&self, now_ms: i64) -> Result<u64, Error>;
+
+    /// Whether a call may wait on I/O (a database). The in-memory store answers `false`.
+    fn may_block(&self) -> bool {
+        true
+    }
 }

@@ -27,8 +27,9 @@ CREATE INDEX IF NOT EXISTS inferwarden_sessions_expires ON inferwarden_sessions 
 fn unavailable(e: rusqlite::Error) -> Error {
     Error::with_detail(
         ErrorCode::DependencyUnavailable,
-        format!("session store (sqlite): {e}"),
+        "session store (sqlite): the database call failed",
     )
+    .with_cause(e)
 }
 
 /// A session store in a SQLite file (or `:memory:`).

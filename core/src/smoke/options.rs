@@ -56,10 +56,22 @@ pub struct SmokeOptions {
 
 impl SmokeOptions {
     /// Options for `base_url` with nothing else set (every credentialed check skips).
-    pub fn new(base_url: &str) -> Self {
+    /// `validation_error` unless it is an `http://` or `https://` URL with a host: the
+    /// runner sends credentials to it, so nothing else may pass.
+    pub fn new(base_url: &str) -> Result<Self, crate::Error> {
+        let rest = base_url
+            .strip_prefix("https://")
+            .or_else(|| base_url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        if host.is_none_or(|h| h.is_empty() || h.contains('@') || h.contains(char::is_whitespace)) {
+            return Err(crate::Error::with_detail(
+                crate::ErrorCode::ValidationError,
+                "the base URL must be http:// or https:// followed by a host (no user-info)",
+            ));
+        }
         let mut id = [0u8; 6];
         let _ = getrandom::fill(&mut id);
-        SmokeOptions {
+        Ok(SmokeOptions {
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key: None,
             admin_key: None,
@@ -71,7 +83,7 @@ impl SmokeOptions {
             request_timeout_s: 10.0,
             release: false,
             run_id: format!("smoke-{}", crate::hex::encode(&id)),
-        }
+        })
     }
 }
 

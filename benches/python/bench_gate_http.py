@@ -1,0 +1,146 @@
+"""Throughput and latency of the gate on the request path of a real FastAPI app (uvicorn,
+one worker) under wrk, beside the bare route in the same run:
+
+| configuration | route | gate work per request |
+|---|---|---|
+| bare | GET /health | none (no middleware) |
+| middleware, API key | GET /gallery | in-process decision |
+| + `Depends(gate_decision)` | GET /status/t1 | the same, read by the handler |
+| SQLite sessions | GET /status/t1 + cookie | session lookup in SQLite |
+| PostgreSQL + Redis | GET /admin/accounts + admin cookie | session lookup and touch in PostgreSQL, limiter in Redis |
+
+Then the p99 latency of a trivial route (GET /health, one connection) alone and while 64
+connections load the PostgreSQL + Redis path of the same process.
+
+Run (after scripts/setup-python.sh --release and `apt-get install wrk`; PostgreSQL and Redis
+from `eval "$(scripts/services.sh start)"`):
+
+    .venv/bin/python benches/python/bench_gate_http.py [SECONDS]
+
+Prints a markdown table; copy it into BENCHMARKS.md with the machine and date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, mode: str) -> None:
+        self.port = free_port()
+        self.tokens = Path(tempfile.mkdtemp(prefix="iw-bench-tokens-")) / "tokens.json"
+        env = dict(os.environ, IW_BENCH_MODE=mode, IW_BENCH_TOKENS=str(self.tokens))
+        env.setdefault("IW_BENCH_POSTGRES_URL", os.environ.get("INFERWARDEN_TEST_POSTGRES_URL", ""))
+        env.setdefault("IW_BENCH_REDIS_URL", os.environ.get("INFERWARDEN_TEST_REDIS_URL", ""))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "gate_http_app:app", "--port", str(self.port),
+             "--workers", "1", "--log-level", "warning", "--no-access-log"],
+            cwd=HERE, env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{mode}: the server did not start")
+        self.cookies = json.loads(self.tokens.read_text()) if mode != "bare" else {}
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def wrk(url: str, connections: int, headers: list[str], seconds: int = SECONDS) -> subprocess.Popen[str]:
+    args = ["wrk", "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    for h in headers:
+        args += ["-H", h]
+    return subprocess.Popen([*args, url], stdout=subprocess.PIPE, text=True)
+
+
+def parse(out: str) -> tuple[float, float, int]:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, float(p99.group(1)) * scale, int(non2xx.group(1)) if non2xx else 0
+
+
+def run(url: str, connections: int, headers: list[str]) -> tuple[float, float, int]:
+    p = wrk(url, connections, headers)
+    out, _ = p.communicate()
+    return parse(out)
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    configs = [
+        ("bare route (no gate)", "bare", "/health", lambda c: []),
+        ("GateMiddleware, API key (in memory)", "memory", "/gallery", lambda c: [f"X-API-Key: {c['api_key']}"]),
+        ("+ Depends(gate_decision)", "memory", "/status/t1", lambda c: [f"X-API-Key: {c['api_key']}"]),
+        ("SQLite sessions, session cookie", "sqlite", "/status/t1", lambda c: [f"Cookie: {c['generation']}"]),
+        ("PostgreSQL sessions + Redis limiter, admin cookie", "postgres", "/admin/accounts", lambda c: [f"Cookie: {c['admin']}"]),
+    ]
+    if not (os.environ.get("INFERWARDEN_TEST_POSTGRES_URL") and os.environ.get("INFERWARDEN_TEST_REDIS_URL")):
+        configs = configs[:-1]
+        print("(no INFERWARDEN_TEST_POSTGRES_URL / _REDIS_URL: PostgreSQL + Redis skipped)")
+    print(f"wrk {SECONDS} s per row, uvicorn 1 worker\n")
+    print("| configuration | 16 conns req/s | p99 ms | 64 conns req/s | p99 ms | % of bare (16 / 64) |")
+    print("|---|---|---|---|---|---|")
+    bare: dict[int, float] = {}
+    for name, mode, path, headers in configs:
+        server = Server(mode)
+        try:
+            row = []
+            for connections in (16, 64):
+                rps, p99, bad = run(server.url(path), connections, headers(server.cookies))
+                assert bad == 0, f"{name}: {bad} non-2xx responses"
+                if mode == "bare":
+                    bare[connections] = rps
+                row.append((rps, p99))
+            share = " / ".join(f"{100 * r / bare[c]:.0f} %" for (r, _), c in zip(row, (16, 64)))
+            print(f"| {name} | {row[0][0]:,.0f} | {row[0][1]:.2f} | {row[1][0]:,.0f} | {row[1][1]:.2f} | {share} |")
+        finally:
+            server.stop()
+    if len(configs) == 5:
+        server = Server("postgres")
+        try:
+            _, alone, _ = run(server.url("/health"), 1, [])
+            load = wrk(server.url("/admin/accounts"), 64, [f"Cookie: {server.cookies['admin']}"])
+            time.sleep(0.5)
+            probe = wrk(server.url("/health"), 1, [], max(SECONDS - 1, 1))
+            _, loaded, _ = parse(probe.communicate()[0])
+            load.communicate()
+            print(f"\ntrivial route (GET /health, 1 connection) p99: alone {alone:.2f} ms, "
+                  f"while 64 connections load the PostgreSQL + Redis path {loaded:.2f} ms "
+                  f"(+{loaded - alone:.2f} ms)")
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
