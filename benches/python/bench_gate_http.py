@@ -4,6 +4,7 @@ one worker) under wrk, beside the bare route in the same run:
 | configuration | route | gate work per request |
 |---|---|---|
 | bare | GET /health | none (no middleware) |
+| null middleware | GET /health | a pure ASGI middleware that does nothing |
 | middleware, API key | GET /gallery | in-process decision |
 | + `Depends(gate_decision)` | GET /status/t1 | the same, read by the handler |
 | SQLite sessions | GET /status/t1 + cookie | session lookup in SQLite |
@@ -64,7 +65,7 @@ class Server:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{mode}: the server did not start")
-        self.cookies = json.loads(self.tokens.read_text()) if mode != "bare" else {}
+        self.cookies = json.loads(self.tokens.read_text()) if mode not in ("bare", "null") else {}
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -100,13 +101,14 @@ def main() -> None:
         sys.exit("wrk is not installed: apt-get install wrk")
     configs = [
         ("bare route (no gate)", "bare", "/health", lambda c: []),
+        ("a do-nothing ASGI middleware", "null", "/health", lambda c: []),
         ("GateMiddleware, API key (in memory)", "memory", "/gallery", lambda c: [f"X-API-Key: {c['api_key']}"]),
         ("+ Depends(gate_decision)", "memory", "/status/t1", lambda c: [f"X-API-Key: {c['api_key']}"]),
         ("SQLite sessions, session cookie", "sqlite", "/status/t1", lambda c: [f"Cookie: {c['generation']}"]),
         ("PostgreSQL sessions + Redis limiter, admin cookie", "postgres", "/admin/accounts", lambda c: [f"Cookie: {c['admin']}"]),
     ]
     if not (os.environ.get("INFERWARDEN_TEST_POSTGRES_URL") and os.environ.get("INFERWARDEN_TEST_REDIS_URL")):
-        configs = configs[:-1]
+        configs = [c for c in configs if c[1] != "postgres"]
         print("(no INFERWARDEN_TEST_POSTGRES_URL / _REDIS_URL: PostgreSQL + Redis skipped)")
     print(f"wrk {SECONDS} s per row, uvicorn 1 worker\n")
     print("| configuration | 16 conns req/s | p99 ms | 64 conns req/s | p99 ms | % of bare (16 / 64) |")
@@ -126,7 +128,7 @@ def main() -> None:
             print(f"| {name} | {row[0][0]:,.0f} | {row[0][1]:.2f} | {row[1][0]:,.0f} | {row[1][1]:.2f} | {share} |")
         finally:
             server.stop()
-    if len(configs) == 5:
+    if any(mode == "postgres" for _, mode, *_ in configs):
         server = Server("postgres")
         try:
             _, alone, _ = run(server.url("/health"), 1, [])

@@ -2,6 +2,7 @@
 gate configured by ``IW_BENCH_MODE``:
 
 - ``bare``: no gate at all (the baseline route);
+- ``null``: a pure ASGI middleware that does nothing (what any middleware costs);
 - ``memory``: the gate in process (API key, in-memory sessions and limiter);
 - ``sqlite``: sessions in SQLite (a file, WAL);
 - ``postgres``: sessions in PostgreSQL (``IW_BENCH_POSTGRES_URL``) and the limiter in Redis
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -34,7 +36,21 @@ async def health() -> dict[str, bool]:
     return {"ok": True}
 
 
-if MODE != "bare":
+class NullMiddleware:
+    """A pure ASGI middleware that does nothing: the cost of any middleware at all."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+if MODE == "null":
+    app.add_middleware(NullMiddleware)
+
+
+if MODE not in ("bare", "null"):
     config = inferwarden.PolicyConfig.from_text(
         f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n'
         # Throttles far above what a benchmark sends: every request is decided, none refused.
@@ -43,11 +59,11 @@ if MODE != "bare":
         "[rate_limits.admin_bootstrap]\nlimit = 1000000000\nwindow_s = 60\n"
     )
     store = {
-        "memory": None,
+        "memory": "memory",
         "sqlite": f"sqlite:{tempfile.mkdtemp(prefix='iw-bench-http-')}/sessions.db",
-        "postgres": os.environ.get("IW_BENCH_POSTGRES_URL"),
+        "postgres": os.environ.get("IW_BENCH_POSTGRES_URL", ""),
     }[MODE]
-    limiter = os.environ.get("IW_BENCH_REDIS_URL") if MODE == "postgres" else None
+    limiter = os.environ["IW_BENCH_REDIS_URL"] if MODE == "postgres" else "memory"
     gate = inferwarden.Gate(config, session_store=store, rate_limiter=limiter)
     app.add_middleware(GateMiddleware, gate=gate)
     generation = gate.issue_session(gate.decide("POST", "/auth/session", [("X-API-Key", API)]), "generation")

@@ -1,10 +1,16 @@
 //! Running core futures for Python: blocking calls run on the shared runtime with the GIL
-//! released; `*_async` calls return an asyncio future (made by `inferwarden._aio.pending`)
-//! that the runtime settles through `loop.call_soon_threadsafe`. Cancelling that future
-//! aborts the Rust task. The runtime's fork check turns use after `fork()` into
+//! released; `*_async` calls return an asyncio future (made by `inferwarden._aio.slot`)
+//! that the loop settles when the runtime reports the call done through the loop's
+//! [`Completions`] (no GIL taken on a runtime thread). Cancelling that future aborts the
+//! Rust task. The runtime's fork check turns use after `fork()` into
 //! `InternalError` instead of a hang.
 
 use std::future::Future;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use inferwarden::error::Error;
 use pyo3::prelude::*;
@@ -48,31 +54,100 @@ impl AbortOnCancel {
     }
 }
 
+/// A settled call's outcome, converted to Python on the event loop's thread.
+type Settle = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// The completions of one event loop: runtime threads push settled calls here and write a
+/// byte to a socket the loop watches (`loop.add_reader`); the loop then takes them all and
+/// converts them. A runtime thread never takes the GIL, so a completion never waits for the
+/// loop to release it (the interpreter's 5 ms switch interval) and never slows the loop.
+#[pyclass(module = "inferwarden._native", frozen)]
+pub struct Completions {
+    ready: Arc<Mutex<Vec<(u64, Settle)>>>,
+    wake: Arc<UnixStream>,
+    read: UnixStream,
+    next: AtomicU64,
+}
+
+#[pymethods]
+impl Completions {
+    #[new]
+    fn new() -> PyResult<Self> {
+        let (read, wake) = UnixStream::pair()?;
+        read.set_nonblocking(true)?;
+        wake.set_nonblocking(true)?;
+        Ok(Completions {
+            ready: Arc::new(Mutex::new(Vec::new())),
+            wake: Arc::new(wake),
+            read,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// The descriptor the loop watches.
+    fn fileno(&self) -> i32 {
+        self.read.as_raw_fd()
+    }
+
+    /// A fresh call id.
+    fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Clears the wake-up bytes, then returns `(id, result, error)` for every settled call.
+    fn take(&self, py: Python<'_>) -> Vec<(u64, Py<PyAny>, Py<PyAny>)> {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = (&self.read).read(&mut buf) {
+            if n < buf.len() {
+                break;
+            }
+        }
+        let settled = match self.ready.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        settled
+            .into_iter()
+            .map(|(id, settle)| match settle(py) {
+                Ok(v) => (id, v, py.None()),
+                Err(e) => (id, py.None(), e.into_value(py).into_any()),
+            })
+            .collect()
+    }
+}
+
 /// Spawns `future` on the shared runtime and returns an asyncio future for its result
-/// (`convert`ed) or its error (the mapped exception). Must be called with a running loop.
+/// (`convert`ed) or its error (the mapped exception), settled through the loop's
+/// [`Completions`]. Must be called with a running loop.
 pub fn spawn<T, F>(py: Python<'_>, future: F, convert: Convert<T>) -> PyResult<Py<PyAny>>
 where
     T: Send + 'static,
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
     let runtime = inferwarden::runtime::shared().map_err(|e| to_py_err(py, e))?;
-    let pending = py.import("inferwarden._aio")?.call_method0("pending")?;
-    let (fut, done): (Py<PyAny>, Py<PyAny>) = pending.extract()?;
+    let slot = py.import("inferwarden._aio")?.call_method0("slot")?;
+    let (fut, id, completions): (Py<PyAny>, u64, Py<Completions>) = slot.extract()?;
+    let (ready, wake) = {
+        let c = completions.get();
+        (c.ready.clone(), c.wake.clone())
+    };
     let task = runtime.spawn(async move {
         let outcome = future.await;
-        Python::attach(|py| {
-            let settled = match outcome {
-                Ok(v) => convert(py, v),
-                Err(e) => Err(to_py_err(py, e)),
-            };
-            let args = match settled {
-                Ok(v) => (v, py.None()),
-                Err(e) => (py.None(), e.into_value(py).into_any()),
-            };
-            if let Err(e) = done.call1(py, args) {
-                e.write_unraisable(py, None);
-            }
+        let settle: Settle = Box::new(move |py| match outcome {
+            Ok(v) => convert(py, v),
+            Err(e) => Err(to_py_err(py, e)),
         });
+        let pushed = match ready.lock() {
+            Ok(mut q) => {
+                q.push((id, settle));
+                true
+            }
+            Err(_) => false,
+        };
+        // After the push: a byte already pending is enough (the loop takes every entry).
+        if pushed {
+            let _ = (&*wake).write(&[1]);
+        }
     });
     let abort = Py::new(
         py,

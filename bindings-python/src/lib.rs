@@ -34,6 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<routing::Router>()?;
     m.add_class::<routing::RemoteBody>()?;
     m.add_class::<aio::AbortOnCancel>()?;
+    m.add_class::<aio::Completions>()?;
     m.add_class::<smoke::SmokeReport>()?;
     m.add_function(wrap_pyfunction!(smoke::smoke_run, m)?)?;
     m.add_class::<catalogue::Catalogue>()?;

@@ -648,3 +648,66 @@ fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::SessionRequired);
 }
+
+/// Counts the calls a decision makes to its session store.
+#[derive(Debug, Default)]
+struct CountingStore {
+    inner: MemorySessionStore,
+    gets: std::sync::atomic::AtomicUsize,
+    touches: std::sync::atomic::AtomicUsize,
+}
+
+impl SessionStore for CountingStore {
+    fn insert(&self, r: &SessionRecord) -> Result<(), Error> {
+        self.inner.insert(r)
+    }
+    fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get(id)
+    }
+    fn touch(&self, id: &str, now_ms: i64) -> Result<(), Error> {
+        self.touches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.touch(id, now_ms)
+    }
+    fn revoke(&self, id: &str, now_ms: i64) -> Result<bool, Error> {
+        self.inner.revoke(id, now_ms)
+    }
+    fn revoke_all(&self, kind: Option<SessionKind>, now_ms: i64) -> Result<u64, Error> {
+        self.inner.revoke_all(kind, now_ms)
+    }
+    fn prune_expired(&self, now_ms: i64) -> Result<u64, Error> {
+        self.inner.prune_expired(now_ms)
+    }
+}
+
+#[test]
+fn an_admin_decision_reads_its_session_once() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let store = Arc::new(CountingStore::default());
+    let gate = Gate::builder(config())
+        .session_store(store.clone())
+        .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .build()
+        .unwrap();
+    let view = |path: &str, headers: Vec<(String, String)>| RequestView {
+        method: if path == "/admin/session" { "POST" } else { "GET" }.into(),
+        path: path.into(),
+        headers,
+        query: Vec::new(),
+        peer: None,
+    };
+    let boot = gate.decide(&view(
+        "/admin/session",
+        vec![("x-admin-key".into(), ADMIN.into())],
+    ));
+    let issued = gate
+        .issue_session_for(&boot, SessionKind::Admin, "t")
+        .unwrap();
+    let cookie = issued.set_cookie.expose().split(';').next().unwrap().to_owned();
+    let (gets, touches) = (store.gets.load(SeqCst), store.touches.load(SeqCst));
+    let d = gate.decide(&view("/admin/accounts", vec![("cookie".into(), cookie)]));
+    assert!(d.is_allowed(), "{d:?}");
+    // One read (shared by the throttle key and the authentication) and one recorded use.
+    assert_eq!(store.gets.load(SeqCst) - gets, 1);
+    assert_eq!(store.touches.load(SeqCst) - touches, 1);
+}

@@ -1,7 +1,8 @@
 //! Cost of one session lookup (the store call a decision with a session cookie makes), per
 //! store: in-memory, SQLite (file, WAL) and, with `INFERWARDEN_BENCH_POSTGRES_URL`,
 //! PostgreSQL on loopback (a pooled connection, the statement prepared once: one round
-//! trip). Single-threaded; mean, p50 and p99 over the lookups.
+//! trip), beside the store as it was before (one connection, the SQL sent as text so the
+//! driver prepares it on every call). Single-threaded; mean, p50 and p99 over the lookups.
 //!
 //! Usage: `cargo run --release -p inferwarden-benches --bin session_bench -- [LOOKUPS]`
 //! (default 20000). Prints a markdown table.
@@ -12,9 +13,69 @@ use std::time::Instant;
 use inferwarden::clock::ManualClock;
 use inferwarden::config::SessionConfig;
 use inferwarden::session::{
-    MemorySessionStore, PostgresSessionStore, SessionKind, SessionManager, SessionStore,
-    SqliteSessionStore,
+    MemorySessionStore, PostgresSessionStore, SessionKind, SessionManager, SessionRecord,
+    SessionStore, SqliteSessionStore,
 };
+use inferwarden::Error;
+
+/// The lookup as the store did it before the pool: one connection behind a mutex and the
+/// query passed as text, so the driver prepares it on every call (two round trips).
+struct UnpreparedPg(std::sync::Mutex<postgres::Client>);
+
+impl std::fmt::Debug for UnpreparedPg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnpreparedPg")
+    }
+}
+
+impl SessionStore for UnpreparedPg {
+    fn insert(&self, r: &SessionRecord) -> Result<(), Error> {
+        self.0
+            .lock()
+            .expect("lock")
+            .execute(
+                "INSERT INTO inferwarden_sessions (id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[&r.id, &r.kind.as_str(), &r.principal, &r.created_ms, &r.expires_ms, &r.idle_timeout_ms, &r.last_seen_ms, &r.revoked_ms],
+            )
+            .expect("insert");
+        Ok(())
+    }
+    fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
+        let row = self
+            .0
+            .lock()
+            .expect("lock")
+            .query_opt(
+                "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
+                 FROM inferwarden_sessions WHERE id = $1",
+                &[&id],
+            )
+            .expect("query");
+        Ok(row.map(|r| SessionRecord {
+            id: r.get(0),
+            kind: SessionKind::from_name(r.get::<_, &str>(1)).expect("kind"),
+            principal: r.get(2),
+            created_ms: r.get(3),
+            expires_ms: r.get(4),
+            idle_timeout_ms: r.get(5),
+            last_seen_ms: r.get(6),
+            revoked_ms: r.get(7),
+        }))
+    }
+    fn touch(&self, _: &str, _: i64) -> Result<(), Error> {
+        Ok(())
+    }
+    fn revoke(&self, _: &str, _: i64) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn revoke_all(&self, _: Option<SessionKind>, _: i64) -> Result<u64, Error> {
+        Ok(0)
+    }
+    fn prune_expired(&self, _: i64) -> Result<u64, Error> {
+        Ok(0)
+    }
+}
 
 fn measure(name: &str, store: Arc<dyn SessionStore>, lookups: usize) {
     let m = SessionManager::new(
@@ -58,6 +119,17 @@ fn main() {
     measure("SQLite (file, WAL)", Arc::new(sqlite), lookups);
     if let Ok(url) = std::env::var("INFERWARDEN_BENCH_POSTGRES_URL") {
         let pg = PostgresSessionStore::connect(&url).expect("postgres");
-        measure("PostgreSQL (loopback)", Arc::new(pg), lookups);
+        measure(
+            "PostgreSQL (loopback), pooled + prepared",
+            Arc::new(pg),
+            lookups,
+        );
+        measure(
+            "PostgreSQL (loopback), the previous store: one connection, SQL text each call",
+            Arc::new(UnpreparedPg(std::sync::Mutex::new(
+                postgres::Client::connect(&url, postgres::NoTls).expect("postgres"),
+            ))),
+            lookups,
+        );
     }
 }

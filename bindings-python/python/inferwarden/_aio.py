@@ -1,25 +1,16 @@
 """The asyncio side of the native async calls.
 
-``ready(value)`` makes a completed future for a call that finished inline. ``pending()``
-makes a future on the running loop and a ``done(result, error)`` callback that
-the native runtime calls from its own thread; ``done`` hands the outcome to the loop with
-``call_soon_threadsafe``. A future cancelled meanwhile (or a loop already closed) drops the
-outcome.
+``slot()`` makes a future on the running loop for a native call: the runtime queues the
+outcome in the loop's ``Completions`` and wakes the loop through a socket it watches, so no
+runtime thread ever takes the GIL. ``ready(value)`` makes a completed future for a call that
+finished inline. A future cancelled meanwhile drops its outcome (and aborts the native task).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 def ready(result: Any) -> asyncio.Future[Any]:
@@ -30,15 +21,40 @@ def ready(result: Any) -> asyncio.Future[Any]:
     return future
 
 
-def pending() -> tuple[asyncio.Future[Any], Any]:
-    """A future on the running loop and the thread-safe callback that settles it."""
+class _LoopCompletions:
+    """One loop's native completion queue: its socket is watched by the loop, and each
+    wake-up settles every call the runtime finished (on the loop's thread)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        from inferwarden._native import Completions
+
+        self.native = Completions()
+        self.futures: dict[int, asyncio.Future[Any]] = {}
+        loop.add_reader(self.native.fileno(), self._drain)
+
+    def _drain(self) -> None:
+        for call, result, error in self.native.take():
+            future = self.futures.pop(call, None)
+            if future is None or future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+_completions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopCompletions] = weakref.WeakKeyDictionary()
+
+
+def slot() -> tuple[asyncio.Future[Any], int, Any]:
+    """A future on the running loop, its call id, and the loop's native completion queue."""
     loop = asyncio.get_running_loop()
+    completions = _completions.get(loop)
+    if completions is None:
+        completions = _completions[loop] = _LoopCompletions(loop)
     future: asyncio.Future[Any] = loop.create_future()
-
-    def done(result: Any, error: BaseException | None) -> None:
-        try:
-            loop.call_soon_threadsafe(_settle, future, result, error)
-        except RuntimeError:
-            pass  # the loop is closed: nobody is waiting any more
-
-    return future, done
+    call = completions.native.next_id()
+    completions.futures[call] = future
+    futures = completions.futures
+    future.add_done_callback(lambda _f: futures.pop(call, None))
+    return future, call, completions.native

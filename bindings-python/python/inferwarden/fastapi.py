@@ -97,6 +97,10 @@ class GateMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         scope.setdefault("state", {})[STATE_KEY] = decision
+        if not extra:
+            # Nothing to add (no CORS or throttle headers): no wrapper on the response path.
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -157,6 +157,9 @@ struct Ctx<'a> {
     correlation_id: OnceCell<String>,
     client: OnceCell<String>,
     headers: Vec<(String, String)>,
+    /// The admin session looked up for the throttle key (token, check): the admin
+    /// authentication reuses it instead of reading the store a second time.
+    admin_peek: Option<(String, SessionCheck)>,
 }
 
 impl Ctx<'_> {
@@ -300,6 +303,7 @@ impl Gate {
             correlation_id: OnceCell::new(),
             client: OnceCell::new(),
             headers: Vec::new(),
+            admin_peek: None,
         };
         match self.decide_inner(&mut ctx) {
             Ok(Some(principal)) => Decision::Allow {
@@ -369,8 +373,15 @@ impl Gate {
                 let name = self.sessions.cookie_name(SessionKind::Admin).to_owned();
                 let session_key = match ctx.req.cookie_lookup(&name) {
                     Lookup::One(t) => match self.sessions.peek(SessionKind::Admin, t) {
-                        Ok(SessionCheck::Active(r)) => Some(format!("admin:session:{}", r.id)),
-                        _ => None,
+                        Ok(check) => {
+                            let key = match &check {
+                                SessionCheck::Active(r) => Some(format!("admin:session:{}", r.id)),
+                                _ => None,
+                            };
+                            ctx.admin_peek = Some((t.to_owned(), check));
+                            key
+                        }
+                        Err(_) => None,
                     },
                     _ => None,
                 };
@@ -534,6 +545,23 @@ impl Gate {
         Ok(Principal::SignedMedia { task_id })
     }
 
+    /// Validates `token` (and records the use), reusing the admin lookup this decision
+    /// already made for its throttle key.
+    fn checked_session(
+        &self,
+        ctx: &Ctx<'_>,
+        kind: SessionKind,
+        token: &str,
+    ) -> Result<SessionCheck, Error> {
+        match &ctx.admin_peek {
+            Some((peeked, check)) if kind == SessionKind::Admin && peeked == token => {
+                self.sessions.record_use(check)?;
+                Ok(check.clone())
+            }
+            _ => self.sessions.validate(kind, token),
+        }
+    }
+
     /// The session cookie of `kind`. `Ok(None)` = no cookie presented.
     fn session_cookie(&self, ctx: &Ctx<'_>, kind: SessionKind) -> Result<Option<Principal>, Error> {
         let name = self.sessions.cookie_name(kind);
@@ -543,7 +571,7 @@ impl Gate {
                 ErrorCode::SessionInvalid,
                 "several different session cookies",
             )),
-            Lookup::One(token) => match self.sessions.validate(kind, token)? {
+            Lookup::One(token) => match self.checked_session(ctx, kind, token)? {
                 SessionCheck::Active(r) => Ok(Some(match kind {
                     SessionKind::Generation => Principal::Session { session_id: r.id },
                     SessionKind::Admin => Principal::AdminSession { session_id: r.id },

@@ -133,12 +133,19 @@ impl SessionManager {
     /// Checks a presented token and, when active, records the use (sliding admin idle time).
     pub fn validate(&self, kind: SessionKind, token: &str) -> Result<SessionCheck, Error> {
         let check = self.peek(kind, token)?;
-        if let SessionCheck::Active(record) = &check {
+        self.record_use(&check)?;
+        Ok(check)
+    }
+
+    /// Records the use of a session [`SessionManager::peek`] found active (sliding admin
+    /// idle time); nothing for other checks or sessions without an idle timeout.
+    pub fn record_use(&self, check: &SessionCheck) -> Result<(), Error> {
+        if let SessionCheck::Active(record) = check {
             if record.idle_timeout_ms.is_some() {
                 self.store.touch(&record.id, self.clock.now_ms())?;
             }
         }
-        Ok(check)
+        Ok(())
     }
 
     /// Revokes the session of `token`; returns whether an active session was revoked.
