@@ -666,7 +666,8 @@ impl SessionStore for CountingStore {
         self.inner.get(id)
     }
     fn touch(&self, id: &str, now_ms: i64) -> Result<(), Error> {
-        self.touches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.touches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.touch(id, now_ms)
     }
     fn revoke(&self, id: &str, now_ms: i64) -> Result<bool, Error> {
@@ -690,7 +691,12 @@ fn an_admin_decision_reads_its_session_once() {
         .build()
         .unwrap();
     let view = |path: &str, headers: Vec<(String, String)>| RequestView {
-        method: if path == "/admin/session" { "POST" } else { "GET" }.into(),
+        method: if path == "/admin/session" {
+            "POST"
+        } else {
+            "GET"
+        }
+        .into(),
         path: path.into(),
         headers,
         query: Vec::new(),
@@ -703,7 +709,13 @@ fn an_admin_decision_reads_its_session_once() {
     let issued = gate
         .issue_session_for(&boot, SessionKind::Admin, "t")
         .unwrap();
-    let cookie = issued.set_cookie.expose().split(';').next().unwrap().to_owned();
+    let cookie = issued
+        .set_cookie
+        .expose()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let (gets, touches) = (store.gets.load(SeqCst), store.touches.load(SeqCst));
     let d = gate.decide(&view("/admin/accounts", vec![("cookie".into(), cookie)]));
     assert!(d.is_allowed(), "{d:?}");
