@@ -323,7 +323,7 @@ export declare class RouteHandle {
    * exceeded. Returns the wait in ms (0 on the dedicated lane).
    */
   start(): number
-  /** Renews a started degraded lease; `false` when it expired. */
+  /** Renews a started degraded lease; `false` when it expired or was released. */
   renew(): boolean
   /** Releases the degraded slot (idempotent). */
   release(): void

@@ -2,10 +2,10 @@
 //! `LaneRouter` (dedicated lane, degraded queue, `queue_overloaded`) with its `RouteHandle`,
 //! and the `PipelineSlot` a worker drives around its pipelines. Every rule is in the core.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use inferwarden::clock::{Clock, SystemClock};
-use inferwarden::dispatch::{self as core, LaneHealth, Route};
+use inferwarden::dispatch::{self as core, LaneHealth};
 use inferwarden::error::to_json_value;
 use inferwarden::{Error, ErrorCode};
 use napi::bindgen_prelude::*;
@@ -107,9 +107,7 @@ pub struct LaneState {
 /// A routed request: the dedicated lane, or a degraded-queue slot released by `release()`.
 #[napi]
 pub struct RouteHandle {
-    lane: &'static str,
-    cause: Option<&'static str>,
-    slot: Mutex<Option<core::QueueSlot>>,
+    inner: core::RouteHandle,
 }
 
 #[napi]
@@ -117,43 +115,32 @@ impl RouteHandle {
     /// `dedicated` or `degraded`.
     #[napi(getter)]
     pub fn lane(&self) -> &'static str {
-        self.lane
+        self.inner.lane()
     }
 
     /// Why the request fell back (`capacity`, `quota`, `manual`), or `null`.
     #[napi(getter)]
     pub fn cause(&self) -> Option<&'static str> {
-        self.cause
+        self.inner.cause()
     }
 
     /// Marks the degraded slot started; throws `queue_overloaded` when the wait was
     /// exceeded. Returns the wait in ms (0 on the dedicated lane).
     #[napi]
     pub fn start(&self, env: Env) -> napi::Result<i64> {
-        guard(&env, || {
-            let slot = self.slot.lock().map_err(|_| {
-                Error::with_detail(ErrorCode::InternalError, "route handle poisoned")
-            })?;
-            slot.as_ref().map_or(Ok(0), core::QueueSlot::start)
-        })
+        guard(&env, || self.inner.start())
     }
 
-    /// Renews a started degraded lease; `false` when it expired.
+    /// Renews a started degraded lease; `false` when it expired or was released.
     #[napi]
-    pub fn renew(&self) -> bool {
-        self.slot
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(core::QueueSlot::renew))
-            .unwrap_or(true)
+    pub fn renew(&self, env: Env) -> napi::Result<bool> {
+        guard(&env, || self.inner.renew())
     }
 
     /// Releases the degraded slot (idempotent).
     #[napi]
     pub fn release(&self) {
-        if let Ok(mut s) = self.slot.lock() {
-            s.take();
-        }
+        self.inner.release();
     }
 }
 
@@ -208,17 +195,8 @@ impl LaneRouter {
     /// max_wait_seconds, retry_after_seconds) when nothing can take it.
     #[napi]
     pub fn route(&self, env: Env, model: String) -> napi::Result<RouteHandle> {
-        guard(&env, || self.inner.route(&model)).map(|route| match route {
-            Route::Dedicated { .. } => RouteHandle {
-                lane: "dedicated",
-                cause: None,
-                slot: Mutex::new(None),
-            },
-            Route::Degraded { slot, cause } => RouteHandle {
-                lane: "degraded",
-                cause: Some(cause.as_str()),
-                slot: Mutex::new(Some(slot)),
-            },
+        guard(&env, || self.inner.route(&model)).map(|route| RouteHandle {
+            inner: route.into(),
         })
     }
 

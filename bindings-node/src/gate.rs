@@ -5,8 +5,7 @@ use std::sync::Arc;
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
 use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
-use inferwarden::ratelimit::open_rate_limiter;
-use inferwarden::session::{open_session_store, SessionKind};
+use inferwarden::session::SessionKind;
 use inferwarden::{Error, ErrorCode};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -260,16 +259,13 @@ impl Gate {
             crate::audit::audit_handle(audit, config.inner(), clock.clone())
         })?;
         let gate = guard(&env, || {
-            CoreGate::builder(config.inner().clone())
-                .session_store(open_session_store(
-                    session_store.as_deref().unwrap_or("memory"),
-                )?)
-                .rate_limiter(open_rate_limiter(
-                    rate_limiter.as_deref().unwrap_or("memory"),
-                )?)
-                .audit_sink(audit.sink())
-                .clock(clock)
-                .build()
+            CoreGate::open(
+                config.inner().clone(),
+                session_store.as_deref().unwrap_or("memory"),
+                rate_limiter.as_deref().unwrap_or("memory"),
+                audit.sink(),
+                clock,
+            )
         })?;
         Ok(Gate {
             inner: Arc::new(gate),

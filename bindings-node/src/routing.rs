@@ -7,10 +7,8 @@ use std::sync::Arc;
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::to_json_value;
-use inferwarden::proxy::{Credentials, RemoteBody as CoreBody, RemoteWorkspaces, SharedBody};
-use inferwarden::routing::{
-    open_registry, resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceEntry, WorkspaceStatus,
-};
+use inferwarden::proxy::{RemoteBody as CoreBody, RemoteOptions, RemoteWorkspaces, SharedBody};
+use inferwarden::routing::{ProxyRoute, WorkspaceEntry, WorkspaceStatus};
 use inferwarden::secret::Secret;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -69,33 +67,22 @@ impl Router {
         let audit = guard(&env, || {
             crate::audit::audit_handle(audit, config, Arc::new(SystemClock))
         })?;
+        let defaults = RemoteOptions::default();
+        let core_options = RemoteOptions {
+            registry: options.registry,
+            dns: dns.map(|table| table.into_iter().collect()),
+            credentials: options
+                .credentials
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, secret)| (name, Secret::new(secret)))
+                .collect(),
+            credentials_from_env: options
+                .credentials_from_env
+                .unwrap_or(defaults.credentials_from_env),
+        };
         let remote = guard(&env, || {
-            let resolver = resolver_for(dns.as_ref())?;
-            let url = options
-                .registry
-                .as_deref()
-                .unwrap_or(&config.proxy.registry);
-            let registry = open_registry(url, &config.proxy.target_policy())?;
-            let router = CoreRouter::with_registry(
-                config,
-                registry,
-                resolver,
-                audit.sink(),
-                Arc::new(SystemClock),
-            )?;
-            let mut creds = if options.credentials_from_env.unwrap_or(true) {
-                Credentials::from_env()
-            } else {
-                Credentials::new()
-            };
-            for (name, secret) in options.credentials.unwrap_or_default() {
-                creds = creds.with(&name, Secret::new(secret));
-            }
-            Ok(RemoteWorkspaces::new(
-                router,
-                &config.proxy,
-                Arc::new(creds),
-            ))
+            RemoteWorkspaces::open(config, core_options, audit.sink(), Arc::new(SystemClock))
         })?;
         Ok(Router { remote, audit })
     }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use inferwarden::clock::{Clock, SystemClock};
-use inferwarden::dispatch::{self as core, LaneHealth, Route};
+use inferwarden::dispatch::{self as core, LaneHealth};
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
@@ -204,43 +204,37 @@ impl PipelineSlot {
 /// (or when the object is garbage collected).
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct RouteHandle {
-    #[pyo3(get)]
-    lane: &'static str,
-    #[pyo3(get)]
-    cause: Option<&'static str>,
-    slot: Mutex<Option<core::QueueSlot>>,
+    inner: core::RouteHandle,
 }
 
 #[pymethods]
 impl RouteHandle {
+    /// `dedicated` or `degraded`.
+    #[getter]
+    fn lane(&self) -> &'static str {
+        self.inner.lane()
+    }
+
+    /// Why the request fell back (`capacity`, `quota`, `manual`), or `None`.
+    #[getter]
+    fn cause(&self) -> Option<&'static str> {
+        self.inner.cause()
+    }
+
     /// Marks the degraded slot started (a worker picked it up); raises `QueueOverloadedError`
     /// when the 30 s wait was exceeded. Returns the wait in ms (0 on the dedicated lane).
     fn start(&self, py: Python<'_>) -> PyResult<i64> {
-        match self
-            .slot
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|slot| slot.start()))
-        {
-            Some(r) => r.map_err(|e| to_py_err(py, e)),
-            None => Ok(0),
-        }
+        self.inner.start().map_err(|e| to_py_err(py, e))
     }
 
-    /// Renews a started degraded lease (heartbeat); `False` when it expired.
-    fn renew(&self) -> bool {
-        self.slot
-            .lock()
-            .ok()
-            .and_then(|s| s.as_ref().map(|slot| slot.renew()))
-            .unwrap_or(true)
+    /// Renews a started degraded lease (heartbeat); `False` when it expired or was released.
+    fn renew(&self, py: Python<'_>) -> PyResult<bool> {
+        self.inner.renew().map_err(|e| to_py_err(py, e))
     }
 
     /// Releases the degraded slot (idempotent).
     fn release(&self) {
-        if let Ok(mut s) = self.slot.lock() {
-            s.take();
-        }
+        self.inner.release();
     }
 }
 
@@ -307,18 +301,10 @@ impl LaneRouter {
     /// Routes one request; raises `QueueOverloadedError` (metadata: depth, max_depth,
     /// max_wait_seconds, retry_after_seconds) when nothing can take it.
     fn route(&self, py: Python<'_>, model: &str) -> PyResult<RouteHandle> {
-        match self.inner.route(model).map_err(|e| to_py_err(py, e))? {
-            Route::Dedicated { .. } => Ok(RouteHandle {
-                lane: "dedicated",
-                cause: None,
-                slot: Mutex::new(None),
-            }),
-            Route::Degraded { slot, cause } => Ok(RouteHandle {
-                lane: "degraded",
-                cause: Some(cause.as_str()),
-                slot: Mutex::new(Some(slot)),
-            }),
-        }
+        let route = self.inner.route(model).map_err(|e| to_py_err(py, e))?;
+        Ok(RouteHandle {
+            inner: route.into(),
+        })
     }
 
     /// Routing counters and a queue snapshot.

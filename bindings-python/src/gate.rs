@@ -5,8 +5,7 @@ use std::sync::Arc;
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
 use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
-use inferwarden::ratelimit::open_rate_limiter;
-use inferwarden::session::{open_session_store, SessionKind};
+use inferwarden::session::SessionKind;
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
 
@@ -238,12 +237,7 @@ impl Gate {
         let audit_for_gate = audit.sink();
         let gate = py.detach(move || {
             guard_plain(|| {
-                CoreGate::builder(core_config)
-                    .session_store(open_session_store(&store_url)?)
-                    .rate_limiter(open_rate_limiter(&limiter_url)?)
-                    .audit_sink(audit_for_gate)
-                    .clock(clock)
-                    .build()
+                CoreGate::open(core_config, &store_url, &limiter_url, audit_for_gate, clock)
             })
         });
         let gate = gate.map_err(|e| to_py_err(py, e))?;

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::SystemClock;
 use inferwarden::error::{Error, ErrorCode};
-use inferwarden::proxy::{Credentials, RemoteBody as CoreBody, RemoteWorkspaces, SharedBody};
-use inferwarden::routing::{
-    open_registry, resolver_for, ProxyRoute, Router as CoreRouter, WorkspaceStatus,
-};
+use inferwarden::proxy::{RemoteBody as CoreBody, RemoteOptions, RemoteWorkspaces, SharedBody};
+use inferwarden::routing::{ProxyRoute, WorkspaceStatus};
 use inferwarden::secret::Secret;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -58,26 +56,18 @@ impl Router {
         let config = config.inner().clone();
         let audit = crate::audit::audit_handle(py, audit, &config, Arc::new(SystemClock))?;
         let a2 = audit.sink();
-        let router = py.detach(move || {
-            let resolver = resolver_for(dns.as_ref())?;
-            let url = registry.as_deref().unwrap_or(&config.proxy.registry);
-            let registry = open_registry(url, &config.proxy.target_policy())?;
-            let router =
-                CoreRouter::with_registry(&config, registry, resolver, a2, Arc::new(SystemClock))?;
-            let mut creds = if credentials_from_env {
-                Credentials::from_env()
-            } else {
-                Credentials::new()
-            };
-            for (name, secret) in credentials.unwrap_or_default() {
-                creds = creds.with(&name, Secret::new(secret));
-            }
-            Ok::<_, Error>(RemoteWorkspaces::new(
-                router,
-                &config.proxy,
-                Arc::new(creds),
-            ))
-        });
+        let options = RemoteOptions {
+            registry,
+            dns,
+            credentials: credentials
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, secret)| (name, Secret::new(secret)))
+                .collect(),
+            credentials_from_env,
+        };
+        let router =
+            py.detach(move || RemoteWorkspaces::open(&config, options, a2, Arc::new(SystemClock)));
         Ok(Router {
             remote: router.map_err(|e| to_py_err(py, e))?,
             audit,

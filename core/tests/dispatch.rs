@@ -451,3 +451,37 @@ fn routing_metrics_report_lane_readiness_cold_starts_and_queue_waits() {
         (2, 1, 7_000, 10_000)
     );
 }
+
+#[test]
+fn a_route_handle_never_reports_a_renewal_it_did_not_get() {
+    let clock = ManualClock::new(1_000_000);
+    let config = PolicyConfig::default();
+    let r = LaneRouter::new(&config, 60_000, Arc::new(clock.clone()));
+    r.set_lane(
+        "wan",
+        LaneHealth {
+            ready: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let dedicated = inferwarden::dispatch::RouteHandle::from(r.route("wan").unwrap());
+    assert_eq!(
+        (dedicated.lane(), dedicated.start().unwrap()),
+        ("dedicated", 0)
+    );
+    assert!(dedicated.renew().unwrap());
+    // An unknown model falls back to the degraded queue.
+    let degraded = inferwarden::dispatch::RouteHandle::from(r.route("ltx").unwrap());
+    assert_eq!(degraded.lane(), "degraded");
+    degraded.start().unwrap();
+    assert!(degraded.renew().unwrap());
+    degraded.release();
+    degraded.release();
+    // Released: no lease to renew, and no start to report.
+    assert!(!degraded.renew().unwrap());
+    assert_eq!(
+        degraded.start().unwrap_err().code(),
+        ErrorCode::InvalidTransition
+    );
+}

@@ -14,6 +14,7 @@ mod queue;
 mod queue_open;
 #[cfg(feature = "redis")]
 mod queue_redis;
+mod route_handle;
 mod vram;
 
 pub use lanes::{FallbackCause, LaneHealth, LaneMetrics, LaneRouter, Route, RoutingMetrics};
@@ -27,4 +28,5 @@ pub use queue::{
 pub use queue_open::{open_queue_backend, REDIS_QUEUE_PREFIX};
 #[cfg(feature = "redis")]
 pub use queue_redis::RedisQueueBackend;
+pub use route_handle::RouteHandle;
 pub use vram::{budget_gb, place_catalogue_model, place_model, vram_level, DeviceInfo, VramLevel};

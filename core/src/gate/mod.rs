@@ -226,6 +226,25 @@ impl Gate {
         &self.config
     }
 
+    /// Opens the stores named by URL (`session_store`: `memory`, `sqlite:PATH`,
+    /// `postgres://...`; `rate_limiter`: `memory`, `redis://...`, `allow-all`) and builds
+    /// the gate over them with `audit` and `clock`: the one construction the bindings and
+    /// services share. Blocking (it may connect to a database).
+    pub fn open(
+        config: PolicyConfig,
+        session_store: &str,
+        rate_limiter: &str,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Gate, Error> {
+        Gate::builder(config)
+            .session_store(crate::session::open_session_store(session_store)?)
+            .rate_limiter(crate::ratelimit::open_rate_limiter(rate_limiter)?)
+            .audit_sink(audit)
+            .clock(clock)
+            .build()
+    }
+
     /// Whether [`Gate::decide`] may wait on I/O: a session store, rate limiter or audit sink
     /// outside the process. When `false` (the in-memory defaults) a caller on an event loop
     /// decides inline; when `true` it should decide off the loop

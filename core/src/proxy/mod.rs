@@ -23,6 +23,7 @@ mod credentials;
 mod failure;
 mod gallery;
 mod generate;
+mod open;
 mod remote;
 mod status;
 
@@ -31,5 +32,6 @@ pub use client::{ProxyClient, CREDENTIAL_HEADER, IDEMPOTENCY_HEADER};
 pub use credentials::{env_var_for, CredentialSource, Credentials};
 pub use gallery::{merge_newest_first, parse_gallery, Gallery, GalleryFailure, GalleryItem};
 pub use generate::{parse_generate, GenerateAccepted};
+pub use open::RemoteOptions;
 pub use remote::RemoteWorkspaces;
 pub use status::{parse_status, RemoteStatus};
