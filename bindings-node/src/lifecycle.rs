@@ -6,7 +6,7 @@ use std::sync::Arc;
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, SystemClock};
 use inferwarden::error::to_json_value;
-use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
+use inferwarden::lifecycle::Lifecycle as CoreLifecycle;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -34,19 +34,14 @@ impl Lifecycle {
         clock: Option<&ManualClock>,
         audit: Option<Either<String, &crate::audit::AuditLog>>,
     ) -> napi::Result<Self> {
-        let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
-            Some(c) => (
-                TimeSource::Injected(Arc::new(c.core().clone())),
-                Arc::new(c.core().clone()),
-            ),
-            None => (TimeSource::Database, Arc::new(SystemClock)),
-        };
-        let store = guard(&env, || open_task_store(&db, time))?;
+        let clock: Option<Arc<dyn Clock>> = clock.map(|c| Arc::new(c.core().clone()) as _);
+        let audit_clock = clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
         let audit = guard(&env, || {
-            crate::audit::audit_handle(audit, config.inner(), audit_clock.clone())
+            crate::audit::audit_handle(audit, config.inner(), audit_clock)
         })?;
-        let inner =
-            CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock).with_audit(&audit);
+        let inner = guard(&env, || {
+            CoreLifecycle::open(config.inner(), &db, clock, &audit)
+        })?;
         Ok(Lifecycle { inner, audit })
     }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, SystemClock};
-use inferwarden::lifecycle::{open_task_store, Lifecycle as CoreLifecycle, TimeSource};
+use inferwarden::lifecycle::Lifecycle as CoreLifecycle;
 use inferwarden::Error;
 use pyo3::prelude::*;
 
@@ -46,19 +46,14 @@ impl Lifecycle {
         clock: Option<&ManualClock>,
         audit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let (time, audit_clock): (TimeSource, Arc<dyn Clock>) = match clock {
-            Some(c) => (
-                TimeSource::Injected(Arc::new(c.core().clone())),
-                Arc::new(c.core().clone()),
-            ),
-            None => (TimeSource::Database, Arc::new(SystemClock)),
-        };
-        let store = py
-            .detach(move || open_task_store(&db, time))
+        let clock: Option<Arc<dyn Clock>> = clock.map(|c| Arc::new(c.core().clone()) as _);
+        let audit_clock = clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let audit = crate::audit::audit_handle(py, audit, config.inner(), audit_clock)?;
+        let core_config = config.inner().clone();
+        let handle = audit.clone();
+        let life = py
+            .detach(move || CoreLifecycle::open(&core_config, &db, clock, &handle))
             .map_err(|e| to_py_err(py, e))?;
-        let audit = crate::audit::audit_handle(py, audit, config.inner(), audit_clock.clone())?;
-        let life =
-            CoreLifecycle::new(store, config.inner(), audit.sink(), audit_clock).with_audit(&audit);
         Ok(Lifecycle {
             inner: Arc::new(life),
             audit,

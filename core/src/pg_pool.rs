@@ -80,6 +80,16 @@ pub fn corrupt_row(label: &str, cause: impl std::fmt::Display) -> Error {
     .with_cause(cause)
 }
 
+/// Column `i` of `row`, decoded as `T`; a value that does not decode is [`corrupt_row`] of
+/// the store `label` (never the panic `Row::get` would raise).
+pub fn col<'r, T: postgres::types::FromSql<'r>>(
+    row: &'r postgres::Row,
+    i: usize,
+    label: &str,
+) -> Result<T, Error> {
+    row.try_get(i).map_err(|e| corrupt_row(label, e))
+}
+
 impl PgPool {
     /// Connects one connection now (so a wrong URL fails at start-up) and runs `setup` on it
     /// (schema migration); the other `size - 1` open on first use.

@@ -1114,3 +1114,23 @@ fn a_corrupt_row_is_dependency_unavailable_not_another_state() {
     assert!(!e.detail().contains("exploded"));
     assert!(!e.to_json().to_string().contains("exploded"));
 }
+
+#[test]
+fn lifecycle_open_builds_the_service_every_binding_uses() {
+    let clock = ManualClock::new(T0);
+    let handle = inferwarden::audit::AuditHandle::Memory(Arc::new(MemoryAuditSink::new()));
+    let path = temp_db("open");
+    let life = Lifecycle::open(
+        &PolicyConfig::default(),
+        &format!("sqlite:{}", path.display()),
+        Some(Arc::new(clock.clone())),
+        &handle,
+    )
+    .unwrap();
+    life.create("t1", "image").unwrap();
+    let claim = life.claim("t1", "w1").unwrap();
+    // The injected clock stamps the store's writes.
+    assert_eq!(claim.started_at, T0);
+    let e = Lifecycle::open(&PolicyConfig::default(), "mongodb://x", None, &handle).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConfigInvalid);
+}

@@ -184,3 +184,24 @@ fn metadata_addresses_stay_forbidden_even_for_an_entry_allowing_private_ones() {
         err.detail()
     );
 }
+
+#[test]
+fn a_refused_registration_gives_registration_advice() {
+    let (r, _) = router(&["93.184.216.34"]);
+    let e = r
+        .register(
+            "beta",
+            "https://beta.not-allowed.example",
+            WorkspaceStatus::Ready,
+            "beta-key",
+            false,
+        )
+        .unwrap_err();
+    assert_eq!(e.code_str(), "proxy_target_invalid");
+    assert!(
+        e.user_action().contains("allowed_host_suffixes"),
+        "{}",
+        e.user_action()
+    );
+    assert!(!e.user_action().contains("task id"), "{}", e.user_action());
+}

@@ -18,6 +18,7 @@ use super::store::{
     write_completed_tiles, AuditMeta, AuditQuery, AuditStore, TileTx, TILE_RECORDS,
 };
 use crate::error::{Error, ErrorCode};
+use crate::pg_pool::col;
 use crate::secret::Secret;
 
 /// The advisory lock key appends and migrations take ("iwaudit").
@@ -111,6 +112,9 @@ REVOKE ALL ON iw_audit_log, iw_audit_meta, iw_audit_tiles, iw_audit_checkpoints 
 const COLUMNS: &str =
     "seq, timestamp_ms, actor, source, action, target, outcome, correlation_id, details, prev_hash, hash";
 
+/// The store's name in errors.
+const LABEL: &str = "audit store (postgres)";
+
 fn db_err(e: postgres::Error) -> Error {
     if let Some(db) = e.as_db_error() {
         // A guard's refusal, or a sequence number already taken (another writer appended
@@ -136,20 +140,23 @@ fn db_err(e: postgres::Error) -> Error {
     )
 }
 
-fn row_to_record(row: &Row) -> AuditRecord {
-    AuditRecord {
-        seq: row.get(0),
-        timestamp_ms: row.get(1),
-        actor: row.get(2),
-        source: row.get(3),
-        action: row.get(4),
-        target: row.get(5),
-        outcome: row.get(6),
-        correlation_id: row.get(7),
-        details: row.get(8),
-        prev_hash: hash_from_bytes(row.get::<_, &[u8]>(9)),
-        hash: hash_from_bytes(row.get::<_, &[u8]>(10)),
-    }
+/// A row that does not decode is `dependency_unavailable` with `reason = corrupt_row`,
+/// never a panic.
+fn row_to_record(row: &Row) -> Result<AuditRecord, Error> {
+    let c = |e: postgres::Error| crate::pg_pool::corrupt_row(LABEL, e);
+    Ok(AuditRecord {
+        seq: row.try_get(0).map_err(c)?,
+        timestamp_ms: row.try_get(1).map_err(c)?,
+        actor: row.try_get(2).map_err(c)?,
+        source: row.try_get(3).map_err(c)?,
+        action: row.try_get(4).map_err(c)?,
+        target: row.try_get(5).map_err(c)?,
+        outcome: row.try_get(6).map_err(c)?,
+        correlation_id: row.try_get(7).map_err(c)?,
+        details: row.try_get(8).map_err(c)?,
+        prev_hash: hash_from_bytes(row.try_get::<_, &[u8]>(9).map_err(c)?),
+        hash: hash_from_bytes(row.try_get::<_, &[u8]>(10).map_err(c)?),
+    })
 }
 
 /// A connection and the append statements prepared on it (once per connection: a replaced
@@ -227,14 +234,14 @@ fn read_leaves(
     end: u64,
 ) -> Result<Vec<Hash>, Error> {
     let end = end.min(i64::MAX as u64);
-    Ok(c.query(
+    c.query(
         "SELECT hash FROM iw_audit_log WHERE seq >= $1 AND seq < $2 ORDER BY seq",
         &[&(start as i64), &(end as i64)],
     )
     .map_err(db_err)?
     .iter()
-    .map(|r| hash_from_bytes(r.get::<_, &[u8]>(0)))
-    .collect())
+    .map(|r| Ok(hash_from_bytes(col::<&[u8]>(r, 0, LABEL)?)))
+    .collect()
 }
 
 fn read_tiles(
@@ -244,15 +251,19 @@ fn read_tiles(
     end: u64,
 ) -> Result<Vec<(u64, Hash)>, Error> {
     let end = end.min(i64::MAX as u64);
-    Ok(c
-        .query(
-            "SELECT idx, hash FROM iw_audit_tiles WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
-            &[&(level as i32), &(start as i64), &(end as i64)],
-        )
-        .map_err(db_err)?
-        .iter()
-        .map(|r| (r.get::<_, i64>(0) as u64, hash_from_bytes(r.get::<_, &[u8]>(1))))
-        .collect())
+    c.query(
+        "SELECT idx, hash FROM iw_audit_tiles WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        &[&(level as i32), &(start as i64), &(end as i64)],
+    )
+    .map_err(db_err)?
+    .iter()
+    .map(|r| {
+        Ok((
+            col::<i64>(r, 0, LABEL)? as u64,
+            hash_from_bytes(col::<&[u8]>(r, 1, LABEL)?),
+        ))
+    })
+    .collect()
 }
 
 fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
@@ -263,11 +274,11 @@ fn read_meta(c: &mut impl postgres::GenericClient) -> Result<AuditMeta, Error> {
             &[],
         )
         .map_err(db_err)?;
-    let pruned_below = row.get::<_, i64>(0).max(0) as u64;
-    let max_seq: Option<i64> = row.get(2);
+    let pruned_below = col::<i64>(&row, 0, LABEL)?.max(0) as u64;
+    let max_seq: Option<i64> = col(&row, 2, LABEL)?;
     Ok(AuditMeta {
         pruned_below,
-        anchor: hash_from_bytes(row.get::<_, &[u8]>(1)),
+        anchor: hash_from_bytes(col::<&[u8]>(&row, 1, LABEL)?),
         size: max_seq
             .map(|s| s.max(-1).saturating_add(1) as u64)
             .unwrap_or(pruned_below)
@@ -372,7 +383,15 @@ fn append_transaction(
         None => client
             .query_opt(&st.tail, &[])
             .map_err(db_err)
-            .map(|row| row.map(|r| (r.get::<_, i64>(0), hash_from_bytes(r.get::<_, &[u8]>(1))))),
+            .and_then(|row| {
+                row.map(|r| {
+                    Ok((
+                        col::<i64>(&r, 0, LABEL)?,
+                        hash_from_bytes(col::<&[u8]>(&r, 1, LABEL)?),
+                    ))
+                })
+                .transpose()
+            }),
     };
     let outcome = tail
         .and_then(|tail| append_locked(client, st, tail, events))
@@ -498,17 +517,17 @@ impl AuditStore for PostgresAuditStore {
 
     fn count(&self) -> Result<u64, Error> {
         self.with(|c| {
-            let n: i64 = c
+            let row = c
                 .query_one("SELECT count(*) FROM iw_audit_log", &[])
-                .map_err(db_err)?
-                .get(0);
+                .map_err(db_err)?;
+            let n: i64 = col(&row, 0, LABEL)?;
             Ok(n.max(0) as u64)
         })
     }
 
     fn records(&self, from: i64, limit: usize) -> Result<Vec<AuditRecord>, Error> {
         self.with(|c| {
-            Ok(c.query(
+            c.query(
                 &format!(
                     "SELECT {COLUMNS} FROM iw_audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2"
                 ),
@@ -517,19 +536,20 @@ impl AuditStore for PostgresAuditStore {
             .map_err(db_err)?
             .iter()
             .map(row_to_record)
-            .collect())
+            .collect()
         })
     }
 
     fn record(&self, seq: i64) -> Result<Option<AuditRecord>, Error> {
         self.with(|c| {
-            Ok(c.query_opt(
+            c.query_opt(
                 &format!("SELECT {COLUMNS} FROM iw_audit_log WHERE seq = $1"),
                 &[&seq],
             )
             .map_err(db_err)?
             .as_ref()
-            .map(row_to_record))
+            .map(row_to_record)
+            .transpose()
         })
     }
 
@@ -554,14 +574,14 @@ impl AuditStore for PostgresAuditStore {
 
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, Error> {
         self.with(|c| {
-            Ok(c.query(
+            c.query(
                 "SELECT size, note FROM iw_audit_checkpoints ORDER BY size",
                 &[],
             )
             .map_err(db_err)?
             .iter()
-            .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1)))
-            .collect())
+            .map(|r| Ok((col::<i64>(r, 0, LABEL)?.max(0) as u64, col(r, 1, LABEL)?)))
+            .collect()
         })
     }
 
@@ -580,13 +600,13 @@ impl AuditStore for PostgresAuditStore {
             if cut <= meta.pruned_below || cut > meta.size {
                 return Ok(0);
             }
-            let anchor: Vec<u8> = tx
+            let row = tx
                 .query_one(
                     "SELECT hash FROM iw_audit_log WHERE seq = $1",
                     &[&(cut as i64 - 1)],
                 )
-                .map_err(db_err)?
-                .get(0);
+                .map_err(db_err)?;
+            let anchor: Vec<u8> = col(&row, 0, LABEL)?;
             tx.execute(
                 "UPDATE iw_audit_meta SET pruned_below = $1, anchor = $2 WHERE id = 1",
                 &[&(cut as i64), &anchor],
@@ -603,7 +623,7 @@ impl AuditStore for PostgresAuditStore {
     fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
         let order = if query.newest_first { "DESC" } else { "ASC" };
         self.with(|c| {
-            Ok(c.query(
+            c.query(
                 &format!(
                     "SELECT {COLUMNS} FROM iw_audit_log
                      WHERE ($1::bigint IS NULL OR timestamp_ms >= $1) AND ($2::bigint IS NULL OR timestamp_ms < $2)
@@ -629,7 +649,7 @@ impl AuditStore for PostgresAuditStore {
             .map_err(db_err)?
             .iter()
             .map(row_to_record)
-            .collect())
+            .collect()
         })
     }
 }

@@ -17,6 +17,7 @@ use super::store::{
     check_clock_reading, pass_window, sweep_in_batches, BatchOutcome, TaskStore, TimeSource,
 };
 use crate::error::{Error, ErrorCode};
+use crate::pg_pool::col;
 
 /// The schema (idempotent; run under an advisory lock so replicas can start together).
 pub const POSTGRES_SCHEMA: &str = "
@@ -215,8 +216,11 @@ fn db_err(e: postgres::Error) -> Error {
 
 /// A row that does not decode: `dependency_unavailable` with `reason = corrupt_row`, never a
 /// panic and never read as some other state.
+/// The store's name in errors.
+const LABEL: &str = "task store (postgres)";
+
 fn corrupt_row(cause: impl std::fmt::Display) -> Error {
-    crate::pg_pool::corrupt_row("task store (postgres)", cause)
+    crate::pg_pool::corrupt_row(LABEL, cause)
 }
 
 fn status_of(name: &str) -> Result<TaskStatus, Error> {
@@ -292,7 +296,7 @@ fn candidates_left(
             continue;
         };
         let row = tx.query_one(pass.left, &[&cutoff]).map_err(db_err)?;
-        if row.get::<_, bool>(0) {
+        if col::<bool>(&row, 0, LABEL)? {
             return Ok(true);
         }
     }
@@ -375,7 +379,7 @@ impl PostgresTaskStore {
                         &[],
                     )
                     .map_err(db_err)?;
-                check_clock_reading(row.get::<_, Option<i64>>(0))?
+                check_clock_reading(col::<Option<i64>>(&row, 0, LABEL)?)?
             }
         };
         let out = f(&mut tx, now)?;
@@ -402,7 +406,7 @@ impl PostgresTaskStore {
                 &[&0i64, &10i64],
             )
             .map_err(db_err)?;
-        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+        rows.iter().map(|r| col::<String>(r, 0, LABEL)).collect()
     }
 }
 
@@ -442,7 +446,7 @@ impl TaskStore for PostgresTaskStore {
                 return Err(task.status.check_transition(TaskStatus::Processing).err().unwrap_or_else(|| Error::new(ErrorCode::InvalidTransition)));
             };
             insert_transition(tx, id, Some(TaskStatus::Pending), TaskStatus::Processing, "claimed", actor, Some(&lease), now, Some(ttl), Some(0))?;
-            Ok(Claim { lease_id: lease, started_at: now, stale_deadline: now + ttl, ttl_ms: ttl, attempt: row.get(0) })
+            Ok(Claim { lease_id: lease, started_at: now, stale_deadline: now + ttl, ttl_ms: ttl, attempt: col(&row, 0, LABEL)? })
         })
     }
 
@@ -485,7 +489,7 @@ impl TaskStore for PostgresTaskStore {
                 )
                 .map_err(db_err)?;
             if let Some(row) = row {
-                let runtime = now - row.get::<_, Option<i64>>(0).unwrap_or(now);
+                let runtime = now - col::<Option<i64>>(&row, 0, LABEL)?.unwrap_or(now);
                 insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Done, "completed", actor, Some(lease_id), now, None, Some(runtime))?;
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }
@@ -517,7 +521,7 @@ impl TaskStore for PostgresTaskStore {
                 )
                 .map_err(db_err)?;
             if let Some(row) = row {
-                let runtime = now - row.get::<_, Option<i64>>(0).unwrap_or(now);
+                let runtime = now - col::<Option<i64>>(&row, 0, LABEL)?.unwrap_or(now);
                 insert_transition(tx, id, Some(TaskStatus::Processing), TaskStatus::Failed, "worker_failed", actor, Some(lease_id), now, None, Some(runtime))?;
                 return Ok(Completion::Applied { runtime_ms: runtime });
             }

@@ -44,6 +44,28 @@ fn new_sweep_id() -> String {
 }
 
 impl Lifecycle {
+    /// Opens the task store at `db` (`sqlite:PATH` or `postgres://...`) and builds the
+    /// service over it with the limits of `config`, recording into `audit`: the one
+    /// construction the bindings and services share. `clock`: an injected clock (tests; the
+    /// store stamps its writes with it too); `None`: the database's clock for the store and
+    /// the system clock for the service. Blocking (it may connect to a database).
+    pub fn open(
+        config: &PolicyConfig,
+        db: &str,
+        clock: Option<Arc<dyn Clock>>,
+        audit: &crate::audit::AuditHandle,
+    ) -> Result<Lifecycle, Error> {
+        let (time, clock) = match clock {
+            Some(c) => (super::store::TimeSource::Injected(c.clone()), c),
+            None => (
+                super::store::TimeSource::Database,
+                Arc::new(crate::clock::SystemClock) as Arc<dyn Clock>,
+            ),
+        };
+        let store = super::store::open_task_store(db, time)?;
+        Ok(Lifecycle::new(store, config, audit.sink(), clock).with_audit(audit))
+    }
+
     /// A service with the stale policy of `config`.
     pub fn new(
         store: Arc<dyn TaskStore>,

@@ -10,6 +10,7 @@ use postgres::{Client, NoTls, Row};
 use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
 use super::target_url::TargetPolicy;
 use crate::error::{Error, ErrorCode};
+use crate::pg_pool::col;
 use crate::secret::Secret;
 
 const SCHEMA: &str = "
@@ -76,12 +77,13 @@ impl PostgresRegistry {
     }
 
     fn build(&self, row: &Row) -> Result<WorkspaceEntry, Error> {
+        const LABEL: &str = "workspace registry (postgres)";
         WorkspaceEntry::from_stored(
-            row.get(0),
-            row.get(1),
-            row.get(2),
-            row.get(3),
-            row.get(4),
+            col(row, 0, LABEL)?,
+            col(row, 1, LABEL)?,
+            col(row, 2, LABEL)?,
+            col(row, 3, LABEL)?,
+            col(row, 4, LABEL)?,
             &self.policy,
         )
     }

@@ -155,7 +155,17 @@ impl Router {
             };
             self.record("registry", "account_register_rejected", target, e, "-")?;
         }
-        result
+        // A refused registration is an operator's configuration to fix, not a task id a
+        // client sent: say what to change.
+        result.map_err(|e| {
+            if e.code() == ErrorCode::ProxyTargetInvalid {
+                e.user_action_hint(
+                    "Register the worker with an https:// base URL on an allowed host suffix (proxy.allowed_host_suffixes); a worker on loopback or a private network needs allow_private = true (and proxy.allow_http / proxy.allow_ip_literal for http://IP:PORT).",
+                )
+            } else {
+                e
+            }
+        })
     }
 
     /// Changes a worker account's status (audited before the write; refused with
