@@ -143,6 +143,24 @@ fn postgres_registry() {
         reg.get("ws-b").unwrap_err().metadata().unwrap()["rule"],
         "scheme"
     );
+    // The server ends the registry's connections: it reopens them on next use.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let named = open_registry(
+        &format!("{url}{sep}application_name=iw_registry_reconnect"),
+        &policy(),
+    )
+    .unwrap();
+    assert!(named.ready().is_ok());
+    let ended = client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'iw_registry_reconnect'",
+            &[],
+        )
+        .unwrap();
+    assert!(ended >= 1);
+    let reg = named;
+    assert!(reg.ready().is_ok(), "the registry did not reconnect");
 }
 
 #[test]

@@ -1,17 +1,17 @@
 //! The worker-account registry in PostgreSQL (feature `postgres`), shared by several API
 //! replicas. Same table and semantics as the SQLite registry: rows are validated again when
-//! read. The connection is replaced when the server closed it. Driver errors are
+//! read. Connections come from a [`PgPool`](crate::pg_pool::PgPool): pooled, reopened when
+//! the server closed them, statements prepared once. Driver errors are
 //! `dependency_unavailable` and never carry the connection URL.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use postgres::{Client, NoTls, Row};
+use postgres::Row;
 
 use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
 use super::target_url::TargetPolicy;
 use crate::error::{Error, ErrorCode};
-use crate::pg_pool::col;
-use crate::secret::Secret;
+use crate::pg_pool::{col, PgPool};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_workspaces (
@@ -23,24 +23,27 @@ CREATE TABLE IF NOT EXISTS inferwarden_workspaces (
 );
 ";
 
-const COLUMNS: &str = "workspace, base_url, status, credential_ref, allow_private";
+/// The store's name in errors.
+const LABEL: &str = "workspace registry (postgres)";
 
-fn unavailable(e: postgres::Error) -> Error {
-    let kind = if e.is_closed() {
-        "connection closed"
-    } else {
-        "query failed"
-    };
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        format!("workspace registry (postgres): {kind}"),
-    )
-}
+/// Connections kept (registry reads happen per proxied request).
+const POOL_SIZE: usize = 2;
 
-/// A workspace registry in PostgreSQL.
+const GET: &str = "SELECT workspace, base_url, status, credential_ref, allow_private \
+     FROM inferwarden_workspaces WHERE workspace = $1";
+const READY: &str = "SELECT workspace, base_url, status, credential_ref, allow_private \
+     FROM inferwarden_workspaces WHERE status = 'ready' ORDER BY workspace";
+const UPSERT: &str = "INSERT INTO inferwarden_workspaces \
+     (workspace, base_url, status, credential_ref, allow_private) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (workspace) DO UPDATE SET base_url = excluded.base_url, \
+     status = excluded.status, credential_ref = excluded.credential_ref, \
+     allow_private = excluded.allow_private";
+const SET_STATUS: &str = "UPDATE inferwarden_workspaces SET status = $2 WHERE workspace = $1";
+
+/// A workspace registry in PostgreSQL: a small pool of reconnecting connections
+/// ([`PgPool`]), each with its statements prepared once.
 pub struct PostgresRegistry {
-    client: Mutex<Client>,
-    url: Secret,
+    pool: PgPool,
     policy: TargetPolicy,
 }
 
@@ -54,30 +57,11 @@ impl PostgresRegistry {
     /// Connects (`postgres://user@host:port/db`, no TLS: loopback or a private network) and
     /// creates the table; rows are validated under `policy`.
     pub fn connect(url: &str, policy: TargetPolicy) -> Result<Self, Error> {
-        let mut client = Client::connect(url, NoTls).map_err(unavailable)?;
-        client.batch_execute(SCHEMA).map_err(unavailable)?;
-        Ok(PostgresRegistry {
-            client: Mutex::new(client),
-            url: Secret::new(url.to_owned()),
-            policy,
-        })
-    }
-
-    fn client(&self) -> Result<MutexGuard<'_, Client>, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                "workspace registry lock poisoned",
-            )
-        })?;
-        if client.is_closed() {
-            *client = Client::connect(self.url.expose(), NoTls).map_err(unavailable)?;
-        }
-        Ok(client)
+        let pool = PgPool::connect(url, POOL_SIZE, LABEL, |c| c.batch_execute(SCHEMA))?;
+        Ok(PostgresRegistry { pool, policy })
     }
 
     fn build(&self, row: &Row) -> Result<WorkspaceEntry, Error> {
-        const LABEL: &str = "workspace registry (postgres)";
         WorkspaceEntry::from_stored(
             col(row, 0, LABEL)?,
             col(row, 1, LABEL)?,
@@ -91,27 +75,18 @@ impl PostgresRegistry {
 
 impl WorkspaceRegistry for PostgresRegistry {
     fn get(&self, workspace: &str) -> Result<Option<Arc<WorkspaceEntry>>, Error> {
-        let row = self
-            .client()?
-            .query_opt(
-                &format!("SELECT {COLUMNS} FROM inferwarden_workspaces WHERE workspace = $1"),
-                &[&workspace],
-            )
-            .map_err(unavailable)?;
+        let row = self.pool.with(|c| {
+            let s = c.prepared(GET)?;
+            c.client().query_opt(&s, &[&workspace])
+        })?;
         row.map(|r| self.build(&r).map(Arc::new)).transpose()
     }
 
     fn ready(&self) -> Result<Vec<Arc<WorkspaceEntry>>, Error> {
-        let rows = self
-            .client()?
-            .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM inferwarden_workspaces WHERE status = 'ready' \
-                     ORDER BY workspace"
-                ),
-                &[],
-            )
-            .map_err(unavailable)?;
+        let rows = self.pool.with(|c| {
+            let s = c.prepared(READY)?;
+            c.client().query(&s, &[])
+        })?;
         Ok(rows
             .iter()
             .filter_map(|r| self.build(r).ok().map(Arc::new))
@@ -119,34 +94,28 @@ impl WorkspaceRegistry for PostgresRegistry {
     }
 
     fn upsert(&self, entry: WorkspaceEntry) -> Result<(), Error> {
-        self.client()?
-            .execute(
-                &format!(
-                    "INSERT INTO inferwarden_workspaces ({COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (workspace) DO UPDATE SET base_url = excluded.base_url, \
-                     status = excluded.status, credential_ref = excluded.credential_ref, \
-                     allow_private = excluded.allow_private"
-                ),
+        let base_url = entry.base_url.base_url();
+        self.pool.with(|c| {
+            let s = c.prepared(UPSERT)?;
+            c.client().execute(
+                &s,
                 &[
                     &entry.workspace,
-                    &entry.base_url.base_url(),
+                    &base_url,
                     &entry.status.as_str(),
                     &entry.credential_ref,
                     &entry.allow_private_addresses,
                 ],
             )
-            .map_err(unavailable)?;
+        })?;
         Ok(())
     }
 
     fn set_status(&self, workspace: &str, status: WorkspaceStatus) -> Result<(), Error> {
-        let n = self
-            .client()?
-            .execute(
-                "UPDATE inferwarden_workspaces SET status = $2 WHERE workspace = $1",
-                &[&workspace, &status.as_str()],
-            )
-            .map_err(unavailable)?;
+        let n = self.pool.with(|c| {
+            let s = c.prepared(SET_STATUS)?;
+            c.client().execute(&s, &[&workspace, &status.as_str()])
+        })?;
         if n == 0 {
             return Err(Error::new(ErrorCode::TaskNotFound));
         }
