@@ -602,8 +602,6 @@ fn a_request_view_never_prints_its_credentials() {
             "{printed}"
         );
     }
-    // The values themselves are untouched: only printing redacts.
-    assert_eq!(req.headers[0].1, API);
 }
 
 #[test]

@@ -285,30 +285,27 @@ impl CatalogueView<'_> {
     /// Every parameter name a request for the model may carry: its own, the common ones,
     /// and its fixed ones that are not locked.
     fn request_parameters(&self, model_path: &str) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
         let keys = |path: &str| -> Vec<String> {
             self.get(path)
                 .and_then(Value::as_object)
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default()
         };
+        let mut names: Vec<String> = Vec::new();
         for n in keys("common")
             .into_iter()
             .chain(keys(&format!("{model_path}.parameters")))
+            .chain(keys(&format!("{model_path}.fixed_parameters")))
         {
-            if !names.contains(&n) {
+            let locked = match self.held(model_path, &n) {
+                Some(Held::Fixed(path)) => self
+                    .get(&format!("{path}.locked"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+                _ => false,
+            };
+            if !locked && !names.contains(&n) {
                 names.push(n);
-            }
-        }
-        if let Some(fixed) = self
-            .get(&format!("{model_path}.fixed_parameters"))
-            .and_then(Value::as_object)
-        {
-            for (n, f) in fixed {
-                let locked = f.get("locked").and_then(Value::as_bool).unwrap_or(true);
-                if !locked && !names.contains(n) {
-                    names.push(n.clone());
-                }
             }
         }
         names
@@ -570,45 +567,37 @@ pub fn compare(view: &CatalogueView<'_>, facts: &[Fact]) -> Vec<Finding> {
                     "min" | "max" | "step" | "maxLength" => "range_differs",
                     _ => continue,
                 };
-                let own = format!("{p}.parameters.{name}");
-                let common = format!("common.{name}");
-                let fixed = format!("{p}.fixed_parameters.{name}");
-                if view.get(&own).is_some() {
-                    out.compare_at(
+                // Where the model holds it decides what the source is compared with (the
+                // same lookup the shared-class comparison uses).
+                match view.held(&p, name) {
+                    Some(Held::Own(path) | Held::Common(path)) => out.compare_at(
                         rule,
                         fact,
-                        format!("{own}.{attr}"),
+                        format!("{path}.{attr}"),
                         &format!("`{name}`.{attr}"),
-                    );
-                } else if view.get(&common).is_some() {
-                    out.compare_at(
-                        rule,
-                        fact,
-                        format!("{common}.{attr}"),
-                        &format!("`{name}`.{attr}"),
-                    );
-                } else if view.get(&fixed).is_some() {
-                    // A fixed parameter is restated by its default or by a one-value
-                    // `Literal[...]`; bounds on it are not compared.
-                    let single = match (attr.as_str(), &fact.value) {
-                        ("default", v) => Some(v.clone()),
-                        ("options", Value::Array(vs)) if vs.len() == 1 => Some(vs[0].clone()),
-                        _ => None,
-                    };
-                    if let Some(v) = single {
-                        let f = Fact {
-                            value: v,
-                            ..fact.clone()
+                    ),
+                    Some(Held::Fixed(fixed)) => {
+                        // A fixed parameter is restated by its default or by a one-value
+                        // `Literal[...]`; bounds on it are not compared.
+                        let single = match (attr.as_str(), &fact.value) {
+                            ("default", v) => Some(v.clone()),
+                            ("options", Value::Array(vs)) if vs.len() == 1 => Some(vs[0].clone()),
+                            _ => None,
                         };
-                        out.compare_at(
-                            "fixed_differs",
-                            &f,
-                            format!("{fixed}.value"),
-                            &format!("fixed `{name}`"),
-                        );
+                        if let Some(v) = single {
+                            let f = Fact {
+                                value: v,
+                                ..fact.clone()
+                            };
+                            out.compare_at(
+                                "fixed_differs",
+                                &f,
+                                format!("{fixed}.value"),
+                                &format!("fixed `{name}`"),
+                            );
+                        }
                     }
-                } else {
-                    out.extra_parameter(fact, &p, name, "parameters");
+                    None => out.extra_parameter(fact, &p, name, "parameters"),
                 }
             }
             _ => {}
