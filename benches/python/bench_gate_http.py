@@ -11,12 +11,16 @@ one worker) under wrk, beside the bare route in the same run:
 | PostgreSQL + Redis | GET /admin/accounts + admin cookie | session lookup and touch in PostgreSQL, limiter in Redis |
 
 Then the p99 latency of a trivial route (GET /health, one connection) alone and while 64
-connections load the PostgreSQL + Redis path of the same process.
+connections load the PostgreSQL + Redis path of the same process (at saturation), and the
+same below saturation with a fixed-rate (open-loop) generator, `benches/src/bin/open_loop.rs`
+(latency counted from when each request was due, as wrk2 does): GET /health at 200 req/s
+alone, then beside the PostgreSQL + Redis path loaded at 25 % and 50 % of the throughput it
+reached with 64 connections.
 
 Run (after scripts/setup-python.sh --release and `apt-get install wrk`; PostgreSQL and Redis
 from `eval "$(scripts/services.sh start)"`):
 
-    .venv/bin/python benches/python/bench_gate_http.py [SECONDS]
+    .venv/bin/python benches/python/bench_gate_http.py [SECONDS] [--below-saturation-only]
 
 Prints a markdown table; copy it into BENCHMARKS.md with the machine and date.
 """
@@ -35,7 +39,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SECONDS = int(ARGS[0]) if ARGS else 10
+BELOW_ONLY = "--below-saturation-only" in sys.argv
+ROOT = HERE.parent.parent
+OPEN_LOOP = ROOT / "target" / "release" / "open_loop"
 
 
 def free_port() -> int:
@@ -96,7 +104,57 @@ def run(url: str, connections: int, headers: list[str]) -> tuple[float, float, i
     return parse(out)
 
 
+def open_loop(url: str, rate: float, connections: int, headers: list[str], seconds: int = SECONDS) -> subprocess.Popen[str]:
+    args = [str(OPEN_LOOP), url, f"{rate:.0f}", str(seconds), "--connections", str(connections)]
+    for h in headers:
+        args += ["--header", h]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+
+
+def open_loop_result(p: subprocess.Popen[str]) -> dict:
+    out, _ = p.communicate()
+    result = json.loads(out)
+    assert result["errors"] == 0 and result["non2xx"] == 0, result
+    return result
+
+
+def below_saturation(saturated_rps: float) -> None:
+    """The trivial route's latency at a fixed rate, alone and beside a fixed-rate load on the
+    PostgreSQL + Redis path (nothing saturated)."""
+    subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "inferwarden-benches", "--bin", "open_loop"],
+                   cwd=ROOT, check=True)
+    server = Server("postgres")
+    try:
+        cookie = [f"Cookie: {server.cookies['admin']}"]
+        probe_rate = 200
+        # Warm-up: the pool's connections and the statements are prepared.
+        open_loop_result(open_loop(server.url("/admin/accounts"), 200, 16, cookie, 2))
+        alone = open_loop_result(open_loop(server.url("/health"), probe_rate, 4, []))
+        print(f"\nopen loop, {SECONDS} s each; PostgreSQL + Redis path saturated at {saturated_rps:,.0f} req/s (64 connections)\n")
+        print("| load on the PostgreSQL + Redis path | its p50 / p99 ms | GET /health at 200 req/s: p50 / p99 ms | p99 rise |")
+        print("|---|---|---|---|")
+        print(f"| none | - | {alone['p50_ms']:.2f} / {alone['p99_ms']:.2f} | - |")
+        for share in (0.25, 0.5):
+            rate = saturated_rps * share
+            load = open_loop(server.url("/admin/accounts"), rate, 16, cookie)
+            probe = open_loop(server.url("/health"), probe_rate, 4, [])
+            p, l = open_loop_result(probe), open_loop_result(load)
+            print(f"| {rate:,.0f} req/s ({share:.0%} of saturation) | {l['p50_ms']:.2f} / {l['p99_ms']:.2f} "
+                  f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | +{p['p99_ms'] - alone['p99_ms']:.2f} ms |")
+    finally:
+        server.stop()
+
+
 def main() -> None:
+    if BELOW_ONLY:
+        server = Server("postgres")
+        try:
+            saturated, _, bad = run(server.url("/admin/accounts"), 64, [f"Cookie: {server.cookies['admin']}"])
+            assert bad == 0
+        finally:
+            server.stop()
+        below_saturation(saturated)
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     configs = [
@@ -114,6 +172,7 @@ def main() -> None:
     print("| configuration | 16 conns req/s | p99 ms | 64 conns req/s | p99 ms | % of bare (16 / 64) |")
     print("|---|---|---|---|---|---|")
     bare: dict[int, float] = {}
+    saturated = 0.0
     for name, mode, path, headers in configs:
         server = Server(mode)
         try:
@@ -123,6 +182,8 @@ def main() -> None:
                 assert bad == 0, f"{name}: {bad} non-2xx responses"
                 if mode == "bare":
                     bare[connections] = rps
+                if mode == "postgres" and connections == 64:
+                    saturated = rps
                 row.append((rps, p99))
             share = " / ".join(f"{100 * r / bare[c]:.0f} %" for (r, _), c in zip(row, (16, 64)))
             print(f"| {name} | {row[0][0]:,.0f} | {row[0][1]:.2f} | {row[1][0]:,.0f} | {row[1][1]:.2f} | {share} |")
@@ -142,6 +203,7 @@ def main() -> None:
                   f"(+{loaded - alone:.2f} ms)")
         finally:
             server.stop()
+        below_saturation(saturated)
 
 
 if __name__ == "__main__":

@@ -386,7 +386,7 @@ impl ErrorCode {
     }
 
     /// Parses a stable code string. Legacy codes are not accepted here; see
-    /// [`crate::legacy::from_legacy_code`].
+    /// [`from_legacy_code`].
     pub fn from_code(code: &str) -> Option<ErrorCode> {
         ERROR_SPECS
             .iter()
@@ -399,6 +399,24 @@ impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
     }
+}
+
+/// Every code an existing platform backend emits today with the stable code that replaces
+/// it (see [`crate::legacy`]).
+pub const LEGACY_CODES: [(&str, ErrorCode); 5] = [
+    ("generation_session_missing", ErrorCode::SessionRequired),
+    ("generation_session_expired", ErrorCode::SessionExpired),
+    ("generation_session_invalid", ErrorCode::SessionInvalid),
+    ("admin_session_missing", ErrorCode::AdminSessionRequired),
+    ("admin_rate_limited", ErrorCode::RateLimited),
+];
+
+/// The stable code replacing a legacy one, or `None` when `code` is not a legacy code.
+pub fn from_legacy_code(code: &str) -> Option<ErrorCode> {
+    LEGACY_CODES
+        .iter()
+        .find(|(legacy, _)| *legacy == code)
+        .map(|(_, c)| *c)
 }
 
 /// Every code's spec, in declaration order.
@@ -558,7 +576,7 @@ impl<'de> Deserialize<'de> for Error {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let env = Envelope::deserialize(deserializer)?;
         let code = ErrorCode::from_code(&env.code)
-            .or_else(|| crate::legacy::from_legacy_code(&env.code))
+            .or_else(|| from_legacy_code(&env.code))
             .ok_or_else(|| {
                 serde::de::Error::custom(format!("unknown error code `{}`", env.code))
             })?;

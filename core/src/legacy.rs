@@ -9,21 +9,8 @@
 //! | `admin_session_missing` | `admin_session_required` |
 //! | `admin_rate_limited` | `rate_limited` |
 
-use crate::error::ErrorCode;
+//!
+//! The table lives with the error codes ([`crate::error`]) because deserialising an error
+//! envelope accepts a legacy code too; this module is its public name.
 
-/// Every legacy code with the stable code that replaces it.
-pub const LEGACY_CODES: [(&str, ErrorCode); 5] = [
-    ("generation_session_missing", ErrorCode::SessionRequired),
-    ("generation_session_expired", ErrorCode::SessionExpired),
-    ("generation_session_invalid", ErrorCode::SessionInvalid),
-    ("admin_session_missing", ErrorCode::AdminSessionRequired),
-    ("admin_rate_limited", ErrorCode::RateLimited),
-];
-
-/// The stable code replacing a legacy one, or `None` when `code` is not a legacy code.
-pub fn from_legacy_code(code: &str) -> Option<ErrorCode> {
-    LEGACY_CODES
-        .iter()
-        .find(|(legacy, _)| *legacy == code)
-        .map(|(_, c)| *c)
-}
+pub use crate::error::{from_legacy_code, LEGACY_CODES};

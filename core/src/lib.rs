@@ -40,8 +40,11 @@ pub mod legacy;
 pub mod lifecycle;
 #[cfg(feature = "parity")]
 pub mod parity;
+mod percent;
 #[cfg(feature = "postgres")]
 pub mod pg_pool;
+#[cfg(feature = "postgres")]
+pub mod pg_tls;
 #[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod ratelimit;
@@ -55,8 +58,11 @@ pub mod secret_url;
 pub mod session;
 #[cfg(feature = "smoke")]
 pub mod smoke;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_error;
 pub mod store_url;
 pub mod task_ref;
+pub mod workspace;
 
 pub use error::{list_all_errors, Error, ErrorCode, ErrorFamily, ErrorSpec, Result};
 pub use task_ref::{parse_task_ref, TaskRef};

@@ -205,3 +205,56 @@ fn a_refused_registration_gives_registration_advice() {
     );
     assert!(!e.user_action().contains("task id"), "{}", e.user_action());
 }
+
+#[test]
+fn a_deployment_on_a_private_network_allows_private_workers_but_never_metadata() {
+    let build = |private_networks: bool, answer: &str| {
+        let mut c = PolicyConfig::default();
+        c.proxy.allowed_host_suffixes = vec!["example.run".into()];
+        c.proxy.allow_private_networks = private_networks;
+        let ip: IpAddr = answer.parse().unwrap();
+        let r = Router::new(
+            &c,
+            Arc::new(StaticResolver::default().with("acme.example.run", &[ip])),
+            Arc::new(MemoryAuditSink::new()),
+            Arc::new(ManualClock::new(1_700_000_000_000)),
+        )
+        .unwrap();
+        // Registered without the per-entry option.
+        r.register(
+            "acme",
+            "https://acme.example.run",
+            WorkspaceStatus::Ready,
+            "acme-key",
+            false,
+        )
+        .unwrap();
+        r
+    };
+    for answer in ["10.0.0.7", "192.168.1.20", "127.0.0.1", "fd12::1"] {
+        let r = build(true, answer);
+        assert!(
+            r.resolve("acme::t1", ProxyRoute::Status, "c").is_ok(),
+            "{answer}"
+        );
+        assert!(
+            r.resolve_workspace("acme", ProxyRoute::Generate, "c")
+                .is_ok(),
+            "{answer}"
+        );
+        let r = build(false, answer);
+        let e = r.resolve("acme::t1", ProxyRoute::Status, "c").unwrap_err();
+        assert!(
+            e.detail().contains("proxy.allow_private_networks"),
+            "{}",
+            e.detail()
+        );
+        assert_eq!(e.metadata().unwrap()["option"], "allow_private");
+    }
+    for answer in ["169.254.169.254", "fd00:ec2::254", "100.100.100.200"] {
+        let e = build(true, answer)
+            .resolve("acme::t1", ProxyRoute::Status, "c")
+            .unwrap_err();
+        assert_eq!(e.metadata().unwrap()["rule"], "metadata", "{answer}");
+    }
+}

@@ -62,9 +62,8 @@ fn main() {
         clock.set_ms(T0);
     }
     if let Ok(sql) = std::env::var("INFERWARDEN_SWEEP_SQL") {
-        store
-            .with_connection(|c| c.execute_batch(&sql))
-            .expect("lock")
+        rusqlite::Connection::open(dir.join("sweep.db"))
+            .and_then(|c| c.execute_batch(&sql))
             .expect("INFERWARDEN_SWEEP_SQL");
     }
     clock.set_ms(T0 + TTL + 1);

@@ -11,25 +11,13 @@ use zeroize::Zeroizing;
 
 use super::event::AuditEvent;
 use super::record::hex;
+use crate::config::check_hmac_field;
 use crate::error::{Error, ErrorCode};
 
 /// The prefix of a hashed identifier.
 pub const HMAC_PREFIX: &str = "hmac-sha256:";
 /// The shortest key accepted (bytes).
 pub const MIN_HMAC_KEY_BYTES: usize = 32;
-
-/// Which event fields may be named in `audit.hmac_fields`.
-pub fn check_hmac_field(field: &str) -> Result<(), String> {
-    match field {
-        "actor" | "target" | "correlation_id" => Ok(()),
-        _ => match field.strip_prefix("details.") {
-            Some(key) if !key.is_empty() => Ok(()),
-            _ => Err(format!(
-                "`{field}` is not actor, target, correlation_id or details.<key>"
-            )),
-        },
-    }
-}
 
 /// Hashes configured identifiers before an event is written.
 pub struct IdentifierHasher {

@@ -24,6 +24,7 @@ use super::sink::AuditSink;
 use super::store::{AuditQuery, AuditStore, StoreSubtrees, TILE_RECORDS};
 use super::verify::{verify_store, VerifyOptions, VerifyReport};
 use crate::clock::Clock;
+use crate::config::MIN_RETENTION_DAYS;
 use crate::error::{Error, ErrorCode};
 
 /// A sequence number or tree size given as a signed integer (JavaScript numbers, Python
@@ -38,8 +39,6 @@ pub fn sequence_number(field: &str, value: i64) -> Result<u64, Error> {
     })
 }
 
-/// The shortest retention allowed (REQUIREMENTS section 11).
-pub const MIN_RETENTION_DAYS: u32 = 90;
 const DAY_MS: i64 = 86_400_000;
 
 /// How an [`AuditLog`] behaves.

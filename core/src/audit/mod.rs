@@ -27,15 +27,15 @@ mod sqlite_store;
 mod store;
 mod verify;
 
+pub use crate::config::{check_hmac_field, MIN_RETENTION_DAYS};
 pub use checkpoint::{unverified_checkpoint, Checkpoint, NoteSigner, NoteVerifier};
 pub use event::{
     cap_string, AuditEvent, AuditFields, Outcome, AUDIT_MANDATORY_FIELDS, DETAILS_DROPPED,
     MAX_DETAILS, MAX_DETAIL_BYTES, MAX_FIELD_BYTES, TRUNCATED_MARK,
 };
-pub use identifiers::{check_hmac_field, IdentifierHasher, HMAC_PREFIX, MIN_HMAC_KEY_BYTES};
+pub use identifiers::{IdentifierHasher, HMAC_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use log::{
     sequence_number, AuditLog, AuditLogSettings, InclusionProof, MaintenanceReport, PruneReport,
-    MIN_RETENTION_DAYS,
 };
 pub use open::{
     open_audit_log, open_audit_sink, open_audit_store, open_audit_store_read_only,

@@ -5,11 +5,7 @@
 //! out-of-order inserts and any change to tiles or checkpoints; `PUBLIC` holds no write
 //! privilege on the tables (see [`PostgresAuditStore::grant_sql`] for a writer role).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
-
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, Row};
 
 use super::event::AuditEvent;
 use super::merkle::Hash;
@@ -18,8 +14,7 @@ use super::store::{
     write_completed_tiles, AuditMeta, AuditQuery, AuditStore, TileTx, TILE_RECORDS,
 };
 use crate::error::{Error, ErrorCode};
-use crate::pg_pool::col;
-use crate::secret::Secret;
+use crate::pg_pool::{col, commit, commit_failed, PgPool};
 
 /// The advisory lock key appends and migrations take ("iwaudit").
 const APPEND_LOCK: i64 = 0x0069_7761_7564_6974;
@@ -128,16 +123,8 @@ fn db_err(e: postgres::Error) -> Error {
             )
             .with_cause(db.message());
         }
-        return Error::with_detail(
-            ErrorCode::DependencyUnavailable,
-            "audit store (postgres): the query failed",
-        )
-        .with_cause(db.message());
     }
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        "audit store (postgres): connection failed",
-    )
+    crate::pg_pool::unavailable(LABEL, &e)
 }
 
 /// A row that does not decode is `dependency_unavailable` with `reason = corrupt_row`,
@@ -159,10 +146,10 @@ fn row_to_record(row: &Row) -> Result<AuditRecord, Error> {
     })
 }
 
-/// A connection and the append statements prepared on it (once per connection: a replaced
-/// connection prepares them again).
-struct Conn {
-    client: Client,
+/// What an append keeps on its connection: the statements prepared on it (once per
+/// connection: a replaced connection prepares them again) and the tail it last wrote.
+#[derive(Default)]
+struct AppendState {
     append: Option<AppendStatements>,
     /// The tail this connection last committed: the next append assumes it is still the
     /// tail (the contiguity trigger refuses the batch if another writer moved it, and the
@@ -188,18 +175,15 @@ struct AppendStatements {
 const BEGIN_AND_LOCK: &str = "BEGIN; SELECT pg_advisory_xact_lock(29686133019666804)";
 const _: () = assert!(APPEND_LOCK == 29_686_133_019_666_804);
 
-/// The PostgreSQL audit store.
+/// The PostgreSQL audit store. One connection: appends are serialised by the advisory lock
+/// anyway, and one connection keeps the tail it wrote (saving a round trip per batch).
 pub struct PostgresAuditStore {
-    client: Mutex<Conn>,
-    url: Secret,
-    suspect: AtomicBool,
+    pool: PgPool<AppendState>,
 }
 
 impl std::fmt::Debug for PostgresAuditStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresAuditStore")
-            .field("url", &self.url)
-            .finish()
+        f.debug_struct("PostgresAuditStore").finish_non_exhaustive()
     }
 }
 
@@ -290,33 +274,21 @@ impl PostgresAuditStore {
     /// Connects and migrates the schema (under the advisory lock, so replicas starting
     /// together do not race).
     pub fn connect(url: &str) -> Result<Self, Error> {
-        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
-        let mut tx = client.transaction().map_err(db_err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            .map_err(db_err)?;
-        tx.batch_execute(POSTGRES_AUDIT_SCHEMA).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        Ok(Self::over(client, url))
+        let pool = PgPool::connect_with(url, 1, LABEL, |client| {
+            let mut tx = client.transaction().map_err(db_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+                .map_err(db_err)?;
+            tx.batch_execute(POSTGRES_AUDIT_SCHEMA).map_err(db_err)?;
+            commit(tx, LABEL)
+        })?;
+        Ok(PostgresAuditStore { pool })
     }
 
     /// Connects to an existing log without migrating anything (for a verifier or an export
     /// running with a read-only role).
     pub fn connect_existing(url: &str) -> Result<Self, Error> {
-        let client = Client::connect(url, NoTls).map_err(db_err)?;
-        Ok(Self::over(client, url))
-    }
-
-    fn over(client: Client, url: &str) -> Self {
-        PostgresAuditStore {
-            client: Mutex::new(Conn {
-                client,
-                append: None,
-                tail: None,
-                read_tail_for: 0,
-            }),
-            url: Secret::new(url.to_owned()),
-            suspect: AtomicBool::new(false),
-        }
+        let pool = PgPool::connect_with(url, 1, LABEL, |_| Ok(()))?;
+        Ok(PostgresAuditStore { pool })
     }
 
     /// The statements that give `role` what an application replica needs and nothing more:
@@ -331,38 +303,8 @@ impl PostgresAuditStore {
         )
     }
 
-    fn client(&self) -> Result<MutexGuard<'_, Conn>, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                "audit store lock poisoned",
-            )
-        })?;
-        let suspect = self.suspect.swap(false, Ordering::SeqCst);
-        if client.client.is_closed()
-            || (suspect && client.client.is_valid(Duration::from_secs(2)).is_err())
-        {
-            client.client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
-                self.suspect.store(true, Ordering::SeqCst);
-                db_err(e)
-            })?;
-            client.append = None;
-            client.tail = None;
-        }
-        Ok(client)
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Result<T, Error> {
-        self.with_conn(|conn| f(&mut conn.client))
-    }
-
-    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Error>) -> Result<T, Error> {
-        let mut client = self.client()?;
-        let result = f(&mut client);
-        if matches!(&result, Err(e) if e.code() == ErrorCode::DependencyUnavailable) {
-            self.suspect.store(true, Ordering::SeqCst);
-        }
-        result
+    fn with<T>(&self, mut f: impl FnMut(&mut Client) -> Result<T, Error>) -> Result<T, Error> {
+        self.pool.run(|conn| f(conn.client()))
     }
 }
 
@@ -396,7 +338,9 @@ fn append_transaction(
     let outcome = tail
         .and_then(|tail| append_locked(client, st, tail, events))
         .and_then(|records| {
-            client.batch_execute("COMMIT").map_err(db_err)?;
+            client
+                .batch_execute("COMMIT")
+                .map_err(|e| commit_failed(LABEL, e))?;
             Ok(records)
         });
     if outcome.is_err() {
@@ -458,15 +402,14 @@ fn append_locked(
 
 impl AuditStore for PostgresAuditStore {
     fn append(&self, events: &[AuditEvent]) -> Result<Vec<AuditRecord>, Error> {
-        self.with_conn(|conn| {
-            if conn.append.is_none() {
-                conn.append = Some(AppendStatements {
-                    tail: conn
-                        .client
+        self.pool.run(|conn| {
+            if conn.state.append.is_none() {
+                let client = conn.client();
+                conn.state.append = Some(AppendStatements {
+                    tail: client
                         .prepare("SELECT seq, hash FROM iw_audit_log ORDER BY seq DESC LIMIT 1")
                         .map_err(db_err)?,
-                    insert: conn
-                        .client
+                    insert: client
                         .prepare(&format!(
                             "INSERT INTO iw_audit_log ({COLUMNS})
                              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[],
@@ -477,12 +420,14 @@ impl AuditStore for PostgresAuditStore {
                         .map_err(db_err)?,
                 });
             }
-            let Conn {
+            let (
                 client,
-                append,
-                tail,
-                read_tail_for,
-            } = conn;
+                AppendState {
+                    append,
+                    tail,
+                    read_tail_for,
+                },
+            ) = conn.parts();
             let Some(st) = append.as_ref() else {
                 return Err(Error::new(ErrorCode::InternalError));
             };

@@ -77,19 +77,16 @@ const COLUMNS: &str =
     "seq, timestamp_ms, actor, source, action, target, outcome, correlation_id, details, prev_hash, hash";
 
 fn db_err(e: rusqlite::Error) -> Error {
-    let text = e.to_string();
-    if text.contains("invalid_transition") {
-        return Error::with_detail(
+    match crate::sqlite_error::classify(&e) {
+        // A guard's refusal, or a sequence number already taken.
+        crate::sqlite_error::SqliteFailure::Guard
+        | crate::sqlite_error::SqliteFailure::Duplicate => Error::with_detail(
             ErrorCode::InvalidTransition,
             "audit store (sqlite) refused the write (append-only guard)",
         )
-        .with_cause(text);
+        .with_cause(e),
+        _ => crate::sqlite_error::unavailable("audit store (sqlite)", e),
     }
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        "audit store (sqlite): the database call failed",
-    )
-    .with_cause(text)
 }
 
 fn text_col(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {

@@ -5,11 +5,13 @@
 //! whole), build it in code with [`PolicyConfig::default`] and check it with
 //! [`PolicyConfig::validate`].
 
+mod audit_rules;
 mod load;
 mod sections;
 mod validate;
 mod worker_settings;
 
+pub use audit_rules::{check_hmac_field, MIN_RETENTION_DAYS};
 pub use load::{
     to_toml_string, ConfigFormat, ENV_PREFIX, RESERVED_ENV_VARS, WORKER_KEY_ENV_PREFIX,
 };

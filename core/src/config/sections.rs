@@ -235,6 +235,11 @@ pub struct ProxyConfig {
     pub allow_ip_literal: bool,
     /// DNS suffixes a registered workspace host must end with.
     pub allowed_host_suffixes: Vec<String>,
+    /// Every worker of this deployment lives on a private network (a VPC, a cluster
+    /// network): all registered hosts may resolve to private, loopback or link-local
+    /// addresses, as if each entry had `allow_private = true`. Cloud metadata addresses stay
+    /// forbidden. Default `false`: only entries registered with `allow_private` may.
+    pub allow_private_networks: bool,
     /// Where the worker-account registry lives: `memory` (default), `sqlite:PATH` or
     /// `postgres://...`. Its password never prints (`config show`, `to_toml`, `Debug`).
     pub registry: crate::secret_url::ConnectionUrl,
@@ -272,8 +277,8 @@ fn default_credential_ref() -> String {
 
 impl ProxyConfig {
     /// The registration policy these settings describe.
-    pub fn target_policy(&self) -> crate::routing::TargetPolicy {
-        crate::routing::TargetPolicy {
+    pub fn target_policy(&self) -> crate::workspace::TargetPolicy {
+        crate::workspace::TargetPolicy {
             allow_http: self.allow_http,
             allow_ip_literal: self.allow_ip_literal,
             host_suffixes: self.allowed_host_suffixes.clone(),
@@ -310,6 +315,7 @@ impl Default for ProxyConfig {
             allow_http: false,
             allow_ip_literal: false,
             allowed_host_suffixes: Vec::new(),
+            allow_private_networks: false,
             registry: "memory".into(),
             workspaces: Vec::new(),
         }

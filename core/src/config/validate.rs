@@ -248,16 +248,17 @@ impl PolicyConfig {
                     format!("workspace {:?} is declared twice", w.workspace),
                 );
             }
-            let entry = crate::routing::WorkspaceStatus::from_name(&w.status).and_then(|status| {
-                crate::routing::WorkspaceEntry::validated(
-                    &w.workspace,
-                    &w.base_url,
-                    status,
-                    &w.credential_ref,
-                    &policy,
-                    w.allow_private,
-                )
-            });
+            let entry =
+                crate::workspace::WorkspaceStatus::from_name(&w.status).and_then(|status| {
+                    crate::workspace::WorkspaceEntry::validated(
+                        &w.workspace,
+                        &w.base_url,
+                        status,
+                        &w.credential_ref,
+                        &policy,
+                        w.allow_private,
+                    )
+                });
             if let Err(e) = entry {
                 r.error(field, e.detail().to_owned());
             }
@@ -368,10 +369,10 @@ impl PolicyConfig {
         if a.memory_capacity == 0 {
             r.error("audit.memory_capacity", "must be at least 1");
         }
-        if a.retention_days < crate::audit::MIN_RETENTION_DAYS {
+        if a.retention_days < super::MIN_RETENTION_DAYS {
             r.error(
                 "audit.retention_days",
-                format!("must be at least {} days", crate::audit::MIN_RETENTION_DAYS),
+                format!("must be at least {} days", super::MIN_RETENTION_DAYS),
             );
         }
         if a.batch_size == 0 {
@@ -390,7 +391,7 @@ impl PolicyConfig {
             r.error("audit.checkpoint_interval_s", "must be at least 1 second");
         }
         for (i, field) in a.hmac_fields.iter().enumerate() {
-            if let Err(message) = crate::audit::check_hmac_field(field) {
+            if let Err(message) = super::check_hmac_field(field) {
                 r.error(format!("audit.hmac_fields[{i}]"), message);
             }
         }

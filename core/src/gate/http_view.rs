@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use super::request::RequestView;
-use super::routes::percent_decode;
+use crate::percent::percent_decode;
 
 /// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
 fn form_decode(text: &str) -> String {

@@ -6,6 +6,7 @@
 //! when posted. `OPTIONS` requests are CORS preflights and never reach authentication.
 
 use crate::config::{GateConfig, RouteClass};
+use crate::percent::percent_decode;
 
 /// A compiled route rule.
 #[derive(Debug, Clone)]
@@ -38,26 +39,6 @@ pub struct RouteMatch {
     pub path: String,
     /// The value of the first `{param}` segment, if any (e.g. the task id).
     pub param: Option<String>,
-}
-
-/// Decodes `%XX` escapes; an invalid escape is kept literally.
-pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
 }
 
 /// Percent-decodes, lowercases, collapses slashes and drops a trailing slash.

@@ -4,20 +4,19 @@
 //! refuses illegal transitions even from raw SQL. Time is the server's `clock_timestamp()`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::time::Duration;
 
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, Row, Transaction};
 
 use super::model::{
     new_lease, Claim, Completion, SweepPolicy, SweepReport, SweptTask, TaskRecord, TaskStatus,
     TransitionRecord,
 };
 use super::store::{
-    check_clock_reading, pass_window, sweep_in_batches, BatchOutcome, TaskStore, TimeSource,
+    check_clock_reading, check_done_args, check_failed_args, pass_window, sweep_in_batches,
+    BatchOutcome, TaskStore, TimeSource, TASK_COLUMNS,
 };
 use crate::error::{Error, ErrorCode};
-use crate::pg_pool::col;
+use crate::pg_pool::{col, commit, PgPool};
 
 /// The schema (idempotent; run under an advisory lock so replicas can start together).
 pub const POSTGRES_SCHEMA: &str = "
@@ -120,8 +119,6 @@ CREATE OR REPLACE TRIGGER iw_tasks_guard_update BEFORE UPDATE ON iw_tasks
     EXECUTE FUNCTION iw_tasks_guard();
 ";
 
-const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at, heartbeat_at";
-
 /// One kind of sweep write, as ONE statement: candidates locked with `FOR UPDATE SKIP LOCKED`
 /// (concurrent sweepers split the set), the compare-and-set UPDATE re-checking the condition,
 /// and the transition rows inserted from the UPDATE's own RETURNING, so a task is never
@@ -201,24 +198,18 @@ fn db_err(e: postgres::Error) -> Error {
             return Error::with_detail(
                 ErrorCode::InvalidTransition,
                 "the database refused an illegal transition",
-            );
+            )
+            .with_cause(e);
         }
-        return Error::with_detail(
-            ErrorCode::DependencyUnavailable,
-            format!("task store (postgres): {}", db.message()),
-        );
     }
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        "task store (postgres): connection failed",
-    )
+    crate::pg_pool::unavailable(LABEL, &e)
 }
 
-/// A row that does not decode: `dependency_unavailable` with `reason = corrupt_row`, never a
-/// panic and never read as some other state.
 /// The store's name in errors.
 const LABEL: &str = "task store (postgres)";
 
+/// A row that does not decode: `dependency_unavailable` with `reason = corrupt_row`, never a
+/// panic and never read as some other state.
 fn corrupt_row(cause: impl std::fmt::Display) -> Error {
     crate::pg_pool::corrupt_row(LABEL, cause)
 }
@@ -248,11 +239,13 @@ fn row_to_task(r: &Row) -> Result<TaskRecord, Error> {
     })
 }
 
+/// Connections per store: workers claiming and completing, the sweeper and status reads
+/// run side by side.
+const POOL_SIZE: usize = 4;
+
 /// A task store in PostgreSQL.
 pub struct PostgresTaskStore {
-    client: Mutex<Client>,
-    url: crate::secret::Secret,
-    suspect: std::sync::atomic::AtomicBool,
+    pool: PgPool,
     time: TimeSource,
 }
 
@@ -316,58 +309,31 @@ fn get_task(tx: &mut Transaction<'_>, id: &str) -> Result<Option<TaskRecord>, Er
 impl PostgresTaskStore {
     /// Connects and migrates the schema.
     pub fn connect(url: &str, time: TimeSource) -> Result<Self, Error> {
-        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
-        let mut tx = client.transaction().map_err(db_err)?;
-        tx.execute("SELECT pg_advisory_xact_lock(7402117)", &[])
-            .map_err(db_err)?;
-        tx.batch_execute(POSTGRES_SCHEMA).map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        Ok(PostgresTaskStore {
-            client: Mutex::new(client),
-            url: crate::secret::Secret::new(url.to_owned()),
-            suspect: std::sync::atomic::AtomicBool::new(false),
-            time,
-        })
-    }
-
-    /// The connection, replaced by a new one when the server closed it (a restart or a
-    /// killed backend): the write that was in flight rolled back, so nothing is half done.
-    fn client(&self) -> Result<std::sync::MutexGuard<'_, Client>, Error> {
-        let mut client = self.client.lock().map_err(|_| {
-            Error::with_detail(ErrorCode::DependencyUnavailable, "task store lock poisoned")
+        let pool = PgPool::connect_with(url, POOL_SIZE, LABEL, |client| {
+            let mut tx = client.transaction().map_err(db_err)?;
+            tx.execute("SELECT pg_advisory_xact_lock(7402117)", &[])
+                .map_err(db_err)?;
+            tx.batch_execute(POSTGRES_SCHEMA).map_err(db_err)?;
+            commit(tx, LABEL)
         })?;
-        let suspect = self
-            .suspect
-            .swap(false, std::sync::atomic::Ordering::SeqCst);
-        if client.is_closed() || (suspect && client.is_valid(Duration::from_secs(2)).is_err()) {
-            *client = Client::connect(self.url.expose(), NoTls).map_err(|e| {
-                self.suspect
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                db_err(e)
-            })?;
-        }
-        Ok(client)
+        Ok(PostgresTaskStore { pool, time })
     }
 
+    /// One transaction on a pooled connection. A connection the server closed (a restart, a
+    /// killed backend) is replaced and the transaction runs again, unless its COMMIT was
+    /// already sent (then `reason = commit_unknown`): nothing is half done or done twice.
     fn tx<T>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>, i64) -> Result<T, Error>,
+        mut f: impl FnMut(&mut Transaction<'_>, i64) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let mut client = self.client()?;
-        let result = Self::in_transaction(&mut client, &self.time, f);
-        if matches!(&result, Err(e) if e.code() == ErrorCode::DependencyUnavailable) {
-            // The connection may be gone (a killed backend, a restart): check it before the
-            // next call rather than on every call.
-            self.suspect
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        result
+        self.pool
+            .run(|conn| Self::in_transaction(conn.client(), &self.time, &mut f))
     }
 
     fn in_transaction<T>(
         client: &mut Client,
         time: &TimeSource,
-        f: impl FnOnce(&mut Transaction<'_>, i64) -> Result<T, Error>,
+        f: &mut impl FnMut(&mut Transaction<'_>, i64) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let mut tx = client.transaction().map_err(db_err)?;
         let now = match time {
@@ -383,20 +349,26 @@ impl PostgresTaskStore {
             }
         };
         let out = f(&mut tx, now)?;
-        tx.commit().map_err(db_err)?;
+        commit(tx, LABEL)?;
         Ok(out)
     }
 
+    #[cfg(feature = "test-hooks")]
     /// Runs raw SQL (operators and tests); the trigger still applies.
     pub fn execute_raw(&self, sql: &str) -> Result<u64, Error> {
-        let mut client = self.client()?;
-        client.execute(sql, &[]).map_err(db_err)
+        self.pool
+            .run(|conn| conn.client().execute(sql, &[]).map_err(db_err))
     }
 
+    #[cfg(feature = "test-hooks")]
     /// The `EXPLAIN` lines of the sweep's candidate query with sequential scans disabled
     /// (tests assert the partial index can serve it).
     pub fn sweep_query_plan(&self) -> Result<Vec<String>, Error> {
-        let mut client = self.client()?;
+        self.pool.run(|conn| Self::plan(conn.client()))
+    }
+
+    #[cfg(feature = "test-hooks")]
+    fn plan(client: &mut Client) -> Result<Vec<String>, Error> {
         let mut tx = client.transaction().map_err(db_err)?;
         tx.execute("SET LOCAL enable_seqscan = off", &[])
             .map_err(db_err)?;
@@ -474,12 +446,7 @@ impl TaskStore for PostgresTaskStore {
         result_path: &str,
         actor: &str,
     ) -> Result<Completion, Error> {
-        if result_path.trim().is_empty() {
-            return Err(Error::with_detail(
-                ErrorCode::InvalidTransition,
-                "done requires a result path",
-            ));
-        }
+        check_done_args(result_path)?;
         self.tx(|tx, now| {
             let row = tx
                 .query_opt(
@@ -506,12 +473,7 @@ impl TaskStore for PostgresTaskStore {
         message: &str,
         actor: &str,
     ) -> Result<Completion, Error> {
-        if code.trim().is_empty() || message.trim().is_empty() {
-            return Err(Error::with_detail(
-                ErrorCode::InvalidTransition,
-                "failed requires an error code and message",
-            ));
-        }
+        check_failed_args(code, message)?;
         self.tx(|tx, now| {
             let row = tx
                 .query_opt(

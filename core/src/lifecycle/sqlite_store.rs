@@ -15,9 +15,11 @@ use super::model::{
     TransitionRecord,
 };
 use super::store::{
-    check_clock_reading, pass_window, sweep_in_batches, BatchOutcome, TaskStore, TimeSource,
+    check_clock_reading, check_done_args, check_failed_args, pass_window, sweep_in_batches,
+    BatchOutcome, TaskStore, TimeSource, TASK_COLUMNS,
 };
 use crate::error::{Error, ErrorCode};
+use crate::sqlite_error::{classify, SqliteFailure};
 
 /// The schema; `CREATE ... IF NOT EXISTS` makes it its own migration (version 1).
 pub const SQLITE_SCHEMA: &str = "
@@ -85,53 +87,23 @@ CREATE TRIGGER IF NOT EXISTS iw_tasks_terminal_fields AFTER UPDATE OF status ON 
     BEGIN SELECT RAISE(ABORT, 'invalid_transition: done needs a result path, failed an error'); END;
 ";
 
-const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at, heartbeat_at";
-
 /// Upgrades from schema version 1 (no heartbeat column), after [`SQLITE_SCHEMA`].
 const SQLITE_HEARTBEAT_INDEX: &str = "CREATE INDEX IF NOT EXISTS iw_tasks_heartbeat ON iw_tasks (heartbeat_at) WHERE status = 'processing'";
 
 fn db_err(e: rusqlite::Error) -> Error {
-    let text = e.to_string();
-    // A guard trigger's RAISE, or a second terminal transition row for a task (refused by
-    // iw_task_transitions_by_task, or by the index an older build sharing the database
-    // during a rolling upgrade recreates, whose message names the column).
-    if text.contains("invalid_transition")
-        || text.contains("iw_task_transitions_by_task")
-        || text.contains("UNIQUE constraint failed: iw_task_transitions.task_id")
-    {
-        return Error::with_detail(
+    match classify(&e) {
+        // A guard trigger's RAISE, or a second terminal transition row for a task (refused
+        // by iw_task_transitions_by_task, or by the index an older build sharing the
+        // database during a rolling upgrade recreates). Those indexes are the only unique
+        // keys a write can hit: a task's id is inserted with ON CONFLICT DO NOTHING.
+        SqliteFailure::Guard | SqliteFailure::Duplicate => Error::with_detail(
             ErrorCode::InvalidTransition,
             "the database refused an illegal transition",
-        );
-    }
-    let busy = matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    );
-    // A row that does not decode (an unknown status, a wrong column type) is corrupt data,
-    // reported as such: never read as some other state.
-    let corrupt = matches!(
-        e,
-        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..)
-    );
-    let err = Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        if corrupt {
-            "task store (sqlite): corrupt row"
-        } else {
-            "task store (sqlite): the database call failed"
-        },
-    )
-    .with_cause(text);
-    let err = if corrupt {
-        err.meta("reason", "corrupt_row")
-    } else {
-        err
-    };
-    if busy {
-        err.meta("busy", true)
-    } else {
-        err
+        )
+        .with_cause(e),
+        // A row that does not decode (an unknown status, a wrong column type) is corrupt
+        // data, reported as such: never read as some other state.
+        _ => crate::sqlite_error::unavailable("task store (sqlite)", e),
     }
 }
 
@@ -334,6 +306,7 @@ impl SqliteTaskStore {
         Ok(out)
     }
 
+    #[cfg(feature = "test-hooks")]
     /// Runs `f` with the store's connection while no other store call can run: an escape
     /// hatch for operators and fault-injection tests. The triggers still apply.
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, Error> {
@@ -343,6 +316,7 @@ impl SqliteTaskStore {
         Ok(f(&conn))
     }
 
+    #[cfg(feature = "test-hooks")]
     /// Runs raw SQL (operators and tests); the triggers still apply.
     pub fn execute_raw(&self, sql: &str) -> Result<usize, Error> {
         let conn = self.conn.lock().map_err(|_| {
@@ -351,6 +325,7 @@ impl SqliteTaskStore {
         conn.execute(sql, []).map_err(db_err)
     }
 
+    #[cfg(feature = "test-hooks")]
     /// The `EXPLAIN QUERY PLAN` lines of the stale pass: its candidate read (tests assert
     /// it uses the partial index) followed by its compare-and-set update (rowid lookups of
     /// the batch, never a scan).
@@ -586,12 +561,7 @@ impl TaskStore for SqliteTaskStore {
         result_path: &str,
         actor: &str,
     ) -> Result<Completion, Error> {
-        if result_path.trim().is_empty() {
-            return Err(Error::with_detail(
-                ErrorCode::InvalidTransition,
-                "done requires a result path",
-            ));
-        }
+        check_done_args(result_path)?;
         self.tx(|tx, now| {
             let started: Option<Option<i64>> = tx
                 .query_row(
@@ -620,12 +590,7 @@ impl TaskStore for SqliteTaskStore {
         message: &str,
         actor: &str,
     ) -> Result<Completion, Error> {
-        if code.trim().is_empty() || message.trim().is_empty() {
-            return Err(Error::with_detail(
-                ErrorCode::InvalidTransition,
-                "failed requires an error code and message",
-            ));
-        }
+        check_failed_args(code, message)?;
         self.tx(|tx, now| {
             let started: Option<Option<i64>> = tx
                 .query_row(

@@ -11,6 +11,36 @@ use crate::clock::Clock;
 use crate::error::{Error, ErrorCode};
 use crate::store_url::{unknown_store, StoreUrl};
 
+/// The task columns every store reads, in [`TaskRecord`]'s order (both dialects decode rows
+/// by these positions).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const TASK_COLUMNS: &str = "id, task_type, status, progress, created_at, updated_at, started_at, stale_deadline, lease_id, attempt, result_path, error_code, error_message, finished_at, heartbeat_at";
+
+/// `done` needs a result path (checked before any store is touched, the same for every
+/// store; the database's guard refuses a missing one too).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn check_done_args(result_path: &str) -> Result<(), Error> {
+    if result_path.trim().is_empty() {
+        return Err(Error::with_detail(
+            ErrorCode::InvalidTransition,
+            "done requires a result path",
+        ));
+    }
+    Ok(())
+}
+
+/// `failed` needs an error code and a message.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn check_failed_args(code: &str, message: &str) -> Result<(), Error> {
+    if code.trim().is_empty() || message.trim().is_empty() {
+        return Err(Error::with_detail(
+            ErrorCode::InvalidTransition,
+            "failed requires an error code and message",
+        ));
+    }
+    Ok(())
+}
+
 /// Where a store reads "now" from.
 #[derive(Debug, Clone)]
 pub enum TimeSource {

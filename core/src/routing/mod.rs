@@ -13,15 +13,17 @@ mod registry_postgres;
 mod registry_sqlite;
 mod resolve;
 mod router;
-mod target_url;
 
+pub use crate::workspace::{TargetPolicy, TargetUrl, WorkspaceEntry, WorkspaceStatus};
 pub use address_policy::{forbidden_reason, is_metadata, AddressResolver, StaticResolver};
-pub use registry::{MemoryRegistry, WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+pub use registry::{MemoryRegistry, WorkspaceRegistry};
 pub use registry_open::open_registry;
 #[cfg(feature = "postgres")]
 pub use registry_postgres::PostgresRegistry;
 #[cfg(feature = "sqlite")]
 pub use registry_sqlite::SqliteRegistry;
-pub use resolve::{encode_path_segment, resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
+pub use resolve::{
+    encode_path_segment, resolve_entry, resolve_entry_in, resolve_target, resolve_target_in,
+    PrivateNetworks, ProxyRoute, ResolvedTarget,
+};
 pub use router::{resolver_for, Router, SystemResolver};
-pub use target_url::{TargetPolicy, TargetUrl};

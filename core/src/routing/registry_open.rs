@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use super::registry::{MemoryRegistry, WorkspaceRegistry};
-use super::target_url::TargetPolicy;
 use crate::error::Error;
 use crate::store_url::{unknown_store, StoreUrl};
+use crate::workspace::TargetPolicy;
 
 /// Opens the registry named by `url`; rows a persistent store reads back are validated
 /// under `policy`.

@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use postgres::Row;
 
-use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
-use super::target_url::TargetPolicy;
+use super::registry::WorkspaceRegistry;
 use crate::error::{Error, ErrorCode};
 use crate::pg_pool::{col, PgPool};
+use crate::workspace::TargetPolicy;
+use crate::workspace::{WorkspaceEntry, WorkspaceStatus};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_workspaces (
@@ -54,7 +55,7 @@ impl std::fmt::Debug for PostgresRegistry {
 }
 
 impl PostgresRegistry {
-    /// Connects (`postgres://user@host:port/db`, no TLS: loopback or a private network) and
+    /// Connects (`postgres://user@host:port/db`; `sslmode`/`sslrootcert` as in libpq, see [`crate::pg_tls`]) and
     /// creates the table; rows are validated under `policy`.
     pub fn connect(url: &str, policy: TargetPolicy) -> Result<Self, Error> {
         let pool = PgPool::connect(url, POOL_SIZE, LABEL, |c| c.batch_execute(SCHEMA))?;

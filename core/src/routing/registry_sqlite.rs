@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
-use super::target_url::TargetPolicy;
+use super::registry::WorkspaceRegistry;
 use crate::error::{Error, ErrorCode};
+use crate::workspace::TargetPolicy;
+use crate::workspace::{WorkspaceEntry, WorkspaceStatus};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_workspaces (
@@ -26,15 +27,7 @@ CREATE TABLE IF NOT EXISTS inferwarden_workspaces (
 const COLUMNS: &str = "workspace, base_url, status, credential_ref, allow_private";
 
 fn unavailable(e: rusqlite::Error) -> Error {
-    let busy = matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    );
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        "workspace registry (sqlite): query failed",
-    )
-    .meta("busy", busy)
+    crate::sqlite_error::unavailable("workspace registry (sqlite)", e)
 }
 
 /// A workspace registry in a SQLite file (or `:memory:`).

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::address_policy::{forbidden_reason, is_metadata, AddressResolver};
-use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+use super::registry::WorkspaceRegistry;
 use crate::error::{Error, ErrorCode};
 use crate::task_ref::TaskRef;
+use crate::workspace::{WorkspaceEntry, WorkspaceStatus};
 
 /// The proxied routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -148,12 +149,42 @@ fn push_encoded_segment(out: &mut String, s: &str) {
 }
 
 /// Resolves `task_ref` for a task route (`status`, `results`, `preview`). Local ids are not
-/// proxied (`proxy_target_invalid`).
+/// proxied (`proxy_target_invalid`). Only entries registered with `allow_private` may
+/// resolve to private addresses; see [`resolve_target_in`] for the deployment switch.
 pub fn resolve_target(
     registry: &dyn WorkspaceRegistry,
     resolver: &dyn AddressResolver,
     task_ref: &TaskRef<'_>,
     route: ProxyRoute,
+) -> Result<ResolvedTarget, Error> {
+    resolve_target_in(
+        registry,
+        resolver,
+        task_ref,
+        route,
+        PrivateNetworks::PerEntry,
+    )
+}
+
+/// Which entries may resolve to private, loopback or link-local addresses (cloud metadata
+/// addresses are refused for all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivateNetworks {
+    /// Only entries registered with `allow_private` (the default).
+    PerEntry,
+    /// Every entry: the deployment's workers live on a private network
+    /// (`proxy.allow_private_networks`).
+    Deployment,
+}
+
+/// [`resolve_target`] under the deployment's private-network setting (what a
+/// [`Router`](super::Router) calls).
+pub fn resolve_target_in(
+    registry: &dyn WorkspaceRegistry,
+    resolver: &dyn AddressResolver,
+    task_ref: &TaskRef<'_>,
+    route: ProxyRoute,
+    networks: PrivateNetworks,
 ) -> Result<ResolvedTarget, Error> {
     let TaskRef::Remote { workspace, task_id } = task_ref else {
         return Err(Error::with_detail(
@@ -170,7 +201,7 @@ pub fn resolve_target(
     let entry = registry
         .get(workspace)?
         .ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-    resolve_shared(entry, resolver, route, Some(task_id))
+    resolve_shared(entry, resolver, route, Some(task_id), networks)
 }
 
 /// Resolves one registry entry for `route`: `task_id` is required by the task routes and
@@ -182,7 +213,24 @@ pub fn resolve_entry(
     route: ProxyRoute,
     task_id: Option<&str>,
 ) -> Result<ResolvedTarget, Error> {
-    resolve_shared(Arc::clone(entry), resolver, route, task_id)
+    resolve_shared(
+        Arc::clone(entry),
+        resolver,
+        route,
+        task_id,
+        PrivateNetworks::PerEntry,
+    )
+}
+
+/// [`resolve_entry`] under the deployment's private-network setting.
+pub fn resolve_entry_in(
+    entry: &Arc<WorkspaceEntry>,
+    resolver: &dyn AddressResolver,
+    route: ProxyRoute,
+    task_id: Option<&str>,
+    networks: PrivateNetworks,
+) -> Result<ResolvedTarget, Error> {
+    resolve_shared(Arc::clone(entry), resolver, route, task_id, networks)
 }
 
 /// [`resolve_entry`] keeping the caller's reference to the entry (no second count).
@@ -191,6 +239,7 @@ fn resolve_shared(
     resolver: &dyn AddressResolver,
     route: ProxyRoute,
     task_id: Option<&str>,
+    networks: PrivateNetworks,
 ) -> Result<ResolvedTarget, Error> {
     match entry.status {
         WorkspaceStatus::Disabled => return Err(Error::new(ErrorCode::TaskNotFound)),
@@ -250,15 +299,16 @@ fn resolve_shared(
         )
         .meta("rule", "metadata"));
     }
-    if !entry.allow_private_addresses {
+    if !entry.allow_private_addresses && networks == PrivateNetworks::PerEntry {
         if let Some(reason) = addresses.iter().find_map(|a| forbidden_reason(a.ip())) {
             return Err(Error::with_detail(
                 ErrorCode::ProxyTargetInvalid,
                 format!(
-                    "the worker host resolves to a {reason} address; a worker on a private network or on loopback (tests) must be registered with allow_private = true"
+                    "the worker host resolves to a {reason} address; a worker on a private network or on loopback (tests) must be registered with allow_private = true, or the deployment must set proxy.allow_private_networks = true"
                 ),
             )
-            .meta("rule", reason));
+            .meta("rule", reason)
+            .meta("option", "allow_private"));
         }
     }
     Ok(ResolvedTarget {

@@ -6,15 +6,18 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use super::address_policy::AddressResolver;
-use super::registry::{WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus};
+use super::registry::WorkspaceRegistry;
 use super::registry_open::open_registry;
-use super::resolve::{resolve_entry, resolve_target, ProxyRoute, ResolvedTarget};
-use super::target_url::TargetPolicy;
+use super::resolve::{
+    resolve_entry_in, resolve_target_in, PrivateNetworks, ProxyRoute, ResolvedTarget,
+};
 use crate::audit::{AuditEvent, AuditFields, AuditSink, Outcome};
 use crate::clock::Clock;
 use crate::config::PolicyConfig;
 use crate::error::{Error, ErrorCode};
 use crate::task_ref::{is_valid_workspace, parse_task_ref};
+use crate::workspace::TargetPolicy;
+use crate::workspace::{WorkspaceEntry, WorkspaceStatus};
 
 /// The operating system's resolver (`getaddrinfo`), called once per resolution; the
 /// addresses it returns are the ones checked and connected to.
@@ -62,6 +65,7 @@ pub struct Router {
     registry: Arc<dyn WorkspaceRegistry>,
     resolver: Arc<dyn AddressResolver>,
     policy: TargetPolicy,
+    networks: PrivateNetworks,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
 }
@@ -92,6 +96,11 @@ impl Router {
             registry,
             resolver,
             policy: config.proxy.target_policy(),
+            networks: if config.proxy.allow_private_networks {
+                PrivateNetworks::Deployment
+            } else {
+                PrivateNetworks::PerEntry
+            },
             audit,
             clock,
         };
@@ -160,7 +169,7 @@ impl Router {
         result.map_err(|e| {
             if e.code() == ErrorCode::ProxyTargetInvalid {
                 e.user_action_hint(
-                    "Register the worker with an https:// base URL on an allowed host suffix (proxy.allowed_host_suffixes); a worker on loopback or a private network needs allow_private = true (and proxy.allow_http / proxy.allow_ip_literal for http://IP:PORT).",
+                    "Register the worker with an https:// base URL on an allowed host suffix (proxy.allowed_host_suffixes); a worker on loopback or a private network needs allow_private = true or proxy.allow_private_networks = true (and proxy.allow_http / proxy.allow_ip_literal for http://IP:PORT).",
                 )
             } else {
                 e
@@ -270,7 +279,13 @@ impl Router {
     ) -> Result<ResolvedTarget, Error> {
         let parsed = parse_task_ref(task_id);
         let result = parsed.clone().and_then(|r| {
-            resolve_target(self.registry.as_ref(), self.resolver.as_ref(), &r, route)
+            resolve_target_in(
+                self.registry.as_ref(),
+                self.resolver.as_ref(),
+                &r,
+                route,
+                self.networks,
+            )
         });
         if result.is_ok() {
             return result;
@@ -301,7 +316,7 @@ impl Router {
         }
         let result = self.registry.get(workspace).and_then(|entry| {
             let entry = entry.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
-            resolve_entry(&entry, self.resolver.as_ref(), route, None)
+            resolve_entry_in(&entry, self.resolver.as_ref(), route, None, self.networks)
         });
         self.audited(result, workspace, correlation_id)
     }
@@ -314,7 +329,7 @@ impl Router {
         route: ProxyRoute,
         correlation_id: &str,
     ) -> Result<ResolvedTarget, Error> {
-        let result = resolve_entry(entry, self.resolver.as_ref(), route, None);
+        let result = resolve_entry_in(entry, self.resolver.as_ref(), route, None, self.networks);
         self.audited(result, &entry.workspace, correlation_id)
     }
 }

@@ -52,7 +52,7 @@ impl std::fmt::Debug for PostgresSessionStore {
 }
 
 impl PostgresSessionStore {
-    /// Connects (`postgres://user@host:port/db`, no TLS: loopback or a private network) and
+    /// Connects (`postgres://user@host:port/db`; `sslmode`/`sslrootcert` as in libpq, see [`crate::pg_tls`]) and
     /// migrates the schema.
     pub fn connect(url: &str) -> Result<Self, Error> {
         let pool = PgPool::connect(url, POOL_SIZE, LABEL, |c| c.batch_execute(SCHEMA))?;

@@ -25,11 +25,7 @@ CREATE INDEX IF NOT EXISTS inferwarden_sessions_expires ON inferwarden_sessions 
 ";
 
 fn unavailable(e: rusqlite::Error) -> Error {
-    Error::with_detail(
-        ErrorCode::DependencyUnavailable,
-        "session store (sqlite): the database call failed",
-    )
-    .with_cause(e)
+    crate::sqlite_error::unavailable("session store (sqlite)", e)
 }
 
 /// A session store in a SQLite file (or `:memory:`).
