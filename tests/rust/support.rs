@@ -1,4 +1,8 @@
-//! Helpers shared by the cross-surface Rust tests: locating and reading the golden vectors.
+//! Helpers shared by the cross-surface Rust tests: locating and reading the golden vectors,
+//! and the fuzz oracles ([`fuzz`]) both the cargo-fuzz targets and the stable corpus replay
+//! call.
+
+pub mod fuzz;
 
 use std::path::PathBuf;
 

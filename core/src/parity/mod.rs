@@ -30,6 +30,23 @@ pub use generate::{python_module, typescript_module};
 pub use location::Location;
 pub use report::{render, render_with, Format};
 
+/// The facts one Python source states (request classes, constants, tables), as `check`
+/// reads each configured file: for embedding the extractor, and for fuzzing it.
+pub fn extract_python(source: &PythonSource, text: &str) -> SourceFacts {
+    python_source::extract(source, text)
+}
+
+/// The facts one TypeScript/TSX source states. `model_ids` are the catalogue's ids and
+/// aliases, `parameters` every parameter name (form controls bound without configuration).
+pub fn extract_typescript(
+    source: &TypeScriptSource,
+    text: &str,
+    model_ids: &std::collections::BTreeSet<String>,
+    parameters: &std::collections::BTreeSet<String>,
+) -> SourceFacts {
+    typescript_source::extract(source, text, model_ids, parameters)
+}
+
 use crate::catalogue::Catalogue;
 use crate::error::{Error, ErrorCode};
 

@@ -125,16 +125,26 @@ fn split_url(url: &str, allow_http: bool) -> Result<UrlParts<'_>, Error> {
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, after) = v6.split_once(']').ok_or_else(|| invalid("host"))?;
+        // Brackets hold an IPv6 address and nothing else (`[h.t]` is no host to a URL
+        // parser).
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(invalid("host"));
+        }
         let port = match after {
             "" => None,
             p => Some(p.strip_prefix(':').ok_or_else(|| invalid("port"))?),
         };
         (h, port)
     } else {
-        match authority.rsplit_once(':') {
+        let (h, p) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
+        };
+        // An IPv6 address is written in brackets: `http://::1:80` is no URL.
+        if h.contains(':') {
+            return Err(invalid("host"));
         }
+        (h, p)
     };
     Ok(UrlParts {
         scheme,
@@ -142,6 +152,45 @@ fn split_url(url: &str, allow_http: bool) -> Result<UrlParts<'_>, Error> {
         port,
         path,
     })
+}
+
+/// An IPv6 address as the WHATWG URL standard writes a host: lowercase hex pieces, the first
+/// longest run of two or more zero pieces as `::`, and never a dotted IPv4 tail (Rust's
+/// `Display` writes `::ffff:127.0.0.1`; a URL parser writes `::ffff:7f00:1`).
+fn ipv6_text(ip: std::net::Ipv6Addr) -> String {
+    let pieces = ip.segments();
+    let mut compress = None;
+    let mut longest = 1;
+    let mut i = 0;
+    while i < 8 {
+        let start = i;
+        while i < 8 && pieces[i] == 0 {
+            i += 1;
+        }
+        if i - start > longest {
+            longest = i - start;
+            compress = Some(start);
+        }
+        i = i.max(start + 1);
+    }
+    let mut out = String::with_capacity(39);
+    let mut skipping = false;
+    for (index, piece) in pieces.iter().enumerate() {
+        if skipping && *piece == 0 {
+            continue;
+        }
+        skipping = false;
+        if compress == Some(index) {
+            out.push_str(if index == 0 { "::" } else { ":" });
+            skipping = true;
+            continue;
+        }
+        out.push_str(&format!("{piece:x}"));
+        if index != 7 {
+            out.push(':');
+        }
+    }
+    out
 }
 
 fn parse_port(port: Option<&str>) -> Result<Option<u16>, Error> {
@@ -178,12 +227,19 @@ impl TargetUrl {
     /// Parses and validates `url` under `policy`.
     pub fn parse(url: &str, policy: &TargetPolicy) -> Result<TargetUrl, Error> {
         let parts = split_url(url, policy.allow_http)?;
-        let host = parts.host.to_ascii_lowercase();
+        let mut host = parts.host.to_ascii_lowercase();
         let port = parse_port(parts.port)?;
-        if host.parse::<IpAddr>().is_ok() {
+        if let Ok(ip) = host.parse::<IpAddr>() {
             if !policy.allow_ip_literal {
                 return Err(invalid("ip_literal"));
             }
+            // One spelling per address (`[0::]` is `[::]`), as the WHATWG URL standard
+            // serialises it, so the stored origin is the one a client and the final origin
+            // check compare.
+            host = match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => ipv6_text(v6),
+            };
         } else {
             if !valid_dns_name(&host) {
                 return Err(invalid("host"));

@@ -1,0 +1,223 @@
+//! Sessions against a state-machine model (property-based, proptest): random sequences of
+//! issue, use, peek, idle time, revoke, revoke-all, pruning and expiry over both kinds, on
+//! the memory and SQLite stores (and PostgreSQL when the test command started it). Every
+//! check (`Active`/`Expired`/`Revoked`/`Unknown`), every revoke answer and every count must
+//! be the model's: absolute expiry, the admin idle timeout sliding on use only, revocation
+//! final, a token of one kind never valid as the other.
+
+#[path = "support/services.rs"]
+mod services;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use inferwarden::clock::ManualClock;
+use inferwarden::config::SessionConfig;
+use inferwarden::session::{
+    MemorySessionStore, SessionCheck, SessionKind, SessionManager, SessionStore,
+};
+use proptest::prelude::*;
+
+const T0: i64 = 1_800_000_000_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Issue(bool),
+    Use(usize, bool),
+    Peek(usize, bool),
+    Revoke(usize),
+    RevokeAll(Option<bool>),
+    Prune,
+    Advance(i64),
+}
+
+fn kind(admin: bool) -> SessionKind {
+    if admin {
+        SessionKind::Admin
+    } else {
+        SessionKind::Generation
+    }
+}
+
+fn op(config: &SessionConfig) -> impl Strategy<Value = Op> {
+    let idle = config.admin_idle_timeout_s as i64 * 1000;
+    let life = config.generation_lifetime_s as i64 * 1000;
+    let admin_life = config.admin_absolute_lifetime_s as i64 * 1000;
+    prop_oneof![
+        2 => any::<bool>().prop_map(Op::Issue),
+        4 => (0usize..6, any::<bool>()).prop_map(|(i, a)| Op::Use(i, a)),
+        1 => (0usize..6, any::<bool>()).prop_map(|(i, a)| Op::Peek(i, a)),
+        1 => (0usize..6).prop_map(Op::Revoke),
+        1 => prop::option::of(any::<bool>()).prop_map(Op::RevokeAll),
+        1 => Just(Op::Prune),
+        3 => prop_oneof![
+            Just(1i64),
+            Just(idle - 1),
+            Just(idle),
+            Just(idle / 2),
+            Just(life),
+            Just(admin_life - idle),
+        ]
+        .prop_map(Op::Advance),
+    ]
+}
+
+/// The model's view of one issued session.
+#[derive(Debug, Clone)]
+struct Session {
+    token: String,
+    admin: bool,
+    expires: i64,
+    idle: Option<i64>,
+    last_seen: i64,
+    revoked: Option<i64>,
+    pruned: bool,
+}
+
+impl Session {
+    fn check(&self, admin: bool, now: i64) -> &'static str {
+        if self.pruned || admin != self.admin {
+            return "unknown";
+        }
+        if self.revoked.is_some() {
+            return "revoked";
+        }
+        if now >= self.expires || self.idle.is_some_and(|i| now >= self.last_seen + i) {
+            return "expired";
+        }
+        "active"
+    }
+}
+
+fn name(c: &SessionCheck) -> &'static str {
+    match c {
+        SessionCheck::Active(_) => "active",
+        SessionCheck::Expired => "expired",
+        SessionCheck::Revoked => "revoked",
+        SessionCheck::Unknown => "unknown",
+    }
+}
+
+fn run(store: Arc<dyn SessionStore>, config: &SessionConfig, ops: &[Op]) {
+    let clock = ManualClock::new(T0);
+    let m = SessionManager::new(store, config.clone(), Arc::new(clock.clone()));
+    let mut model: Vec<Session> = Vec::new();
+    let mut now = T0;
+    for (step, op) in ops.iter().enumerate() {
+        match *op {
+            Op::Issue(admin) => {
+                let s = m.issue(kind(admin), "actor").unwrap();
+                let (life, idle) = if admin {
+                    (
+                        config.admin_absolute_lifetime_s,
+                        Some(config.admin_idle_timeout_s as i64 * 1000),
+                    )
+                } else {
+                    (config.generation_lifetime_s, None)
+                };
+                model.push(Session {
+                    token: s.token.expose().to_owned(),
+                    admin,
+                    expires: now + life as i64 * 1000,
+                    idle,
+                    last_seen: now,
+                    revoked: None,
+                    pruned: false,
+                });
+            }
+            Op::Use(i, admin) | Op::Peek(i, admin) => {
+                let Some(s) = model.get_mut(i) else { continue };
+                let want = s.check(admin, now);
+                let got = if matches!(op, Op::Use(..)) {
+                    m.validate(kind(admin), &s.token).unwrap()
+                } else {
+                    m.peek(kind(admin), &s.token).unwrap()
+                };
+                assert_eq!(name(&got), want, "step {step} {op:?}");
+                if want == "active" && matches!(op, Op::Use(..)) && s.idle.is_some() {
+                    s.last_seen = now;
+                }
+            }
+            Op::Revoke(i) => {
+                let Some(s) = model.get_mut(i) else { continue };
+                let want = !s.pruned && s.revoked.is_none();
+                assert_eq!(m.revoke(&s.token).unwrap(), want, "step {step} {op:?}");
+                if want {
+                    s.revoked = Some(now);
+                }
+            }
+            Op::RevokeAll(which) => {
+                let mut want = 0;
+                for s in model.iter_mut() {
+                    if !s.pruned && s.revoked.is_none() && which.is_none_or(|a| a == s.admin) {
+                        s.revoked = Some(now);
+                        want += 1;
+                    }
+                }
+                assert_eq!(m.revoke_all(which.map(kind)).unwrap(), want, "step {step}");
+            }
+            Op::Prune => {
+                let mut want = 0;
+                for s in model.iter_mut().filter(|s| !s.pruned) {
+                    if s.expires <= now || s.revoked.is_some_and(|t| t < now) {
+                        s.pruned = true;
+                        want += 1;
+                    }
+                }
+                assert_eq!(m.prune_expired().unwrap(), want, "step {step}");
+            }
+            Op::Advance(ms) => {
+                now += ms;
+                clock.set_ms(now);
+            }
+        }
+    }
+}
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        generation_lifetime_s: 3_600,
+        admin_idle_timeout_s: 900,
+        admin_absolute_lifetime_s: 7_200,
+        ..SessionConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn memory_store_matches_the_model(ops in prop::collection::vec(op(&config()), 1..50)) {
+        run(Arc::new(MemorySessionStore::default()), &config(), &ops);
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_store_matches_the_model(ops in prop::collection::vec(op(&config()), 1..50)) {
+        let store = inferwarden::session::SqliteSessionStore::open(":memory:").unwrap();
+        run(Arc::new(store), &config(), &ops);
+    }
+}
+
+#[cfg(feature = "postgres")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn postgres_store_matches_the_model(ops in prop::collection::vec(op(&config()), 1..50)) {
+        let Some(url) = services::postgres_url() else {
+            return Ok(());
+        };
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let schema = format!("iw_sess_model_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"))
+            .unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let isolated = format!("{url}{sep}options=-csearch_path%3D{schema}");
+        let store = inferwarden::session::PostgresSessionStore::connect(&isolated).unwrap();
+        run(Arc::new(store), &config(), &ops);
+        admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+    }
+}

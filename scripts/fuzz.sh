@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of one input boundary (or all of them) with cargo-fuzz/libFuzzer.
+#
+#   scripts/fuzz.sh TARGET [SECONDS]     # default 1800 s (30 minutes)
+#   scripts/fuzz.sh all [SECONDS]        # every target, one after the other
+#   scripts/fuzz.sh list
+#
+# Installs what it needs from the registries: a nightly toolchain (rustup) and cargo-fuzz
+# (crates.io). The corpus grows in tests/fuzz/corpus/TARGET and is minimised (cmin) after
+# the run; a crashing input lands in tests/fuzz/artifacts/TARGET/, to be copied into
+# tests/fuzz/regressions/TARGET/ once fixed. The ordinary test command replays both
+# directories on stable (tests/rust/fuzz_replay.rs). Statistics of each run are appended to
+# tests/fuzz/runs.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzz_dir=tests/fuzz
+targets=(task_ref gate_decide condition catalogue_request target_url config parity_python parity_typescript audit_checkpoint)
+
+target="${1:-}"
+seconds="${2:-1800}"
+if [[ -z "$target" ]]; then
+  echo "usage: $0 TARGET|all|list [SECONDS]" >&2
+  exit 2
+fi
+if [[ "$target" == list ]]; then
+  printf '%s\n' "${targets[@]}"
+  exit 0
+fi
+
+if ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal >&2
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked >&2
+fi
+
+run_one() {
+  local t="$1"
+  local corpus="$fuzz_dir/corpus/$t" artifacts="$fuzz_dir/artifacts/$t"
+  mkdir -p "$corpus" "$artifacts"
+  echo "fuzz: $t for ${seconds}s" >&2
+  local log; log=$(mktemp)
+  set +e
+  cargo +nightly fuzz run --fuzz-dir "$fuzz_dir" "$t" "$corpus" -- \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+    -print_final_stats=1 -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep -E '^#[0-9]+.*(DONE|pulse)|==|SUMMARY|panicked' >&2
+  local rc=${PIPESTATUS[0]}
+  set -e
+  local execs cov
+  execs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo 0)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
+  # Keep the corpus small: only inputs that add coverage.
+  local min; min=$(mktemp -d)
+  cargo +nightly fuzz cmin --fuzz-dir "$fuzz_dir" "$t" "$corpus" -- -rss_limit_mb=2048 -timeout=10 >/dev/null 2>&1 || true
+  rm -rf "$min"
+  local files; files=$(find "$corpus" -type f | wc -l)
+  printf '%s\t%s\t%ss\texecutions=%s\tcoverage=%s\tcorpus=%s\texit=%s\n' \
+    "$(date -u +%Y-%m-%dT%H:%MZ)" "$t" "$seconds" "$execs" "$cov" "$files" "$rc" | tee -a "$fuzz_dir/runs.log"
+  rm -f "$log"
+  return "$rc"
+}
+
+if [[ "$target" == all ]]; then
+  status=0
+  for t in "${targets[@]}"; do run_one "$t" || status=1; done
+  exit "$status"
+fi
+printf '%s\n' "${targets[@]}" | grep -qx "$target" || { echo "unknown target $target (scripts/fuzz.sh list)" >&2; exit 2; }
+run_one "$target"
