@@ -181,6 +181,23 @@ def show_routing(config: inferwarden.PolicyConfig) -> None:
     except InferwardenError as err:
         print(f"  register https://user@evil.example/ -> {err.code} ({err.metadata['rule']})")
     print(f"  rejections audited: {[e['action'] for e in router.audit_events()]}")
+    # A deployment whose workers live on a private network says so once, instead of flagging
+    # each entry; the metadata address stays refused either way.
+    dns = {"gpu.vpc.example.run": ["10.0.0.7"], "meta.vpc.example.run": ["169.254.169.254"]}
+    for switch in ("false", "true"):
+        vpc = inferwarden.Router(
+            inferwarden.PolicyConfig.from_text(
+                f'[proxy]\nallowed_host_suffixes = ["example.run"]\nallow_private_networks = {switch}\n'),
+            dns=dns)
+        vpc.register("vpc-gpu", "https://gpu.vpc.example.run", "ready", "vpc-key")
+        vpc.register("vpc-meta", "https://meta.vpc.example.run", "ready", "vpc-key")
+        outcomes = []
+        for task_id in ("vpc-gpu::t1", "vpc-meta::t1"):
+            try:
+                outcomes.append(f"{task_id} -> {vpc.resolve(task_id, 'status')['addresses']}")
+            except InferwardenError as err:
+                outcomes.append(f"{task_id} -> {err.code} ({err.metadata.get('rule')})")
+        print(f"  proxy.allow_private_networks = {switch}: " + "; ".join(outcomes))
     show_proxy()
 
 

@@ -72,9 +72,22 @@ impl<S> std::fmt::Debug for PgPool<S> {
     }
 }
 
-/// `dependency_unavailable` for a driver error of the store `label`.
+/// Whether `e` means the connection is gone: the driver saw it close, or the server said
+/// it is ending the session (SQLSTATE class 08, connection exception, or 57P01-57P03:
+/// terminated by an administrator, a crash shutdown, a server starting up). The error can
+/// arrive before the driver notices the socket closing, so the code is read too.
+pub fn connection_lost(e: &postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        })
+}
+
+/// `dependency_unavailable` for a driver error of the store `label`; a lost connection
+/// carries `reason = connection_lost` (the pool then reopens it and runs the call again).
 pub fn unavailable(label: &str, e: &postgres::Error) -> Error {
-    let kind = if e.is_closed() {
+    let kind = if connection_lost(e) {
         "connection closed"
     } else if e.as_db_error().is_some() {
         "query failed"
@@ -87,8 +100,13 @@ pub fn unavailable(label: &str, e: &postgres::Error) -> Error {
         Some(db) => format!("{} {}", db.code().code(), db.message()),
         None => e.to_string(),
     };
-    Error::with_detail(ErrorCode::DependencyUnavailable, format!("{label}: {kind}"))
-        .with_cause(cause)
+    let err = Error::with_detail(ErrorCode::DependencyUnavailable, format!("{label}: {kind}"))
+        .with_cause(cause);
+    if connection_lost(e) {
+        err.meta("reason", "connection_lost")
+    } else {
+        err
+    }
 }
 
 /// Commits `tx`. A COMMIT that fails because the connection closed may or may not have been
@@ -102,7 +120,7 @@ pub fn commit(tx: Transaction<'_>, label: &str) -> Result<(), Error> {
 /// statement.
 pub fn commit_failed(label: &str, e: postgres::Error) -> Error {
     {
-        if e.is_closed() || e.as_db_error().is_none() {
+        if connection_lost(&e) || e.as_db_error().is_none() {
             Error::with_detail(
                 ErrorCode::DependencyUnavailable,
                 format!("{label}: the connection closed while committing; the write may or may not have been applied"),
@@ -115,11 +133,10 @@ pub fn commit_failed(label: &str, e: postgres::Error) -> Error {
     }
 }
 
-fn is_commit_unknown(e: &Error) -> bool {
+fn reason(e: &Error) -> Option<&str> {
     e.metadata()
         .and_then(|m| m.get("reason"))
         .and_then(|v| v.as_str())
-        == Some("commit_unknown")
 }
 
 /// A row of the store `label` that does not decode: `dependency_unavailable` with
@@ -248,11 +265,11 @@ impl<S: Default> PgPool<S> {
             match f(conn) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
-                    let closed = conn.client.is_closed();
-                    if closed {
+                    let lost = conn.client.is_closed() || reason(&e) == Some("connection_lost");
+                    if lost {
                         *slot = None;
                     }
-                    if !closed || attempt == 1 || is_commit_unknown(&e) {
+                    if !lost || attempt == 1 || reason(&e) == Some("commit_unknown") {
                         return Err(e);
                     }
                 }

@@ -721,3 +721,37 @@ fn an_admin_decision_reads_its_session_once() {
     assert_eq!(store.gets.load(SeqCst) - gets, 1);
     assert_eq!(store.touches.load(SeqCst) - touches, 1);
 }
+
+#[test]
+fn a_path_with_dot_segments_is_refused_whatever_route_it_resolves_to() {
+    // `/admin/../status/t1` resolves to a status route (an API key would do), while a router
+    // matching the literal path (Starlette) dispatches it to the admin route: the gate must
+    // not pick one reading, so it refuses the path (found by the route differential test).
+    let f = fixture(config());
+    for path in [
+        "/admin/../status/t1",
+        "/admin/%2e%2e/status/t1",
+        "/admin/%2E%2E/status/t1",
+        "/status/./t1",
+        "/status/t1/..",
+        "/admin\\..\\status/t1",
+        "/../status/t1",
+    ] {
+        let d = f
+            .gate
+            .decide(&RequestView::new("GET", path).header("X-API-Key", API));
+        assert_eq!(code(&d), "validation_error", "{path}");
+        assert_eq!(
+            d.error().unwrap().metadata().unwrap()["rule"],
+            "dot_segment",
+            "{path}"
+        );
+    }
+    // Dots inside a segment are ordinary characters.
+    for path in ["/status/t.1", "/status/..t1", "/status/t1.."] {
+        let d = f
+            .gate
+            .decide(&RequestView::new("GET", path).header("X-API-Key", API));
+        assert_eq!(code(&d), "allowed", "{path}");
+    }
+}

@@ -1134,3 +1134,21 @@ fn lifecycle_open_builds_the_service_every_binding_uses() {
     let e = Lifecycle::open(&PolicyConfig::default(), "mongodb://x", None, &handle).unwrap_err();
     assert_eq!(e.code(), ErrorCode::ConfigInvalid);
 }
+
+#[test]
+fn a_poller_may_see_pending_then_done_but_never_a_step_back() {
+    use TaskStatus::*;
+    assert!(
+        Pending.can_reach(Done),
+        "processing can be missed between two polls"
+    );
+    assert!(!Pending.can_become(Done));
+    for (from, to) in [
+        (Done, Pending),
+        (Failed, Processing),
+        (Processing, Pending),
+        (Done, Failed),
+    ] {
+        assert!(!from.can_reach(to), "{from:?} -> {to:?}");
+    }
+}

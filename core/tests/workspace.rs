@@ -46,3 +46,18 @@ fn brackets_hold_an_ipv6_address_and_an_ipv6_address_needs_them() {
         assert_eq!(e.code_str(), "proxy_target_invalid", "{url}");
     }
 }
+
+#[test]
+fn a_punycode_label_is_refused() {
+    // Found by the target_url fuzz target: `xn--eaxtpe` is no valid punycode, so a WHATWG
+    // URL parser refuses the host the registry had accepted.
+    for url in [
+        "http://m.XN--eaxtpe/p",
+        "https://xn--wrker-jua.example.run",
+        "https://a.xn--p1ai",
+    ] {
+        let e = TargetUrl::parse(url, &open()).unwrap_err();
+        assert_eq!(e.metadata().unwrap()["rule"], "punycode", "{url}");
+    }
+    assert!(TargetUrl::parse("https://x-n--a.example.run", &open()).is_ok());
+}

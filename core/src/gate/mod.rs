@@ -358,6 +358,13 @@ impl Gate {
                 return Err(Error::new(ErrorCode::CorsOriginBlocked));
             }
         }
+        if routes::has_dot_segment(&ctx.req.path) {
+            return Err(Error::with_detail(
+                ErrorCode::ValidationError,
+                "the request path has a `.` or `..` segment; send the path the route names",
+            )
+            .meta("rule", "dot_segment"));
+        }
         if ctx.req.method.trim().eq_ignore_ascii_case("OPTIONS") {
             if ctx.req.has_header("origin") {
                 ctx.headers

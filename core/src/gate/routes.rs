@@ -41,6 +41,17 @@ pub struct RouteMatch {
     pub param: Option<String>,
 }
 
+/// Whether the path (percent-decoded) has a `.` or `..` segment. Frameworks disagree on
+/// such a path: the gate's classification resolves the dot segments (`/admin/../status/x`
+/// is a status route), a router that matches the literal path (Starlette) dispatches it to
+/// the admin route. No client that normalises its URLs sends one, so the gate refuses it
+/// instead of guessing which route the application will run.
+pub fn has_dot_segment(path: &str) -> bool {
+    percent_decode(path)
+        .split(|b| *b == b'/' || *b == b'\\')
+        .any(|seg| seg == b"." || seg == b"..")
+}
+
 /// Percent-decodes, lowercases, collapses slashes and drops a trailing slash.
 pub fn normalize_path(path: &str) -> String {
     let text = String::from_utf8_lossy(&percent_decode(path)).to_ascii_lowercase();

@@ -58,6 +58,15 @@ impl TaskStatus {
         )
     }
 
+    /// Whether `to` can follow `self` through legal transitions (one or more): what a poller
+    /// may see, since it can miss a short `processing` (`pending` then `done` is reachable).
+    pub fn can_reach(self, to: TaskStatus) -> bool {
+        self.can_become(to)
+            || [TaskStatus::Processing]
+                .iter()
+                .any(|mid| self.can_become(*mid) && mid.can_become(to))
+    }
+
     /// `Ok(())` or `invalid_transition` naming both statuses.
     pub fn check_transition(self, to: TaskStatus) -> Result<(), Error> {
         if self.can_become(to) {

@@ -288,7 +288,7 @@ impl<'a> Run<'a> {
         );
         check!(
             "remote_task_ids",
-            "hostile workspace::id values -> proxy_target_invalid or task_not_found, never 5xx",
+            "hostile workspace::id values -> proxy_target_invalid, task_not_found or validation_error, never 5xx",
             match &key {
                 Some(k) => self.remote_ids(k).await.unwrap_or_else(fail),
                 None => no_key(),
@@ -523,10 +523,13 @@ impl<'a> Run<'a> {
             let code = r.code().unwrap_or_default();
             if r.status >= 500
                 || !(400..500).contains(&r.status)
-                || !matches!(code.as_str(), "proxy_target_invalid" | "task_not_found")
+                || !matches!(
+                    code.as_str(),
+                    "proxy_target_invalid" | "task_not_found" | "validation_error"
+                )
             {
                 return Ok(fail(format!(
-                    "GET /status/{id:?} -> {}, expected proxy_target_invalid or task_not_found",
+                    "GET /status/{id:?} -> {}, expected proxy_target_invalid, task_not_found or validation_error (a dot segment)",
                     r.summary()
                 )));
             }
@@ -570,7 +573,9 @@ impl<'a> Run<'a> {
             if path.last() != Some(&status) {
                 (self.progress)(&format!("generation {task_id}: {}", status.as_str()));
                 if let Some(prev) = path.last() {
-                    if !prev.can_become(status) {
+                    // Polling can miss a short `processing`: the path seen must be
+                    // reachable, not a transition each step.
+                    if !prev.can_reach(status) {
                         return Ok(fail(format!(
                             "illegal status path {} -> {}",
                             prev.as_str(),

@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::secret::Secret;
 
 /// The hostile remote task ids every run sends, each percent-encoded into one path segment
-/// (each must be refused with `proxy_target_invalid` or `task_not_found`, never a 5xx).
+/// (each must be refused with `proxy_target_invalid` or `task_not_found`, or with
+/// `validation_error` by a gate that refuses dot segments; never a 5xx).
 /// Traversals stay below `/status`: one that climbs to `/admin` meets the admin boundary
 /// first, which the gate decides before any routing (a conservative answer, not a miss).
 pub const HOSTILE_TASK_IDS: &[&str] = &[

@@ -241,6 +241,11 @@ impl TargetUrl {
                 IpAddr::V6(v6) => ipv6_text(v6),
             };
         } else {
+            // An `xn--` label is punycode, which a URL parser decodes and validates (and may
+            // refuse, or read as another name); workers are registered by plain ASCII names.
+            if host.split('.').any(|label| label.starts_with("xn--")) {
+                return Err(invalid("punycode"));
+            }
             if !valid_dns_name(&host) {
                 return Err(invalid("host"));
             }
