@@ -7,7 +7,9 @@
 //!
 //! What each mode checks, as libpq does:
 //! - `disable`: plain TCP.
-//! - `allow`, `prefer`: TLS when the server offers it, with no certificate check.
+//! - `allow`, `prefer`: TLS when the server offers it, with no certificate check. Unlike
+//!   libpq, a handshake that fails is not retried without TLS (only a server that declines
+//!   TLS gets a plain connection).
 //! - `require`: TLS or no connection. The certificate is not checked unless `sslrootcert`
 //!   is given, in which case it must chain to those roots (libpq's rule).
 //! - `verify-ca`: TLS, and the certificate chains to the roots (`sslrootcert`, or the

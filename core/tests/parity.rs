@@ -440,3 +440,33 @@ fn a_one_megabyte_source_of_each_language_is_checked_completely() {
         base + (py - 1) * per_py + (tsx - 1) * per_tsx
     );
 }
+
+#[test]
+fn a_parser_panic_is_the_files_error_not_a_crash() {
+    // Found by the parity_typescript fuzz target: a `#__PURE__` comment in this position
+    // trips a debug assertion inside oxc's lexer. The checker reports the file instead.
+    let text = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz/regressions/parity_typescript/oxc-pure-comment-debug-assertion"),
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&text);
+    let source: inferwarden::parity::TypeScriptSource =
+        serde_json::from_value(serde_json::json!({"path": "src/App.tsx"})).unwrap();
+    let facts = inferwarden::parity::extract_typescript(
+        &source,
+        &text,
+        &Default::default(),
+        &Default::default(),
+    );
+    if cfg!(debug_assertions) {
+        assert!(
+            facts
+                .errors
+                .iter()
+                .any(|e| e.message.contains("internal parser error")),
+            "{:?}",
+            facts.errors
+        );
+    }
+}

@@ -25,7 +25,16 @@ pub fn extract(source: &PythonSource, text: &str) -> SourceFacts {
     let file = source.path.as_str();
     let index = LineIndex::new(file, text);
     let mut out = SourceFacts::default();
-    let module = match ruff_python_parser::parse_module(text) {
+    // As for TypeScript: a panic inside the parser is this file's error, never a crash.
+    let parsed = std::panic::catch_unwind(|| ruff_python_parser::parse_module(text));
+    let Ok(parsed) = parsed else {
+        out.errors.push(SourceError {
+            at: index.locate(0),
+            message: "the Python parser failed on this file (an internal parser error)".into(),
+        });
+        return out;
+    };
+    let module = match parsed {
         Ok(parsed) => parsed.into_syntax(),
         Err(err) => {
             out.errors.push(SourceError {

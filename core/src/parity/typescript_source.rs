@@ -39,7 +39,16 @@ pub fn extract(
     let mut out = SourceFacts::default();
     let source_type = SourceType::from_path(Path::new(file)).unwrap_or_else(|_| SourceType::tsx());
     let allocator = Allocator::default();
-    let parsed = Parser::new(&allocator, text, source_type).parse();
+    // A checker over someone's source tree never crashes on a file: a panic inside the parser
+    // (fuzzing found a debug assertion in oxc's comment handling) is that file's error.
+    let parse = std::panic::AssertUnwindSafe(|| Parser::new(&allocator, text, source_type).parse());
+    let Ok(parsed) = std::panic::catch_unwind(parse) else {
+        out.errors.push(SourceError {
+            at: index.locate(0),
+            message: "the TypeScript parser failed on this file (an internal parser error)".into(),
+        });
+        return out;
+    };
     if parsed.panicked || !parsed.diagnostics.is_empty() {
         for d in parsed.diagnostics.iter() {
             let offset = d.labels.first().map_or(0, |l| l.offset() as usize);
