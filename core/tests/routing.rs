@@ -15,8 +15,19 @@ fn router(answers: &[&str]) -> (Router, Arc<MemoryAuditSink>) {
 }
 
 fn router_with(answers: &[&str], allow_private: bool) -> (Router, Arc<MemoryAuditSink>) {
+    router_on(answers, allow_private, false)
+}
+
+/// A router whose `acme` entry resolves to `answers`; `private_networks` is the deployment
+/// switch `proxy.allow_private_networks`.
+fn router_on(
+    answers: &[&str],
+    allow_private: bool,
+    private_networks: bool,
+) -> (Router, Arc<MemoryAuditSink>) {
     let mut c = PolicyConfig::default();
     c.proxy.allowed_host_suffixes = vec!["example.run".into()];
+    c.proxy.allow_private_networks = private_networks;
     let ips: Vec<IpAddr> = answers.iter().map(|a| a.parse().unwrap()).collect();
     let resolver = StaticResolver::default().with("acme.example.run", &ips);
     let audit = Arc::new(MemoryAuditSink::new());
@@ -208,29 +219,9 @@ fn a_refused_registration_gives_registration_advice() {
 
 #[test]
 fn a_deployment_on_a_private_network_allows_private_workers_but_never_metadata() {
-    let build = |private_networks: bool, answer: &str| {
-        let mut c = PolicyConfig::default();
-        c.proxy.allowed_host_suffixes = vec!["example.run".into()];
-        c.proxy.allow_private_networks = private_networks;
-        let ip: IpAddr = answer.parse().unwrap();
-        let r = Router::new(
-            &c,
-            Arc::new(StaticResolver::default().with("acme.example.run", &[ip])),
-            Arc::new(MemoryAuditSink::new()),
-            Arc::new(ManualClock::new(1_700_000_000_000)),
-        )
-        .unwrap();
-        // Registered without the per-entry option.
-        r.register(
-            "acme",
-            "https://acme.example.run",
-            WorkspaceStatus::Ready,
-            "acme-key",
-            false,
-        )
-        .unwrap();
-        r
-    };
+    // Registered without the per-entry option.
+    let build =
+        |private_networks: bool, answer: &str| router_on(&[answer], false, private_networks).0;
     for answer in ["10.0.0.7", "192.168.1.20", "127.0.0.1", "fd12::1"] {
         let r = build(true, answer);
         assert!(
