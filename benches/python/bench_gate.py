@@ -7,12 +7,15 @@ Run: .venv/bin/python benches/python/bench_gate.py   (after scripts/setup-python
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import os
 import sqlite3
 import tempfile
 import time
 import timeit
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import inferwarden
 
@@ -46,6 +49,55 @@ def per_call_us(fn, number: int) -> float:
     return min(timeit.repeat(fn, number=number, repeat=5)) / number * 1e6
 
 
+def awaited_us(make, number: int) -> float:
+    """The cost of ``await make()`` inside a running loop (best of 5 batches)."""
+
+    async def batch() -> float:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            await make()
+        return time.perf_counter() - t0
+
+    return min(asyncio.run(batch()) for _ in range(5)) / number * 1e6
+
+
+def python_parts(scope: dict) -> tuple:
+    """How GateMiddleware read an ASGI scope in Python before ``decide_asgi``."""
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    client = scope.get("client")
+    peer = str(ipaddress.ip_address(client[0])) if client else None
+    return scope.get("method", "GET"), path, headers, query, peer
+
+
+def middleware_costs(gate: "inferwarden.Gate") -> None:
+    """The middleware's per-request work on a uvicorn-like scope with eight headers."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/gallery",
+        "raw_path": b"/gallery",
+        "query_string": b"limit=20",
+        "client": ("127.0.0.1", 51234),
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) bench"),
+            (b"accept", b"application/json"),
+            (b"accept-encoding", b"gzip, deflate"),
+            (b"accept-language", b"en-US,en;q=0.9"),
+            (b"connection", b"keep-alive"),
+            (b"x-request-id", b"0f8fad5b-d9cb-469f-a165-70867728950e"),
+            (b"x-api-key", KEY.encode()),
+        ],
+    }
+    before = awaited_us(lambda: gate.decide_async(*python_parts(scope)), 20_000)
+    now = awaited_us(lambda: gate.decide_asgi(scope), 20_000)
+    print(f"middleware: Python scope reading + decide_async  {before:8.2f} us")
+    print(f"middleware: decide_asgi (scope read in Rust)      {now:8.2f} us")
+
+
 def main() -> None:
     cfg = inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{KEY}"]\n[rate_limits.admin_bootstrap]\nlimit = 1000000000\nwindow_s = 60\n')
     gate = inferwarden.Gate(cfg)
@@ -53,6 +105,7 @@ def main() -> None:
     d = gate.decide("POST", "/auth/session", [("X-API-Key", KEY)])
     token = gate.issue_session(d, "generation").token
     cookie = [("Cookie", f"gg_session={token}")]
+    middleware_costs(gate)
     print(f"gate.decide (API key)            {per_call_us(lambda: gate.decide('GET', '/status/t1', headers), 50_000):8.2f} us")
     print(f"gate.decide (memory session)     {per_call_us(lambda: gate.decide('GET', '/status/t1', cookie), 50_000):8.2f} us")
     # The throttled route with a limit high enough never to refuse: the cost of CORS +

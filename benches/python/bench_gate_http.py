@@ -10,6 +10,12 @@ one worker) under wrk, beside the bare route in the same run:
 | SQLite sessions | GET /status/t1 + cookie | session lookup in SQLite |
 | PostgreSQL + Redis | GET /admin/accounts + admin cookie | session lookup and touch in PostgreSQL, limiter in Redis |
 
+Each gated route is compared with the same route (same handler, same path parameter, an
+``async def`` dependency that does nothing in place of ``gate_decision``) in the app without
+the gate, and with the bare ``GET /health``. Every configuration runs once per round
+(``IW_BENCH_REPEATS``, default 3); the table gives medians and the range of the per-round
+ratios. With two or more CPUs the server is pinned to the last CPU and wrk to the others.
+
 Then the p99 latency of a trivial route (GET /health, one connection) alone and while 64
 connections load the PostgreSQL + Redis path of the same process (at saturation), and the
 same below saturation with a fixed-rate (open-loop) generator, `benches/src/bin/open_loop.rs`
@@ -43,6 +49,19 @@ ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 SECONDS = int(ARGS[0]) if ARGS else 10
 BELOW_ONLY = "--below-saturation-only" in sys.argv
 ROOT = HERE.parent.parent
+REPEATS = int(os.environ.get("IW_BENCH_REPEATS", "3"))
+# On a machine with at least two CPUs, the server gets the last CPU and the load generator the
+# others (taskset), so the two do not take turns on one core and the ratios stop swinging.
+CPUS = os.cpu_count() or 1
+PIN = shutil.which("taskset") is not None and CPUS >= 2
+SERVER_CPU = str(CPUS - 1)
+CLIENT_CPUS = f"0-{CPUS - 2}" if CPUS > 2 else "0"
+
+
+def pinned(args: list[str], cpus: str) -> list[str]:
+    return ["taskset", "-c", cpus, *args] if PIN else args
+
+
 OPEN_LOOP = ROOT / "target" / "release" / "open_loop"
 
 
@@ -60,8 +79,8 @@ class Server:
         env.setdefault("IW_BENCH_POSTGRES_URL", os.environ.get("INFERWARDEN_TEST_POSTGRES_URL", ""))
         env.setdefault("IW_BENCH_REDIS_URL", os.environ.get("INFERWARDEN_TEST_REDIS_URL", ""))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "gate_http_app:app", "--port", str(self.port),
-             "--workers", "1", "--log-level", "warning", "--no-access-log"],
+            pinned([sys.executable, "-m", "uvicorn", "gate_http_app:app", "--port", str(self.port),
+                    "--workers", "1", "--log-level", "warning", "--no-access-log"], SERVER_CPU),
             cwd=HERE, env=env,
         )
         deadline = time.monotonic() + 30
@@ -84,10 +103,11 @@ class Server:
 
 
 def wrk(url: str, connections: int, headers: list[str], seconds: int = SECONDS) -> subprocess.Popen[str]:
-    args = ["wrk", "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    threads = max(1, min(2, CPUS - 1)) if connections > 1 else 1
+    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     for h in headers:
         args += ["-H", h]
-    return subprocess.Popen([*args, url], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(pinned([*args, url], CLIENT_CPUS), stdout=subprocess.PIPE, text=True)
 
 
 def parse(out: str) -> tuple[float, float, int]:
@@ -108,7 +128,7 @@ def open_loop(url: str, rate: float, connections: int, headers: list[str], secon
     args = [str(OPEN_LOOP), url, f"{rate:.0f}", str(seconds), "--connections", str(connections)]
     for h in headers:
         args += ["--header", h]
-    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(pinned(args, CLIENT_CPUS), stdout=subprocess.PIPE, text=True)
 
 
 def open_loop_result(p: subprocess.Popen[str]) -> dict:
@@ -157,39 +177,58 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
+    # (name, mode, path, headers, baseline): the baseline is the same route, same shape, in
+    # the app without the gate.
     configs = [
-        ("bare route (no gate)", "bare", "/health", lambda c: []),
-        ("a do-nothing ASGI middleware", "null", "/health", lambda c: []),
-        ("GateMiddleware, API key (in memory)", "memory", "/gallery", lambda c: [f"X-API-Key: {c['api_key']}"]),
-        ("+ Depends(gate_decision)", "memory", "/status/t1", lambda c: [f"X-API-Key: {c['api_key']}"]),
-        ("SQLite sessions, session cookie", "sqlite", "/status/t1", lambda c: [f"Cookie: {c['generation']}"]),
-        ("PostgreSQL sessions + Redis limiter, admin cookie", "postgres", "/admin/accounts", lambda c: [f"Cookie: {c['admin']}"]),
+        ("bare route GET /health (no gate)", "bare", "/health", lambda c: [], None),
+        ("a do-nothing ASGI middleware, GET /health", "null", "/health", lambda c: [], "bare /health"),
+        ("bare GET /gallery", "bare", "/gallery", lambda c: [], None),
+        ("GateMiddleware, API key (in memory), GET /gallery", "memory", "/gallery", lambda c: [f"X-API-Key: {c['api_key']}"], "bare /gallery"),
+        ("bare GET /status/t1 (a do-nothing async dependency)", "bare", "/status/t1", lambda c: [], None),
+        ("+ Depends(gate_decision), API key, GET /status/t1", "memory", "/status/t1", lambda c: [f"X-API-Key: {c['api_key']}"], "bare /status/t1"),
+        ("SQLite sessions, session cookie, GET /status/t1", "sqlite", "/status/t1", lambda c: [f"Cookie: {c['generation']}"], "bare /status/t1"),
+        ("bare GET /admin/accounts (a do-nothing async dependency)", "bare", "/admin/accounts", lambda c: [], None),
+        ("PostgreSQL sessions + Redis limiter, admin cookie, GET /admin/accounts", "postgres", "/admin/accounts", lambda c: [f"Cookie: {c['admin']}"], "bare /admin/accounts"),
     ]
     if not (os.environ.get("INFERWARDEN_TEST_POSTGRES_URL") and os.environ.get("INFERWARDEN_TEST_REDIS_URL")):
         configs = [c for c in configs if c[1] != "postgres"]
         print("(no INFERWARDEN_TEST_POSTGRES_URL / _REDIS_URL: PostgreSQL + Redis skipped)")
-    print(f"wrk {SECONDS} s per row, uvicorn 1 worker\n")
-    print("| configuration | 16 conns req/s | p99 ms | 64 conns req/s | p99 ms | % of bare (16 / 64) |")
-    print("|---|---|---|---|---|---|")
-    bare: dict[int, float] = {}
+    print(f"wrk {SECONDS} s per cell, uvicorn 1 worker, {REPEATS} rounds (every configuration once per round); "
+          + (f"server pinned to CPU {SERVER_CPU}, wrk to CPU {CLIENT_CPUS}" if PIN else "not pinned") + "\n")
+    # results[name][connections] = [req/s per round]; p99s likewise
+    results: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
+    p99s: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
+    for _ in range(REPEATS):
+        for name, mode, path, headers, _baseline in configs:
+            server = Server(mode)
+            try:
+                for connections in (16, 64):
+                    rps, p99, bad = run(server.url(path), connections, headers(server.cookies))
+                    assert bad == 0, f"{name}: {bad} non-2xx responses"
+                    results[name][connections].append(rps)
+                    p99s[name][connections].append(p99)
+            finally:
+                server.stop()
+    by_key = {f"{mode} {path}": name for name, mode, path, *_ in configs}
+
+    def share(name: str, base: str, c: int) -> str:
+        # the median of the per-round ratios (each round's pair ran minutes apart at most)
+        ratios = sorted(r / b for r, b in zip(results[name][c], results[base][c]))
+        return f"{100 * ratios[len(ratios) // 2]:.0f} % ({100 * ratios[0]:.0f}-{100 * ratios[-1]:.0f})"
+
+    print("| configuration | 16 conns req/s (median) | p99 ms | 64 conns req/s (median) | p99 ms | % of the same route bare, 16 / 64 conns: median (range) | % of bare /health, 16 / 64 |")
+    print("|---|---|---|---|---|---|---|")
+    health = by_key["bare /health"]
     saturated = 0.0
-    for name, mode, path, headers in configs:
-        server = Server(mode)
-        try:
-            row = []
-            for connections in (16, 64):
-                rps, p99, bad = run(server.url(path), connections, headers(server.cookies))
-                assert bad == 0, f"{name}: {bad} non-2xx responses"
-                if mode == "bare":
-                    bare[connections] = rps
-                if mode == "postgres" and connections == 64:
-                    saturated = rps
-                row.append((rps, p99))
-            share = " / ".join(f"{100 * r / bare[c]:.0f} %" for (r, _), c in zip(row, (16, 64)))
-            print(f"| {name} | {row[0][0]:,.0f} | {row[0][1]:.2f} | {row[1][0]:,.0f} | {row[1][1]:.2f} | {share} |")
-        finally:
-            server.stop()
-    if any(mode == "postgres" for _, mode, *_ in configs):
+    for name, mode, path, _headers, baseline in configs:
+        med = {c: sorted(results[name][c])[len(results[name][c]) // 2] for c in (16, 64)}
+        p99 = {c: sorted(p99s[name][c])[len(p99s[name][c]) // 2] for c in (16, 64)}
+        same = " / ".join(share(name, by_key[baseline], c) for c in (16, 64)) if baseline else "-"
+        of_health = " / ".join(share(name, health, c) for c in (16, 64)) if name != health else "-"
+        print(f"| {name} | {med[16]:,.0f} | {p99[16]:.2f} | {med[64]:,.0f} | {p99[64]:.2f} | {same} | {of_health} |")
+        if mode == "postgres":
+            saturated = med[64]
+    if any(c[1] == "postgres" for c in configs):
         server = Server("postgres")
         try:
             _, alone, _ = run(server.url("/health"), 1, [])

@@ -8,6 +8,10 @@ gate configured by ``IW_BENCH_MODE``:
 - ``postgres``: sessions in PostgreSQL (``IW_BENCH_POSTGRES_URL``) and the limiter in Redis
   (``IW_BENCH_REDIS_URL``).
 
+The bare and null apps serve the same routes as the gated ones (``/status/{task_id}`` and
+``/admin/accounts`` with an ``async def`` dependency that does nothing in place of
+``gate_decision``), so each gated route has a baseline of the same shape.
+
 At start-up it issues a generation and an admin session and writes their cookies (JSON) to
 ``IW_BENCH_TOKENS``. Every handler is ``async def``, so a handler never costs a thread hop.
 """
@@ -74,14 +78,32 @@ if MODE not in ("bare", "null"):
             f,
         )
 
-    @app.get("/gallery")
-    async def gallery() -> dict[str, bool]:
-        return {"ok": True}
 
-    @app.get("/status/{task_id}")
-    async def status(task_id: str, decision: inferwarden.Decision = Depends(gate_decision)) -> dict[str, str]:
-        return {"task_id": task_id, "principal": decision.principal["kind"]}
 
-    @app.get("/admin/accounts")
-    async def accounts(decision: inferwarden.Decision = Depends(gate_decision)) -> dict[str, str]:
-        return {"principal": decision.principal["kind"]}
+async def no_gate() -> None:
+    """The bare app's stand-in for ``gate_decision``: an ``async def`` dependency that does
+    nothing, so a bare route has the same shape (path parameter, dependency) as the gated one."""
+    return None
+
+
+gated = MODE not in ("bare", "null")
+dependency = gate_decision if gated else no_gate
+
+
+def principal(decision: Any) -> str:
+    return decision.principal["kind"] if decision is not None else "none"
+
+
+@app.get("/gallery")
+async def gallery() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@app.get("/status/{task_id}")
+async def status(task_id: str, decision: Any = Depends(dependency)) -> dict[str, str]:
+    return {"task_id": task_id, "principal": principal(decision)}
+
+
+@app.get("/admin/accounts")
+async def accounts(decision: Any = Depends(dependency)) -> dict[str, str]:
+    return {"principal": principal(decision)}

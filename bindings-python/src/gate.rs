@@ -8,8 +8,10 @@ use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView}
 use inferwarden::session::SessionKind;
 use inferwarden::{Error, ErrorCode};
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
 
 use crate::aio;
+use crate::asgi_scope;
 use crate::config::PolicyConfig;
 use crate::convert::json_to_py;
 use crate::errors::{guard, to_py_err};
@@ -140,6 +142,24 @@ impl Decision {
         self.inner.set_headers().to_vec()
     }
 
+    /// The same headers as ASGI wants them: `(bytes, bytes)` pairs, names lowercased.
+    #[getter]
+    fn asgi_headers<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        self.inner
+            .set_headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    PyBytes::new(py, name.to_ascii_lowercase().as_bytes()),
+                    PyBytes::new(py, value.as_bytes()),
+                )
+            })
+            .collect()
+    }
+
     /// The principal as a dict (`{"kind": ...}`), or `None` when not allowed.
     #[getter]
     fn principal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
@@ -206,6 +226,27 @@ pub struct Gate {
     inner: Arc<CoreGate>,
     audit: AuditHandle,
     audit_clock: Arc<dyn Clock>,
+}
+
+impl Gate {
+    /// The decision as an awaitable: inline when nothing can block, else on the runtime.
+    fn decide_view_async(&self, py: Python<'_>, req: RequestView) -> PyResult<Py<PyAny>> {
+        if !self.inner.may_block() {
+            let decision = Py::new(
+                py,
+                Decision {
+                    inner: self.inner.decide(&req),
+                },
+            )?;
+            return aio::ready(py, decision.into_any());
+        }
+        let gate = self.inner.clone();
+        aio::spawn(
+            py,
+            async move { Ok(gate.decide_async(req).await) },
+            |py, inner| Ok(Py::new(py, Decision { inner })?.into_any()),
+        )
+    }
 }
 
 #[pymethods]
@@ -281,21 +322,29 @@ impl Gate {
         peer: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
         let req = request_view(py, method, path, headers, query, peer)?;
+        self.decide_view_async(py, req)
+    }
+
+    /// `decide` for an ASGI HTTP scope, read in place, on this thread: what `GateMiddleware`
+    /// calls when nothing can block (`may_block` is false). With a store that can block it
+    /// waits on it with the GIL released; an event loop should await `decide_asgi` instead.
+    fn decide_scope(&self, py: Python<'_>, scope: &Bound<'_, PyDict>) -> PyResult<Decision> {
+        let req = asgi_scope::request_view(scope)?;
         if !self.inner.may_block() {
-            let decision = Py::new(
-                py,
-                Decision {
-                    inner: self.inner.decide(&req),
-                },
-            )?;
-            return aio::ready(py, decision.into_any());
+            return Ok(Decision {
+                inner: self.inner.decide(&req),
+            });
         }
         let gate = self.inner.clone();
-        aio::spawn(
-            py,
-            async move { Ok(gate.decide_async(req).await) },
-            |py, inner| Ok(Py::new(py, Decision { inner })?.into_any()),
-        )
+        let inner = py.detach(move || gate.decide(&req));
+        Ok(Decision { inner })
+    }
+
+    /// `decide_async` for an ASGI HTTP scope, read in place (method, raw path, header bytes,
+    /// query string, client): what `GateMiddleware` calls, with no per-request Python lists.
+    fn decide_asgi(&self, py: Python<'_>, scope: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
+        let req = asgi_scope::request_view(scope)?;
+        self.decide_view_async(py, req)
     }
 
     /// Whether a decision may wait on a store (sessions, rate limiter, audit log outside

@@ -3,6 +3,7 @@
 //! package in `python/inferwarden`.
 
 mod aio;
+mod asgi_scope;
 mod audit;
 mod catalogue;
 mod config;

@@ -23,6 +23,7 @@ Run it: ``python examples/fastapi_app/app.py --port 8000`` with ``INFERWARDEN_AU
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import secrets
@@ -54,6 +55,9 @@ CATALOGUE = HERE.parent / "platform" / "src" / "inference_settings.json"
 REMOTE_WORKSPACE = "pool-2"
 REMOTE_HOST = "pool-2.workers.local"
 NOSNIFF = {"x-content-type-options": "nosniff"}
+# Times and sequence numbers are 64-bit in the audit store; a larger number is a malformed
+# request (validation_error), not an overflow inside the handler (found by the HTTP fuzzer).
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 
 class FakeGpuWorker:
@@ -84,6 +88,25 @@ class FakeGpuWorker:
                 self.lifecycle.complete(task_id, lease, str(result), "fake-gpu-0")
             except InferwardenError as err:  # e.g. swept as stale meanwhile: the lifecycle decides
                 print(f"fake worker: {task_id}: {err.code}", file=sys.stderr)
+
+
+def generation_body_schema() -> dict[str, Any]:
+    """The OpenAPI request body of ``POST /generate`` (the body is read raw and checked by the
+    catalogue, so FastAPI cannot infer it): a model from the catalogue, its parameters, and
+    optionally the remote workspace to run on. Clients and HTTP fuzzers read it."""
+    settings = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    models = sorted({m for key, table in settings.items() if key.endswith("_models") for m in table} | set(settings.get("aliases", {})))
+    body = {
+        "type": "object",
+        "required": ["model", "parameters"],
+        "properties": {
+            "model": {"type": "string", "enum": models},
+            "mode": {"type": "string"},
+            "parameters": {"type": "object", "properties": {"prompt": {"type": "string", "maxLength": 2000}}},
+            "workspace": {"type": "string", "description": "a registered remote workspace"},
+        },
+    }
+    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 def correlation(request: Request) -> str:
@@ -131,7 +154,9 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
 
     threading.Thread(target=sweeper, name="sweeper", daemon=True).start()
 
-    app = FastAPI(title="inferwarden example backend")
+    # No trailing-slash redirects: Starlette's 307 copies the query string into Location, so a
+    # key sent as ?api_key= would come back in a response header (found by the HTTP fuzzer).
+    app = FastAPI(title="inferwarden example backend", redirect_slashes=False)
     app.add_middleware(GateMiddleware, gate=gate)
     install_error_handler(app)
 
@@ -189,14 +214,14 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
 
     @app.get("/admin/audit")
     def audit(
-        since_ms: int | None = None,
-        until_ms: int | None = None,
+        since_ms: int | None = Query(None, ge=I64_MIN, le=I64_MAX),
+        until_ms: int | None = Query(None, ge=I64_MIN, le=I64_MAX),
         actor: str | None = None,
         action: str | None = None,
         source: str | None = None,
         outcome: str | None = None,
         correlation_id: str | None = None,
-        before_seq: int | None = None,
+        before_seq: int | None = Query(None, ge=I64_MIN, le=I64_MAX),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         # Newest first; the next page is ?before_seq=<next_before_seq>. The gate admits only
@@ -220,7 +245,7 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
     def audit_verify() -> dict[str, Any]:
         return audit_log.verify()
 
-    @app.post("/generate", status_code=202)
+    @app.post("/generate", status_code=202, openapi_extra={"requestBody": generation_body_schema()})
     async def generate(request: Request) -> dict[str, Any]:
         try:
             body = await request.json()

@@ -11,8 +11,8 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{ConnectInfo, Path, Query, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -251,12 +251,24 @@ fn malformed(_: impl std::fmt::Display) -> ApiError {
     ))
 }
 
+/// The `{id}` of a task route. A segment that does not decode to UTF-8 cannot be a task id:
+/// `proxy_target_invalid`, as `parse_task_ref` says of the replacement character the FastAPI
+/// example's server decodes it to.
+fn task_id(id: Result<Path<String>, PathRejection>) -> ApiResult<String> {
+    id.map(|Path(id)| id).map_err(|_| {
+        ApiError(Error::with_detail(
+            ErrorCode::ProxyTargetInvalid,
+            "the task id is not valid UTF-8",
+        ))
+    })
+}
+
 async fn status(
     State(gw): State<Shared>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
-    let Path(id) = id.map_err(malformed)?;
+    let id = task_id(id)?;
     if let TaskRef::Remote { .. } = parse_task_ref(&id)? {
         return Ok(Json(gw.remote.status(&id, &correlation(&headers)).await?).into_response());
     }
@@ -335,6 +347,23 @@ async fn media(gw: Shared, headers: HeaderMap, id: String, preview: bool) -> Api
         .into_response())
 }
 
+/// A query string read as Starlette reads it: a name given twice takes its last value, names
+/// the route does not know are ignored; a value that does not parse is `validation_error`.
+fn last_wins<T: serde::de::DeserializeOwned>(raw: Option<String>) -> ApiResult<T> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        pairs.retain(|(seen, _)| *seen != name);
+        pairs.push((name.into_owned(), value.into_owned()));
+    }
+    let text = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    let uri: axum::http::Uri = format!("/?{text}").parse().map_err(malformed)?;
+    Query::<T>::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .map_err(malformed)
+}
+
 #[derive(Deserialize)]
 struct GalleryQuery {
     limit: Option<u32>,
@@ -343,9 +372,9 @@ struct GalleryQuery {
 async fn gallery(
     State(gw): State<Shared>,
     headers: HeaderMap,
-    q: Result<Query<GalleryQuery>, QueryRejection>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    let Query(q) = q.map_err(malformed)?;
+    let q: GalleryQuery = last_wins(raw)?;
     Ok(Json(
         gw.remote
             .gallery(q.limit.unwrap_or(50), &correlation(&headers))
@@ -363,16 +392,53 @@ async fn accounts(State(gw): State<Shared>) -> ApiResult<Response> {
     Ok(Json(json!({"accounts": list})).into_response())
 }
 
+/// The largest page `GET /admin/audit` serves.
+const MAX_AUDIT_PAGE: usize = 1000;
+
+/// The query of `GET /admin/audit`, the same parameters as the FastAPI example's route (others
+/// are ignored, as FastAPI ignores them). `limit` absent means 100; 0 or more than
+/// [`MAX_AUDIT_PAGE`] is refused (`validation_error`).
+#[derive(Deserialize)]
+struct AuditPage {
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    source: Option<String>,
+    outcome: Option<String>,
+    correlation_id: Option<String>,
+    before_seq: Option<i64>,
+    limit: Option<usize>,
+}
+
+impl AuditPage {
+    fn into_query(self) -> ApiResult<AuditQuery> {
+        let limit = match self.limit {
+            None => 100,
+            Some(n @ 1..=MAX_AUDIT_PAGE) => n,
+            Some(_) => return Err(malformed("limit must be between 1 and 1000")),
+        };
+        Ok(AuditQuery {
+            since_ms: self.since_ms,
+            until_ms: self.until_ms,
+            actor: self.actor,
+            action: self.action,
+            source: self.source,
+            outcome: self.outcome,
+            correlation_id: self.correlation_id,
+            before_seq: self.before_seq,
+            newest_first: true,
+            limit,
+            ..AuditQuery::default()
+        })
+    }
+}
+
 /// `GET /admin/audit`: the durable log, newest first, filtered (`since_ms`, `until_ms`,
 /// `actor`, `action`, `source`, `outcome`, `correlation_id`) and paged (`limit`, then
 /// `before_seq` = the previous page's `next_before_seq`). The gate admits admins only.
-async fn audit_log(
-    State(gw): State<Shared>,
-    q: Result<Query<AuditQuery>, QueryRejection>,
-) -> ApiResult<Response> {
-    let Query(mut q) = q.map_err(malformed)?;
-    q.newest_first = true;
-    q.limit = q.page_size().min(1000);
+async fn audit_log(State(gw): State<Shared>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let q = last_wins::<AuditPage>(raw)?.into_query()?;
     let log = gw.audit.clone();
     let (q, events) = blocking(move || log.query(&q).map(|events| (q, events))).await?;
     let next = (events.len() == q.limit).then(|| events.last().map(|r| r.seq));
@@ -564,7 +630,7 @@ pub async fn build(
                     |State(s): State<Shared>,
                      h: HeaderMap,
                      id: Result<Path<String>, PathRejection>| async move {
-                        media(s, h, id.map_err(malformed)?.0, false).await
+                        media(s, h, task_id(id)?, false).await
                     },
                 ),
             )
@@ -574,7 +640,7 @@ pub async fn build(
                     |State(s): State<Shared>,
                      h: HeaderMap,
                      id: Result<Path<String>, PathRejection>| async move {
-                        media(s, h, id.map_err(malformed)?.0, true).await
+                        media(s, h, task_id(id)?, true).await
                     },
                 ),
             )

@@ -15,13 +15,17 @@ ADMIN = "fastapi-admin-key-0123456789abcdef"
 ORIGIN = "https://app.example.com"
 
 
-@pytest.fixture()
-def client():
+@pytest.fixture(params=["memory", "sqlite"])
+def client(request, tmp_path):
+    """The app over an in-process gate (decided on the spot, the app's awaitable handed back)
+    and over SQLite sessions (``may_block``: the decision is awaited off the loop)."""
     cfg = inferwarden.PolicyConfig.from_text(
         f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n[sessions]\nsecure = false\n'
         f'[cors]\nfrontend_origins = ["{ORIGIN}"]\n'
     )
-    gate = inferwarden.Gate(cfg)
+    store = "memory" if request.param == "memory" else f"sqlite:{tmp_path / 'sessions.db'}"
+    gate = inferwarden.Gate(cfg, session_store=store, audit="memory")
+    assert gate.may_block == (request.param == "sqlite")
     app = FastAPI()
     app.add_middleware(GateMiddleware, gate=gate)
     install_error_handler(app)
@@ -109,3 +113,18 @@ def test_handler_errors_render_the_envelope(client):
 
 def test_public_route(client):
     assert client.get("/health").json() == {"ok": True}
+
+
+def test_the_middleware_is_an_asgi3_app_to_servers_that_check_for_a_coroutine_function():
+    # __call__ returns an awaitable without being `async def` (the app's own awaitable for an
+    # allowed in-process decision); it is marked so uvicorn still picks ASGI 3, not ASGI 2.
+    import asyncio
+
+    import uvicorn
+
+    gate = inferwarden.Gate(inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{API}"]\n'))
+    middleware = GateMiddleware(FastAPI(), gate)
+    assert asyncio.iscoroutinefunction(middleware.__call__)
+    config = uvicorn.Config(middleware)
+    config.load()
+    assert config.interface == "asgi3"

@@ -7,24 +7,28 @@ a dependency that hands the decision to handlers, and an exception handler that 
     from inferwarden.fastapi import GateMiddleware, gate_decision, install_error_handler
 
     gate = Gate(PolicyConfig.load("policy.toml"), session_store="sqlite:sessions.db")
-    app = FastAPI()
+    app = FastAPI(redirect_slashes=False)
     app.add_middleware(GateMiddleware, gate=gate)
     install_error_handler(app)
 
     @app.get("/status/{task_id}")
     def status(task_id: str, decision = Depends(gate_decision)): ...
 
-The middleware only adapts the request (method, raw path, headers, query, peer) and renders
-the decision (taken on a worker thread, since it may wait on stores); every rule is decided
-by the Rust core.
+Turn Starlette's trailing-slash redirects off (``redirect_slashes=False``): the 307 it sends
+copies the query string into ``Location``, so a credential a client put there comes back in a
+response header, and the redirected path is decided by the gate a second time.
+
+The middleware hands the ASGI scope to the core (``Gate.decide_asgi`` reads the method, raw
+path, headers, query and peer in Rust) and renders the decision; every rule is decided by
+the Rust core.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
+import inspect
 import json
 from typing import Any, Awaitable, Callable, MutableMapping
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
@@ -39,68 +43,58 @@ Send = Callable[[Message], Awaitable[None]]
 STATE_KEY = "inferwarden_decision"
 
 
-def _request_parts(scope: Scope) -> tuple[str, str, list[tuple[str, str]], list[tuple[str, str]], str | None]:
-    raw_path = scope.get("raw_path")
-    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
-    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    return scope.get("method", "GET"), path, headers, query, _peer_ip(scope.get("client"))
-
-
-def _peer_ip(client: Any) -> str | None:
-    """The socket peer as an IP string; `None` for unix sockets and test transports (the core
-    then keys the client as `unknown-peer`, one shared bucket)."""
-    if not client:
-        return None
-    try:
-        return str(ipaddress.ip_address(client[0]))
-    except ValueError:
-        return None
-
-
-def _encode_headers(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
-
-
 def error_body(exc: InferwardenError) -> bytes:
     """The JSON error envelope for an exception."""
     return json.dumps(exc.to_dict(), separators=(",", ":")).encode()
 
 
+def _mark_coroutine_function(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a plain function that returns an awaitable as a coroutine function, so servers
+    that pick the ASGI interface by ``iscoroutinefunction`` (uvicorn) see an ASGI 3 app: the
+    asyncio marker for Python 3.11-3.13, ``inspect.markcoroutinefunction`` from 3.12."""
+    marker = getattr(asyncio.coroutines, "_is_coroutine", None)
+    if marker is not None:
+        func._is_coroutine = marker  # type: ignore[attr-defined]
+    mark = getattr(inspect, "markcoroutinefunction", None)
+    return mark(func) if mark is not None else func
+
+
 class GateMiddleware:
     """Pure ASGI middleware: rejects (with the envelope and the gate's headers), answers
     preflights, or runs the app with ``scope["state"]["inferwarden_decision"]`` set and the
-    gate's headers (CORS, rate-limit) added to the response."""
+    gate's headers (CORS, rate-limit) added to the response.
+
+    The scope is read in Rust. When every store is in the process (``gate.may_block`` is
+    false) the decision is made on the spot and an allowed request gets the app's own
+    awaitable back: no extra coroutine frame and no future per request. Otherwise the
+    decision is awaited (``decide_asgi``, on the native runtime's blocking pool), so a store
+    round trip never blocks the event loop."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], gate: Gate) -> None:
         self.app = app
         self.gate = gate
+        self._inline = not gate.may_block
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @_mark_coroutine_function
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope.get("type") != "http":
-            await self.app(scope, receive, send)
-            return
-        method, path, headers, query, peer = _request_parts(scope)
-        # The decision may wait on stores (sessions, the rate limiter, the durable audit log's
-        # commit): `decide_async` runs it on the native runtime's blocking pool when it can
-        # block and inline when it cannot, never on the event loop's thread.
-        decision = await self.gate.decide_async(method, path, headers, query, peer)
-        extra = _encode_headers(decision.headers)
-        if decision.preflight:
-            await send({"type": "http.response.start", "status": 204, "headers": extra})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        if not decision.allowed:
-            body = json.dumps(decision.body(), separators=(",", ":")).encode()
-            start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + extra
-            await send({"type": "http.response.start", "status": decision.status, "headers": start_headers})
-            await send({"type": "http.response.body", "body": body})
-            return
+            return self.app(scope, receive, send)
+        if self._inline:
+            return self._proceed(self.gate.decide_scope(scope), scope, receive, send)
+        return self._decide_then_proceed(scope, receive, send)
+
+    async def _decide_then_proceed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        decision = await self.gate.decide_asgi(scope)
+        await self._proceed(decision, scope, receive, send)
+
+    def _proceed(self, decision: Decision, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if not decision.allowed or decision.preflight:
+            return self._reply(decision, send)
         scope.setdefault("state", {})[STATE_KEY] = decision
+        extra = decision.asgi_headers
         if not extra:
-            # Nothing to add (no CORS or throttle headers): no wrapper on the response path.
-            await self.app(scope, receive, send)
-            return
+            # Nothing to add (no CORS or throttle headers): the app's own awaitable.
+            return self.app(scope, receive, send)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -108,7 +102,19 @@ class GateMiddleware:
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        return self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _reply(decision: Decision, send: Send) -> None:
+        extra = decision.asgi_headers
+        if decision.preflight:
+            await send({"type": "http.response.start", "status": 204, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        body = json.dumps(decision.body(), separators=(",", ":")).encode()
+        start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())] + extra
+        await send({"type": "http.response.start", "status": decision.status, "headers": start_headers})
+        await send({"type": "http.response.body", "body": body})
 
 
 async def gate_decision(request: Request) -> Decision:

@@ -4,14 +4,8 @@
 
 use std::net::IpAddr;
 
+use super::form_query::parse_form_query;
 use super::request::RequestView;
-use crate::percent::percent_decode;
-
-/// Decodes one `application/x-www-form-urlencoded` component (`+` is a space).
-fn form_decode(text: &str) -> String {
-    let spaced = text.replace('+', " ");
-    String::from_utf8_lossy(&percent_decode(&spaced)).into_owned()
-}
 
 impl RequestView {
     /// Builds the view from request parts and the socket peer.
@@ -26,19 +20,7 @@ impl RequestView {
                 )
             })
             .collect();
-        let query = parts
-            .uri
-            .query()
-            .map(|q| {
-                q.split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|pair| match pair.split_once('=') {
-                        Some((k, v)) => (form_decode(k), form_decode(v)),
-                        None => (form_decode(pair), String::new()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let query = parts.uri.query().map(parse_form_query).unwrap_or_default();
         RequestView {
             method: parts.method.as_str().to_owned(),
             path: parts.uri.path().to_owned(),

@@ -18,6 +18,7 @@
 mod api_key;
 mod cors;
 mod decision;
+mod form_query;
 #[cfg(feature = "http")]
 mod http_view;
 mod media_url;
@@ -27,6 +28,7 @@ mod routes;
 pub use api_key::{secrets_equal, ApiKeyVerifier};
 pub use cors::CorsVerdict;
 pub use decision::{Decision, Principal};
+pub use form_query::parse_form_query;
 pub use media_url::MediaSigner;
 pub use request::{parse_peer, Lookup, RequestView};
 pub use routes::{normalize_path, RouteMatch, RouteTable};
