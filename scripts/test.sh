@@ -5,9 +5,10 @@
 #   scripts/test.sh
 #
 # Steps: rustfmt check, clippy -D warnings, PostgreSQL + Redis started on loopback,
-# cargo test (core, cuda, cli, cross-surface),
-# Python wheel via maturin + pytest, Node addon via @napi-rs/cli + node:test, and the
-# generated index.js / index.d.ts drift check.
+# cargo test (core, cuda, cli, cross-surface), rustdoc -D warnings + publish dry run + MSRV,
+# Python wheel via maturin + pytest, the wheel in fresh environments without Rust
+# (scripts/install-check.sh), Node addon via @napi-rs/cli + node:test, and the generated
+# index.js / index.d.ts drift check.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -39,6 +40,11 @@ export INFERWARDEN_REQUIRE_NVRTC=1
 step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
 cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node
 
+step "rust crates: docs build with -D warnings, publish dry run (core, cuda), declared MSRV"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --locked -p inferwarden -p inferwarden-cuda --all-features
+cargo publish --dry-run --locked --allow-dirty -p inferwarden -p inferwarden-cuda
+scripts/msrv-check.sh
+
 step "SARIF 2.1.0 schema (official OASIS schema, shipped in the serde-sarif crate from crates.io)"
 INFERWARDEN_SARIF_SCHEMA="$(scripts/sarif-schema.sh)"
 export INFERWARDEN_SARIF_SCHEMA INFERWARDEN_REQUIRE_SARIF_SCHEMA=1
@@ -56,6 +62,9 @@ if [[ $rc -ne 0 ]]; then
   echo "pytest failed (exit $rc; 5 means no tests ran, which is a failure too)" >&2
   exit 1
 fi
+
+step "python: the wheel installed into fresh environments without Rust (demo + pytest)"
+scripts/install-check.sh
 
 step "node: npm ci, napi build, generated file drift"
 (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)

@@ -78,9 +78,19 @@ impl Serialize for Secret {
     }
 }
 
+/// Why a configured secret that is the placeholder itself is refused.
+pub(crate) const PLACEHOLDER_REFUSED: &str = "is the [REDACTED] placeholder that `config show` prints, not a secret: set the real value (e.g. from the environment)";
+
+/// Reading a secret from configuration refuses the placeholder `Serialize` writes: a file
+/// rendered by `config show` and loaded back must not make the literal `[REDACTED]` a working
+/// API key (found by the configuration fuzz target's round trip).
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret::new)
+        let value = String::deserialize(deserializer)?;
+        if value == REDACTED {
+            return Err(serde::de::Error::custom(PLACEHOLDER_REFUSED));
+        }
+        Ok(Secret::new(value))
     }
 }
 

@@ -9,7 +9,7 @@ use std::ops::Deref;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::secret::{Secret, REDACTED};
+use crate::secret::{Secret, PLACEHOLDER_REFUSED, REDACTED};
 
 /// A store or broker URL whose password never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -100,9 +100,15 @@ impl Serialize for ConnectionUrl {
     }
 }
 
+/// A URL read from configuration whose password is the `[REDACTED]` placeholder (a rendered
+/// configuration loaded back) is refused rather than sent to the server as a password.
 impl<'de> Deserialize<'de> for ConnectionUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(ConnectionUrl::new)
+        let url = String::deserialize(deserializer)?;
+        if url.contains(REDACTED) {
+            return Err(serde::de::Error::custom(PLACEHOLDER_REFUSED));
+        }
+        Ok(ConnectionUrl::new(url))
     }
 }
 

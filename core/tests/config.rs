@@ -281,3 +281,26 @@ fn format_names() {
         ErrorCode::ConfigInvalid
     );
 }
+
+#[test]
+fn a_rendered_configuration_with_secrets_is_refused_until_the_secrets_are_given_back() {
+    // Found by the configuration fuzz target: `config show` renders secrets as [REDACTED];
+    // loading that text back used to make "[REDACTED]" an API key. Now every placeholder is a
+    // named issue (config_invalid), and the real values from the environment load.
+    let text = "[auth]\napi_keys = [\"rendered-key-0123456789abcdef\"]\nadmin_key = \"rendered-admin-0123456789abcdef\"\n[proxy]\nregistry = \"postgres://iw:db-password@127.0.0.1/iw\"\n";
+    let config = PolicyConfig::from_text_with_env(Some(text), ConfigFormat::Toml, &[]).unwrap();
+    let rendered = inferwarden::config::to_toml_string(&config).unwrap();
+    assert!(!rendered.contains("rendered-key") && !rendered.contains("db-password"));
+    let err =
+        PolicyConfig::from_text_with_env(Some(&rendered), ConfigFormat::Toml, &[]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+    assert!(format!("{err:?}").contains("placeholder"), "{err:?}");
+    // The same placeholder from an environment override is refused too.
+    let err = PolicyConfig::from_text_with_env(
+        None,
+        ConfigFormat::Toml,
+        &env(&[("INFERWARDEN_AUTH__ADMIN_KEY", "[REDACTED]")]),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+}

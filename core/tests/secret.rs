@@ -24,3 +24,14 @@ fn deserialises_from_string() {
     let s: Secret = serde_json::from_str("\"abc\"").unwrap();
     assert_eq!(s.expose(), "abc");
 }
+
+#[test]
+fn the_printed_placeholder_is_refused_as_a_secret_value() {
+    // A configuration rendered by `config show` and loaded back must not make the literal
+    // placeholder a working key.
+    let err = serde_json::from_str::<Secret>(&format!("\"{REDACTED}\"")).unwrap_err();
+    assert!(err.to_string().contains("placeholder"), "{err}");
+    // Anything else, including text around it, is a value like any other.
+    let s: Secret = serde_json::from_str(&format!("\"x{REDACTED}\"")).unwrap();
+    assert_eq!(s.expose(), format!("x{REDACTED}"));
+}

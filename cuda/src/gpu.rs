@@ -307,7 +307,7 @@ impl GpuFrames {
         dtype: DType,
         g: &Geometry,
     ) -> Result<(), GpuError> {
-        let rgb4 = g.c == 3 && g.hw % 4 == 0;
+        let rgb4 = g.c == 3 && g.hw.is_multiple_of(4);
         let per_frame = if rgb4 { g.hw / 4 } else { g.hw };
         let cfg = LaunchConfig {
             grid_dim: (per_frame.div_ceil(BLOCK), g.frames.clamp(1, MAX_GRID_Y), 1),

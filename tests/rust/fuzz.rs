@@ -24,6 +24,7 @@ use inferwarden::routing::{
     resolve_target, MemoryRegistry, ProxyRoute, StaticResolver, TargetPolicy, TargetUrl,
     WorkspaceEntry, WorkspaceRegistry, WorkspaceStatus,
 };
+use inferwarden::secret::REDACTED;
 use inferwarden::task_ref::{parse_task_ref, TaskRef};
 use inferwarden::ErrorCode;
 use serde_json::Value;
@@ -361,7 +362,8 @@ pub fn target_url(data: &[u8]) {
 
 /// Configuration text (TOML when the first byte is even, JSON when odd) with environment
 /// overrides from the lines after a `\0`: an accepted configuration renders to TOML that
-/// loads back to the same value.
+/// loads back to the same value, or, when it holds secrets (rendered as `[REDACTED]`), whose
+/// loading is refused (`config_invalid`): a placeholder never becomes a working key.
 pub fn config(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -381,9 +383,16 @@ pub fn config(data: &[u8]) {
     match PolicyConfig::from_text_with_env(Some(body), format, &env) {
         Ok(c) => {
             let toml = to_toml_string(&c).expect("an accepted configuration renders");
-            let back = PolicyConfig::from_text_with_env(Some(&toml), ConfigFormat::Toml, &[])
-                .expect("its rendering loads");
-            assert_eq!(back, c, "round trip through TOML");
+            match PolicyConfig::from_text_with_env(Some(&toml), ConfigFormat::Toml, &[]) {
+                Ok(back) => assert_eq!(back, c, "round trip through TOML"),
+                Err(e) => {
+                    assert_eq!(e.code(), ErrorCode::ConfigInvalid, "{e:?}");
+                    assert!(
+                        toml.contains(REDACTED),
+                        "a rendering without placeholders is refused: {e:?}"
+                    );
+                }
+            }
         }
         Err(e) => assert_eq!(e.code(), ErrorCode::ConfigInvalid, "{e:?}"),
     }

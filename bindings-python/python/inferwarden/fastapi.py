@@ -30,7 +30,12 @@ import inspect
 import json
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from starlette.requests import Request
+try:
+    from starlette.requests import Request
+except ImportError as missing:  # the extra was not installed
+    raise ImportError(
+        "inferwarden.fastapi needs FastAPI (Starlette): install it with pip install 'inferwarden[fastapi]'"
+    ) from missing
 
 from inferwarden._native import Decision, Gate
 from inferwarden.errors import InferwardenError

@@ -29,7 +29,10 @@ def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0, device: str = 
     bfloat16, so a torch bf16 tensor arrives as its bit patterns,
     ``frames_to_u8(t.view(torch.uint16).numpy(), dtype="bfloat16")``.
     """
-    import numpy as np
+    try:
+        import numpy as np
+    except ImportError as missing:  # the extra was not installed
+        raise ImportError("inferwarden.frames needs numpy: install it with pip install 'inferwarden[frames]'") from missing
 
     arr = np.ascontiguousarray(x)
     dtype = dtype or arr.dtype.name

@@ -69,7 +69,7 @@ pub fn subtree_root(src: &dyn SubtreeSource, start: u64, end: u64) -> Result<Has
     if n == 0 {
         return Ok(empty_root());
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return src.perfect(n.trailing_zeros(), start / n);
     }
     let k = largest_power_of_two_below(n);

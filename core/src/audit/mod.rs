@@ -5,12 +5,12 @@
 //! - every record carries a contiguous sequence number, the previous record's hash and its
 //!   own hash over a documented canonical encoding ([`record`]);
 //! - an RFC 6962 Merkle tree over the records ([`merkle`]) with inclusion and consistency
-//!   proofs, and C2SP signed checkpoints with Ed25519 ([`checkpoint`]);
-//! - identifiers an operator may not want in clear stored as keyed HMAC ([`identifiers`]);
+//!   proofs, and C2SP signed checkpoints with Ed25519 ([`Checkpoint`]);
+//! - identifiers an operator may not want in clear stored as keyed HMAC ([`IdentifierHasher`]);
 //! - SQLite (feature `sqlite`) and PostgreSQL (feature `postgres`) stores whose triggers
 //!   refuse updates and deletes other than retention's;
 //! - group commit, fail-closed appends, retention with a signed checkpoint at the cut, and a
-//!   verifier that names the first bad sequence number and what was done ([`verify`]).
+//!   verifier that names the first bad sequence number and what was done ([`verify_store`]).
 
 mod checkpoint;
 mod event;

@@ -531,7 +531,7 @@ impl AuditStore for PostgresAuditStore {
     }
 
     fn prune(&self, cut: u64) -> Result<u64, Error> {
-        if cut % TILE_RECORDS != 0 {
+        if !cut.is_multiple_of(TILE_RECORDS) {
             return Err(Error::with_detail(
                 ErrorCode::InternalError,
                 "the retention cut is a multiple of 256",

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::sections::PolicyConfig;
 use super::validate::ConfigIssue;
 use crate::error::{Error, ErrorCode};
+use crate::secret::PLACEHOLDER_REFUSED;
 
 /// Prefix of environment overrides.
 pub const ENV_PREFIX: &str = "INFERWARDEN_";
@@ -301,10 +302,14 @@ impl PolicyConfig {
         }
         let config: PolicyConfig = serde_path_to_error::deserialize(root).map_err(|e| {
             let field = e.path().to_string();
-            let message = if is_secret_path(&field) {
+            let message = e.into_inner().to_string();
+            let message = if message == PLACEHOLDER_REFUSED {
+                // Says nothing about the value but that it is the placeholder itself.
+                message
+            } else if is_secret_path(&field) {
                 "invalid value (not shown: secret field)".to_owned()
             } else {
-                e.into_inner().to_string()
+                message
             };
             one_issue(&field, message)
         })?;

@@ -129,7 +129,7 @@ impl RemoteBody {
 /// host language's iterator objects). A read holds the body's lock only while it waits for
 /// one chunk. A read that is cancelled (an asyncio timeout, a dropped promise) releases the
 /// lock when its task is dropped, which the runtime does a moment after the cancellation,
-/// so a read that finds the lock held waits up to [`SHARED_READ_GRACE`] for it; a read still
+/// so a read that finds the lock held waits up to `SHARED_READ_GRACE` (1 s) for it; a read still
 /// in flight after that makes the second one `validation_error`. Cloning shares the body.
 #[derive(Debug, Clone)]
 pub struct SharedBody {

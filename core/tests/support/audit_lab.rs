@@ -41,14 +41,18 @@ pub fn event(i: u64) -> AuditEvent {
     AuditEvent::new(
         AuditFields {
             actor: &format!("user-{}", i % 7),
-            source: if i % 3 == 0 { "gate" } else { "router" },
-            action: if i % 2 == 0 {
+            source: if i.is_multiple_of(3) {
+                "gate"
+            } else {
+                "router"
+            },
+            action: if i.is_multiple_of(2) {
                 "admin_login"
             } else {
                 "proxy_target_rejected"
             },
             target: &format!("/admin/things/{i}"),
-            outcome: if i % 5 == 0 {
+            outcome: if i.is_multiple_of(5) {
                 Outcome::Denied
             } else {
                 Outcome::Success
