@@ -22,7 +22,12 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 # No cargo, rustc or rustup on PATH: the wheel must not need them.
-PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -e '/\.cargo/bin' -e 'rustup' | paste -sd: -)"
+clean_path=()
+IFS=':' read -r -a path_dirs <<< "$PATH"
+for dir in "${path_dirs[@]}"; do
+  [[ -x "$dir/cargo" || -x "$dir/rustc" || -x "$dir/rustup" ]] || clean_path+=("$dir")
+done
+PATH="$(IFS=':'; printf '%s' "${clean_path[*]}")"
 export PATH
 for tool in cargo rustc rustup; do
   if command -v "$tool" >/dev/null 2>&1; then

@@ -66,10 +66,16 @@ pub fn request_view(scope: &Bound<'_, PyDict>) -> PyResult<RequestView> {
     let mut headers = Vec::new();
     if let Some(list) = scope.get_item(intern!(py, "headers"))? {
         for pair in list.try_iter()? {
+            // ASGI allows any two-item iterable (servers send tuples or lists).
             let pair = pair?;
-            let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair
-                .extract()
-                .map_err(|_| malformed(py, "a header is not a (name, value) pair"))?;
+            let not_a_pair = || malformed(py, "a header is not a (name, value) pair");
+            if pair.len().map_err(|_| not_a_pair())? != 2 {
+                return Err(not_a_pair());
+            }
+            let (name, value) = (
+                pair.get_item(0).map_err(|_| not_a_pair())?,
+                pair.get_item(1).map_err(|_| not_a_pair())?,
+            );
             headers.push((
                 latin1(bytes_of(py, &name, "a header name is not bytes")?),
                 latin1(bytes_of(py, &value, "a header value is not bytes")?),

@@ -100,8 +100,9 @@ impl Serialize for ConnectionUrl {
     }
 }
 
-/// A URL read from configuration whose password is the `[REDACTED]` placeholder (a rendered
-/// configuration loaded back) is refused rather than sent to the server as a password.
+/// A URL read from configuration that contains the `[REDACTED]` placeholder (a rendered
+/// configuration loaded back: the placeholder stands where the password was) is refused
+/// rather than sent to the server as a password.
 impl<'de> Deserialize<'de> for ConnectionUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let url = String::deserialize(deserializer)?;

@@ -304,3 +304,24 @@ fn a_rendered_configuration_with_secrets_is_refused_until_the_secrets_are_given_
     .unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigInvalid);
 }
+
+#[test]
+fn the_placeholder_is_refused_in_the_api_key_list_too() {
+    // The list is read as a list or comma-separated text, not through `Secret`'s own reader.
+    let rendered = "[auth]\napi_keys = [\"[REDACTED]\"]\n";
+    let err =
+        PolicyConfig::from_text_with_env(Some(rendered), ConfigFormat::Toml, &[]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+    assert_eq!(issue_fields(&err), vec!["auth.api_keys".to_owned()]);
+    assert!(format!("{err:?}").contains("placeholder"), "{err:?}");
+    let err = PolicyConfig::from_text_with_env(
+        None,
+        ConfigFormat::Toml,
+        &env(&[(
+            "INFERWARDEN_AUTH__API_KEYS",
+            "real-key-0123456789abcdef,[REDACTED]",
+        )]),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+}

@@ -255,12 +255,14 @@ fn malformed(_: impl std::fmt::Display) -> ApiError {
 /// `proxy_target_invalid`, as `parse_task_ref` says of the replacement character the FastAPI
 /// example's server decodes it to.
 fn task_id(id: Result<Path<String>, PathRejection>) -> ApiResult<String> {
-    id.map(|Path(id)| id).map_err(|_| {
-        ApiError(Error::with_detail(
+    match id {
+        Ok(Path(id)) => Ok(id),
+        Err(PathRejection::FailedToDeserializePathParams(_)) => Err(ApiError(Error::with_detail(
             ErrorCode::ProxyTargetInvalid,
             "the task id is not valid UTF-8",
-        ))
-    })
+        ))),
+        Err(other) => Err(malformed(other)),
+    }
 }
 
 async fn status(
@@ -350,11 +352,11 @@ async fn media(gw: Shared, headers: HeaderMap, id: String, preview: bool) -> Api
 /// A query string read as Starlette reads it: a name given twice takes its last value, names
 /// the route does not know are ignored; a value that does not parse is `validation_error`.
 fn last_wins<T: serde::de::DeserializeOwned>(raw: Option<String>) -> ApiResult<T> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        pairs.retain(|(seen, _)| *seen != name);
-        pairs.push((name.into_owned(), value.into_owned()));
+        last.insert(name.into_owned(), value.into_owned());
     }
+    let pairs: Vec<(String, String)> = last.into_iter().collect();
     let text = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&pairs)
         .finish();

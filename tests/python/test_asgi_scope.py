@@ -74,7 +74,8 @@ def scopes(draw: st.DrawFn) -> dict[str, Any]:
         "type": "http",
         "method": draw(st.sampled_from(["GET", "POST", "DELETE", "OPTIONS", "HEAD", "get", "PUT"])),
         "path": path,
-        "headers": draw(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=5)),
+        # ASGI allows any two-item iterable per header; servers send tuples or lists.
+        "headers": draw(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES).flatmap(lambda p: st.sampled_from([p, list(p)])), max_size=5)),
         "query_string": draw(QUERIES),
         "client": draw(CLIENTS),
     }
@@ -116,6 +117,8 @@ def test_the_rust_reading_of_a_scope_decides_as_the_python_reading(gates, scope:
         {"method": 1},
         {"raw_path": "/str-not-bytes"},
         {"headers": [(b"x-api-key",)]},
+        {"headers": [[b"x-api-key", b"v", b"extra"]]},
+        {"headers": [b"xy"]},
         {"headers": [("x-api-key", API)]},
         {"query_string": "api_key=x"},
         {"path": b"/bytes", "raw_path": None},

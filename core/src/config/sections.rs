@@ -515,7 +515,12 @@ fn strings_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Strin
 }
 
 fn secrets_from_list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Secret>, D::Error> {
-    ListOrCsv::deserialize(d).map(|l| l.into_items().into_iter().map(Secret::new).collect())
+    let items = ListOrCsv::deserialize(d)?.into_items();
+    // The placeholder `config show` prints is never a key (as for a single `Secret`).
+    if items.iter().any(|item| item == crate::secret::REDACTED) {
+        return Err(serde::de::Error::custom(crate::secret::PLACEHOLDER_REFUSED));
+    }
+    Ok(items.into_iter().map(Secret::new).collect())
 }
 
 /// What a route is, for the gate.
