@@ -527,6 +527,37 @@ export declare function legacyCodes(): Array<LegacyCode>
 /** Every error code, in the core's order. */
 export declare function listAllErrors(): Array<ErrorSpec>
 
+/** One log record. */
+export interface LogRecord {
+  /** `error`, `warn`, `info` or `debug`. */
+  level: string
+  /** The module that logged, e.g. `inferwarden::gate`. */
+  target: string
+  /** The message with its fields, e.g. `request refused route_class="generation" code="invalid_api_key"`. */
+  message: string
+}
+
+/** One metric family. */
+export interface MetricFamily {
+  /** The family name (without `_total`). */
+  name: string
+  /** `counter`, `gauge` or `histogram`. */
+  type: string
+  /** The `# HELP` text. */
+  help: string
+  /** The label names of its samples. */
+  labels: Array<string>
+}
+
+/** The exposition of every family now (OpenMetrics text, ending with `# EOF`). */
+export declare function metrics(): string
+
+/** The content type to serve the exposition with. */
+export declare function metricsContentType(): string
+
+/** Every family, in exposition order. */
+export declare function metricsFamilies(): Array<MetricFamily>
+
 /**
  * Checks the platform tree at `root` (its `parity.toml`): `{ schema_version, catalogue,
  * sources, facts_checked, findings, exit_code, rendered }` with `rendered` in `format`
@@ -574,6 +605,15 @@ export interface RouterOptions {
    */
   credentialsFromEnv?: boolean
 }
+
+/**
+ * Sends the library's log records at `level` (`error`, `warn`, `info` (default) or
+ * `debug`) and above to `callback`; `null` stops them.
+ */
+export declare function setLogger(callback?: ((record: LogRecord) => void) | null, level?: string | undefined | null): void
+
+/** Turns recording on or off for the whole process (on by default). */
+export declare function setMetricsEnabled(on: boolean): void
 
 /**
  * Runs every smoke check against `options.baseUrl`; `onProgress(line)` is called while the

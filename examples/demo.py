@@ -463,6 +463,32 @@ def show_audit(config: inferwarden.PolicyConfig, workdir: Path) -> None:
     del os.environ["INFERWARDEN_AUDIT_SIGNING_KEY"]
 
 
+def show_metrics() -> None:
+    section("12. Metrics: every decision above, counted (OpenMetrics text for Prometheus at /metrics)")
+    text = inferwarden.metrics.render()
+    interesting = (
+        "inferwarden_gate_decisions_total{",
+        "inferwarden_rate_limit_checks_total{",
+        "inferwarden_sessions_issued_total{",
+        "inferwarden_sweeps_total{",
+        "inferwarden_tasks_swept_total{",
+        "inferwarden_proxy_requests_total{",
+        "inferwarden_lane_routes_total{",
+        "inferwarden_audit_verifications_total{",
+    )
+    for prefix in interesting:
+        lines = [line for line in text.splitlines() if line.startswith(prefix) and not line.endswith(" 0")]
+        for line in lines[:3]:
+            print("  " + line)
+        if len(lines) > 3:
+            print(f"    (+{len(lines) - 3} more {prefix[:-7]} series)")
+    families = inferwarden.metrics.families()
+    series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+    print(f"  ... {len(families)} families, {series} series; labels only from closed sets (no ids, paths or addresses)")
+    print("  (serve it: Response(inferwarden.metrics.render(), media_type=inferwarden.metrics.CONTENT_TYPE);"
+          " Grafana dashboard: examples/grafana/inferwarden.json)")
+
+
 def main() -> None:
     print(f"inferwarden {inferwarden.__version__}")
     config = show_config()
@@ -478,6 +504,7 @@ def main() -> None:
     show_release_gate()
     with tempfile.TemporaryDirectory(prefix="inferwarden-demo-audit-") as tmp:
         show_audit(config, Path(tmp))
+    show_metrics()
     print("\ndemo finished")
 
 

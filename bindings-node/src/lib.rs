@@ -12,6 +12,8 @@ mod errors;
 mod frames;
 mod gate;
 mod lifecycle;
+mod logging;
+mod metrics;
 mod parity;
 mod probe;
 mod routing;
@@ -29,6 +31,10 @@ pub use errors::{legacy_codes, list_all_errors};
 pub use frames::{frames_gpu_status, frames_to_u8, Frames, FramesOptions};
 pub use gate::{Decision, Gate, GateRequest, IssuedSession, ManualClock};
 pub use lifecycle::Lifecycle;
+pub use logging::{set_logger, LogRecord};
+pub use metrics::{
+    metrics, metrics_content_type, metrics_families, set_metrics_enabled, MetricFamily,
+};
 pub use parity::{parity_check, parity_generate};
 pub use probe::probe_gpus;
 pub use routing::{RemoteBody, Router, RouterOptions};

@@ -231,13 +231,8 @@ pub struct Gate {
 impl Gate {
     /// The decision as an awaitable: inline when nothing can block, else on the runtime.
     fn decide_view_async(&self, py: Python<'_>, req: RequestView) -> PyResult<Py<PyAny>> {
-        if !self.inner.may_block() {
-            let decision = Py::new(
-                py,
-                Decision {
-                    inner: self.inner.decide(&req),
-                },
-            )?;
+        if let Some(inner) = self.inner.try_decide_now(&req) {
+            let decision = Py::new(py, Decision { inner })?;
             return aio::ready(py, decision.into_any());
         }
         let gate = self.inner.clone();
@@ -330,14 +325,23 @@ impl Gate {
     /// waits on it with the GIL released; an event loop should await `decide_asgi` instead.
     fn decide_scope(&self, py: Python<'_>, scope: &Bound<'_, PyDict>) -> PyResult<Decision> {
         let req = asgi_scope::request_view(scope)?;
-        if !self.inner.may_block() {
-            return Ok(Decision {
-                inner: self.inner.decide(&req),
-            });
+        if let Some(inner) = self.inner.try_decide_now(&req) {
+            return Ok(Decision { inner });
         }
         let gate = self.inner.clone();
         let inner = py.detach(move || gate.decide(&req));
         Ok(Decision { inner })
+    }
+
+    /// `decide` for an ASGI HTTP scope when that needs no waiting (see `may_try_now`): the
+    /// decision, or `None` when a store would have had to wait (nothing was written; await
+    /// `decide_asgi` instead). What `GateMiddleware` calls over a SQLite session store.
+    fn try_decide_scope(&self, scope: &Bound<'_, PyDict>) -> PyResult<Option<Decision>> {
+        let req = asgi_scope::request_view(scope)?;
+        Ok(self
+            .inner
+            .try_decide_now(&req)
+            .map(|inner| Decision { inner }))
     }
 
     /// `decide_async` for an ASGI HTTP scope, read in place (method, raw path, header bytes,
@@ -352,6 +356,14 @@ impl Gate {
     #[getter]
     fn may_block(&self) -> bool {
         self.inner.may_block()
+    }
+
+    /// Whether a decision that may block can still be tried on the caller's thread without
+    /// waiting (`try_decide_scope`): the session store is SQLite and the rate limiter and
+    /// audit log are in the process.
+    #[getter]
+    fn may_try_now(&self) -> bool {
+        self.inner.may_try_now()
     }
 
     /// Issues a session (`kind` = `generation` or `admin`) for an allowed decision of

@@ -12,6 +12,8 @@ mod dispatch;
 mod errors;
 mod gate;
 mod lifecycle;
+mod logging;
+mod metrics;
 mod parity;
 mod request_view;
 mod routing;
@@ -24,6 +26,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    logging::install(m.py());
+    m.add_function(wrap_pyfunction!(logging::reset_log_cache, m)?)?;
     m.add_class::<task_ref::TaskRef>()?;
     m.add_class::<config::PolicyConfig>()?;
     m.add_class::<gate::Gate>()?;
@@ -56,5 +60,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parity::parity_generate, m)?)?;
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_render, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_families, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_set_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_content_type, m)?)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! input error (unreadable file, bad arguments).
 
 mod commands;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -185,6 +185,21 @@ fn audit_verify_export_checkpoint_prove() {
     let (code, out, err) = run(bin().args(["audit", "verify", "--db", &url]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("intact: records 0..600"), "{out}");
+    // Not a terminal: progress is plain lines on stderr, at most one per tenth, ending at
+    // the total (a terminal gets an indicatif bar instead).
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("verifying: "))
+        .collect();
+    assert!(
+        (1..=11).contains(&progress.len()),
+        "progress lines: {progress:?}"
+    );
+    assert_eq!(
+        progress.last(),
+        Some(&"verifying: 600 / 600 records"),
+        "{err}"
+    );
 
     // Keys: keygen prints a signer and a verifier; checkpoint signs with the env key.
     let (code, out, _) = run(bin().args(["audit", "keygen", "--name", "ops-audit"]));
@@ -351,4 +366,26 @@ fn sweep_maintains_a_durable_audit_log() {
         .args(["sweep", "--db", &tasks]));
     assert_eq!(code, 2, "retention under 90 days is refused: {err}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn parity_check_reports_progress_off_a_terminal() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/platform");
+    let (code, out, err) = run(bin().args(["parity", "check"]).arg(&root));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("checking: "))
+        .collect();
+    let last = lines
+        .last()
+        .unwrap_or_else(|| panic!("no progress lines: {err}"));
+    let (done, total) = last
+        .trim_start_matches("checking: ")
+        .trim_end_matches(" source files")
+        .split_once(" / ")
+        .unwrap();
+    assert_eq!(done, total, "{err}");
+    assert!(lines.len() <= 11, "{lines:?}");
+    assert!(!out.contains("checking: "), "progress stays off stdout");
 }

@@ -38,6 +38,8 @@ pub mod gate;
 pub mod hex;
 pub mod legacy;
 pub mod lifecycle;
+pub mod metrics;
+pub mod no_wait;
 #[cfg(feature = "parity")]
 pub mod parity;
 mod percent;
@@ -62,6 +64,7 @@ pub mod smoke;
 pub mod sqlite_error;
 pub mod store_url;
 pub mod task_ref;
+mod trace;
 pub mod workspace;
 
 pub use error::{list_all_errors, Error, ErrorCode, ErrorFamily, ErrorSpec, Result};

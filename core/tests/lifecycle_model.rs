@@ -1,10 +1,14 @@
 //! The task lifecycle against a state-machine model (property-based, proptest): random
 //! interleavings of create, claim, heartbeat, complete, fail, clock advances and sweeps by
-//! three workers and a sweeper, on the SQLite store. Every call's outcome (the claim, the
+//! three workers and a sweeper, on the SQLite store and (when the test command started it)
+//! PostgreSQL. Every call's outcome (the claim, the
 //! typed `Completion`, the error code) and every task's state must be what the model says;
 //! each sweep fails exactly the tasks the model finds stale, for the model's reason; a
 //! terminal task never changes again and has exactly one terminal transition row.
 #![cfg(feature = "sqlite")]
+
+#[path = "support/services.rs"]
+mod services;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,7 +16,11 @@ use std::sync::Arc;
 use inferwarden::audit::MemoryAuditSink;
 use inferwarden::clock::ManualClock;
 use inferwarden::config::PolicyConfig;
-use inferwarden::lifecycle::{Completion, Lifecycle, SqliteTaskStore, TaskStatus, TimeSource};
+#[cfg(feature = "postgres")]
+use inferwarden::lifecycle::PostgresTaskStore;
+use inferwarden::lifecycle::{
+    Completion, Lifecycle, SqliteTaskStore, TaskStatus, TaskStore, TimeSource,
+};
 use inferwarden::ErrorCode;
 use proptest::prelude::*;
 
@@ -130,7 +138,8 @@ fn id(t: usize) -> String {
     format!("task-{t}")
 }
 
-fn run(ops: &[Op]) {
+/// A fresh SQLite task store in a temporary directory (removed by the caller).
+fn sqlite_store(clock: &ManualClock) -> (Arc<dyn TaskStore>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "iw_lifecycle_model_{}_{:?}",
         std::process::id(),
@@ -138,14 +147,15 @@ fn run(ops: &[Op]) {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let clock = ManualClock::new(T0);
-    let store = Arc::new(
-        SqliteTaskStore::open(
-            dir.join("tasks.db"),
-            TimeSource::Injected(Arc::new(clock.clone())),
-        )
-        .unwrap(),
-    );
+    let store = SqliteTaskStore::open(
+        dir.join("tasks.db"),
+        TimeSource::Injected(Arc::new(clock.clone())),
+    )
+    .unwrap();
+    (Arc::new(store), dir)
+}
+
+fn run(ops: &[Op], store: Arc<dyn TaskStore>, clock: ManualClock) {
     let mut config = PolicyConfig::default();
     config.stale.processing_ttl_s = BTreeMap::from([("image".to_owned(), (TTL_MS / 1000) as u64)]);
     config.stale.pending_start_timeout_s = (PENDING_MS / 1000) as u64;
@@ -309,7 +319,6 @@ fn run(ops: &[Op]) {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 proptest! {
@@ -317,6 +326,31 @@ proptest! {
 
     #[test]
     fn random_interleavings_match_the_state_machine(ops in prop::collection::vec(op(), 1..60)) {
-        run(&ops);
+        let clock = ManualClock::new(T0);
+        let (store, dir) = sqlite_store(&clock);
+        run(&ops, store, clock);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(feature = "postgres")]
+proptest! {
+    // Each case opens a fresh schema: the same model, 100 cases.
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn random_interleavings_match_the_state_machine_on_postgres(
+        ops in prop::collection::vec(op(), 1..60)
+    ) {
+        let Some(schema) = services::isolated_postgres("life_model") else {
+            return Ok(());
+        };
+        let clock = ManualClock::new(T0);
+        let store = PostgresTaskStore::connect(
+            &schema.url,
+            TimeSource::Injected(Arc::new(clock.clone())),
+        )
+        .unwrap();
+        run(&ops, Arc::new(store), clock);
     }
 }

@@ -99,6 +99,8 @@ fn the_leaf_rules_depend_on_nothing_above_them() {
         assert!(extra.is_empty(), "{m} depends on {extra:?}");
     };
     allowed("error", &[]);
+    allowed("metrics", &["error"]);
+    allowed("no_wait", &["error"]);
     allowed("workspace", &["error", "task_ref"]);
     assert!(!g["config"].contains("routing") && !g["config"].contains("audit"));
 }

@@ -470,3 +470,50 @@ fn a_parser_panic_is_the_files_error_not_a_crash() {
         );
     }
 }
+
+#[test]
+fn brackets_nested_too_deep_are_the_files_error_not_a_hang() {
+    // Found by the parity_typescript fuzz target: 561 bytes of unclosed `[` between `a<b`
+    // comparisons took oxc's parser 1.5 s (release; 14 s in the fuzz build), growing about
+    // 3.5 times per 50 more bytes. The checker refuses such nesting before parsing.
+    let text = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fuzz/regressions/parity_typescript/oxc-exponential-nested-brackets"),
+    )
+    .unwrap();
+    let text = String::from_utf8_lossy(&text);
+    let source: inferwarden::parity::TypeScriptSource =
+        serde_json::from_value(serde_json::json!({"path": "src/App.tsx"})).unwrap();
+    let started = std::time::Instant::now();
+    let facts = inferwarden::parity::extract_typescript(
+        &source,
+        &text,
+        &Default::default(),
+        &Default::default(),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    assert!(
+        facts
+            .errors
+            .iter()
+            .any(|e| e.message.contains("nested deeper than 128 levels")),
+        "{:?}",
+        facts.errors
+    );
+    // Deep but legitimate nesting (within the bound, brackets in strings and comments not
+    // counted) is still parsed.
+    let deep = format!(
+        "// {}\nconst s = '{}';\nexport const x = {}1{};\n",
+        "[".repeat(300),
+        "(".repeat(300),
+        "[".repeat(100),
+        "]".repeat(100)
+    );
+    let facts = inferwarden::parity::extract_typescript(
+        &source,
+        &deep,
+        &Default::default(),
+        &Default::default(),
+    );
+    assert!(facts.errors.is_empty(), "{:?}", facts.errors);
+}

@@ -8,7 +8,6 @@
 #[path = "support/services.rs"]
 mod services;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use inferwarden::clock::ManualClock;
@@ -205,19 +204,10 @@ proptest! {
 
     #[test]
     fn postgres_store_matches_the_model(ops in prop::collection::vec(op(&config()), 1..50)) {
-        let Some(url) = services::postgres_url() else {
+        let Some(schema) = services::isolated_postgres("sess_model") else {
             return Ok(());
         };
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let schema = format!("iw_sess_model_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        admin
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"))
-            .unwrap();
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let isolated = format!("{url}{sep}options=-csearch_path%3D{schema}");
-        let store = inferwarden::session::PostgresSessionStore::connect(&isolated).unwrap();
+        let store = inferwarden::session::PostgresSessionStore::connect(&schema.url).unwrap();
         run(Arc::new(store), &config(), &ops);
-        admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
     }
 }

@@ -178,6 +178,13 @@ def create_app(data_dir: Path, *, worker_step_s: float = 0.2) -> FastAPI:
     def health() -> dict[str, Any]:
         return {"ok": True, "version": inferwarden.__version__}
 
+    # Prometheus scrapes this (OpenMetrics text). A public route by default, like /health:
+    # no secret, task id or client address is ever in it; keep it on the internal network,
+    # or give `GET /metrics` an authenticated class in [gate] routes.
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(inferwarden.metrics.render(), media_type=inferwarden.metrics.CONTENT_TYPE)
+
     @app.post("/auth/session")
     def open_session(request: Request, response: Response, decision=Depends(gate_decision)) -> dict[str, Any]:
         issued = gate.issue_session(decision, "generation", correlation(request))

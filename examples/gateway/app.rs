@@ -647,6 +647,18 @@ pub async fn build(
                 ),
             )
             .route("/gallery", get(gallery))
+            .route(
+                "/metrics",
+                get(|| async {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            inferwarden::metrics::CONTENT_TYPE,
+                        )],
+                        inferwarden::metrics::render(),
+                    )
+                }),
+            )
             .fallback(not_found)
             .method_not_allowed_fallback(bad_method)
             .layer(middleware::from_fn_with_state(gw.clone(), gate_layer))

@@ -18,7 +18,8 @@ ORIGIN = "https://app.example.com"
 @pytest.fixture(params=["memory", "sqlite"])
 def client(request, tmp_path):
     """The app over an in-process gate (decided on the spot, the app's awaitable handed back)
-    and over SQLite sessions (``may_block``: the decision is awaited off the loop)."""
+    and over SQLite sessions (``may_block``, but ``may_try_now``: tried on the spot without
+    waiting, awaited off the loop only when SQLite would have waited)."""
     cfg = inferwarden.PolicyConfig.from_text(
         f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n[sessions]\nsecure = false\n'
         f'[cors]\nfrontend_origins = ["{ORIGIN}"]\n'
@@ -26,6 +27,7 @@ def client(request, tmp_path):
     store = "memory" if request.param == "memory" else f"sqlite:{tmp_path / 'sessions.db'}"
     gate = inferwarden.Gate(cfg, session_store=store, audit="memory")
     assert gate.may_block == (request.param == "sqlite")
+    assert gate.may_try_now == (request.param == "sqlite")
     app = FastAPI()
     app.add_middleware(GateMiddleware, gate=gate)
     install_error_handler(app)
@@ -128,3 +130,35 @@ def test_the_middleware_is_an_asgi3_app_to_servers_that_check_for_a_coroutine_fu
     config = uvicorn.Config(middleware)
     config.load()
     assert config.interface == "asgi3"
+
+
+def test_a_try_that_gives_up_is_awaited_off_the_loop(tmp_path):
+    """When SQLite would have made the decision wait (``try_decide_scope`` answers ``None``)
+    the middleware awaits ``decide_asgi`` instead: same decision, reached the other way."""
+    cfg = inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{API}"]\n')
+    real = inferwarden.Gate(cfg, session_store=f"sqlite:{tmp_path / 'sessions.db'}", audit="memory")
+    calls: list[str] = []
+
+    class GivesUp:
+        may_block = True
+        may_try_now = True
+
+        def try_decide_scope(self, scope):
+            calls.append("try")
+            return None
+
+        async def decide_asgi(self, scope):
+            calls.append("await")
+            return await real.decide_asgi(scope)
+
+    app = FastAPI()
+    app.add_middleware(GateMiddleware, gate=GivesUp())
+
+    @app.get("/status/{task_id}")
+    def status(task_id: str, decision=Depends(gate_decision)):
+        return {"principal": decision.principal["kind"]}
+
+    client = TestClient(app)
+    assert client.get("/status/t1", headers={"X-API-Key": API}).json() == {"principal": "api_key"}
+    assert client.get("/status/t1").status_code == 401
+    assert calls == ["try", "await", "try", "await"]

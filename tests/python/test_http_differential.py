@@ -34,6 +34,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from schemathesis import GenerationMode
 
 import inferwarden
@@ -327,3 +328,18 @@ def test_fuzz_findings_stay_fixed(fresh_pair: Pair, credential: str, method: str
     for name, r in (("fastapi", a), ("gateway", b)):
         check_response(name, r, fresh_pair.secrets, f"{credential} {method} {path}")
         assert outcome(r) == (status, code), (name, r.status_code, r.text[:300])
+
+
+def test_both_services_serve_their_metrics(fresh_pair: Pair) -> None:
+    """`GET /metrics` on both examples: OpenMetrics the strict parser reads, every pinned
+    family declared, the requests the fixture made counted, and no secret in it."""
+    pinned = [f["name"] for f in inferwarden.metrics.families()]
+    for service in (fresh_pair.fastapi, fresh_pair.gateway):
+        r = requests.get(f"{service.base_url}/metrics", timeout=10)
+        assert r.status_code == 200, (service.name, r.text[:200])
+        assert r.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0"), service.name
+        families = {f.name: f for f in text_string_to_metric_families(r.text)}
+        assert list(families) == pinned, service.name
+        issued = {s.labels["kind"]: s.value for s in families["inferwarden_sessions_issued"].samples}
+        assert issued["generation"] >= 1 and issued["admin"] >= 1, (service.name, issued)
+        check_response(service.name, r, fresh_pair.secrets, "GET /metrics")

@@ -44,6 +44,14 @@ __version__: str = _native.__version__
 # violation. Native, so the hot path has no Python frame.
 validate_request = _native.validate_request
 
+# inferwarden.metrics.render(): the process-wide metrics in OpenMetrics text.
+from inferwarden import metrics  # noqa: E402
+
+# The core's log records go to the standard `logging` loggers "inferwarden.gate",
+# "inferwarden.lifecycle", "inferwarden.proxy", "inferwarden.audit" (debug and above; never a
+# secret). Levels are cached per logger: call reset_log_cache() after changing one.
+reset_log_cache = _native.reset_log_cache
+
 __all__ = [
     "AuditLog",
     "CLASS_BY_CODE",
@@ -55,6 +63,8 @@ __all__ = [
     "PipelineSlot",
     "RouteHandle",
     "budget_gb",
+    "metrics",
+    "reset_log_cache",
     "classify_worker_error",
     "place_model",
     "probe_gpus",

@@ -71,14 +71,18 @@ class GateMiddleware:
 
     The scope is read in Rust. When every store is in the process (``gate.may_block`` is
     false) the decision is made on the spot and an allowed request gets the app's own
-    awaitable back: no extra coroutine frame and no future per request. Otherwise the
-    decision is awaited (``decide_asgi``, on the native runtime's blocking pool), so a store
-    round trip never blocks the event loop."""
+    awaitable back: no extra coroutine frame and no future per request. Over a SQLite session
+    store (``gate.may_try_now``) the decision is tried on the spot without waiting
+    (``try_decide_scope``: the connection only if free, a zero busy timeout) and awaited only
+    when SQLite would have made it wait. Otherwise the decision is awaited (``decide_asgi``,
+    on the native runtime's blocking pool), so a store round trip never blocks the event
+    loop."""
 
     def __init__(self, app: Callable[..., Awaitable[None]], gate: Gate) -> None:
         self.app = app
         self.gate = gate
         self._inline = not gate.may_block
+        self._try_now = gate.may_try_now
 
     @_mark_coroutine_function
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
@@ -86,6 +90,10 @@ class GateMiddleware:
             return self.app(scope, receive, send)
         if self._inline:
             return self._proceed(self.gate.decide_scope(scope), scope, receive, send)
+        if self._try_now:
+            decision = self.gate.try_decide_scope(scope)
+            if decision is not None:
+                return self._proceed(decision, scope, receive, send)
         return self._decide_then_proceed(scope, receive, send)
 
     async def _decide_then_proceed(self, scope: Scope, receive: Receive, send: Send) -> None:

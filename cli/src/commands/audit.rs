@@ -3,7 +3,7 @@
 //! show checkpoint keys. The signing key is read from the environment variable the
 //! configuration names (`audit.signing_key_env`), never from an argument.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -71,20 +71,14 @@ pub fn verify(
             .iter()
             .map(|p| read_text(p))
             .collect::<Result<Vec<_>, _>>()?;
-        let terminal = std::io::stderr().is_terminal();
-        let progress = |done: u64, total: u64| {
-            let mut err = std::io::stderr();
-            let _ = write!(err, "\rverifying: {done} / {total} records");
-            let _ = err.flush();
-        };
+        let bar = crate::progress::Progress::new("verifying", "records");
+        let progress = |done: u64, total: u64| bar.update(done, total);
         let report = log.verify(&VerifyOptions {
             verifier,
             trusted,
-            progress: if terminal { Some(&progress) } else { None },
+            progress: Some(&progress),
         });
-        if terminal {
-            eprintln!();
-        }
+        bar.finish();
         report
     };
     let report = match run() {

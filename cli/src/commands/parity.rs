@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use inferwarden::parity::{check_tree, generate_tree, Format};
+use inferwarden::parity::{check_tree_with_progress, generate_tree, Format};
 
 use super::{EXIT_OK, EXIT_POLICY, EXIT_USAGE};
 
@@ -13,7 +13,12 @@ pub fn check(root: &Path, format: &str) -> u8 {
         eprintln!("error[config_invalid]: unknown format {format}");
         return EXIT_USAGE;
     };
-    match check_tree(root) {
+    let bar = crate::progress::Progress::new("checking", "source files");
+    let checked = check_tree_with_progress(root, &|done, total, _path| {
+        bar.update(done as u64, total as u64)
+    });
+    bar.finish();
+    match checked {
         Ok(run) => {
             // Colour only on a terminal, and never with NO_COLOR set.
             let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())

@@ -94,15 +94,37 @@ pub fn run(db: &str, config: Option<PathBuf>, interval: Option<u64>, json: bool)
             return EXIT_USAGE;
         }
     };
+    // On a terminal a spinner says how many sweeps ran and what the last one did; the
+    // reports still go to standard output, one per sweep.
+    let ticker = crate::progress::Ticker::new("sweeping: waiting for the first sweep");
+    let (mut sweeps, mut failed_total, mut errors) = (0u64, 0u64, 0u64);
+    let every_s = life.interval().as_secs();
     runtime.block_on(life.run_sweeper_async(
         async {
             let _ = tokio::signal::ctrl_c().await;
         },
-        |result| match result {
-            Ok(report) => print_report(&report, json),
-            Err(e) => eprintln!("error[{}]: {} (retrying)", e.code_str(), e.detail()),
+        |result| {
+            sweeps += 1;
+            match result {
+                Ok(report) => {
+                    failed_total += report.failed.len() as u64;
+                    print_report(&report, json);
+                }
+                Err(e) => {
+                    errors += 1;
+                    ticker.line(&format!(
+                        "error[{}]: {} (retrying)",
+                        e.code_str(),
+                        e.detail()
+                    ));
+                }
+            }
+            ticker.status(format!(
+                "sweeping every {every_s} s: {sweeps} sweeps, {failed_total} stale tasks failed, {errors} errors"
+            ));
         },
     ));
+    ticker.finish();
     EXIT_OK
 }
 

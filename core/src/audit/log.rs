@@ -187,7 +187,19 @@ impl AuditLog {
 
     /// Appends one event (identifiers hashed as configured) and returns its sequence number
     /// once its batch is committed. Any store failure is `dependency_unavailable`.
-    pub fn append(&self, mut event: AuditEvent) -> Result<u64, Error> {
+    pub fn append(&self, event: AuditEvent) -> Result<u64, Error> {
+        crate::trace::span!(
+            "inferwarden::audit",
+            "audit_append",
+            action = event.action.as_str()
+        );
+        let watch = crate::metrics::Stopwatch::start();
+        let result = self.append_unmeasured(event);
+        crate::metrics::record_append(result.is_ok(), Some(watch.elapsed()));
+        result
+    }
+
+    fn append_unmeasured(&self, mut event: AuditEvent) -> Result<u64, Error> {
         if let Some(h) = &self.settings.hasher {
             h.apply(&mut event);
         }

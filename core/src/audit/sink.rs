@@ -98,6 +98,7 @@ impl AuditSink for MemoryAuditSink {
             ring.evicted += 1;
         }
         ring.events.push_back(event);
+        crate::metrics::record_append(true, None);
         Ok(())
     }
 

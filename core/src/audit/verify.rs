@@ -274,6 +274,33 @@ pub fn verify_store(
     store: &dyn AuditStore,
     options: &VerifyOptions<'_>,
 ) -> Result<VerifyReport, Error> {
+    crate::trace::span!("inferwarden::audit", "audit_verify");
+    let report = verify_store_unrecorded(store, options);
+    crate::metrics::record_verification(report.as_ref().ok().map(|r| r.intact));
+    #[cfg(feature = "tracing")]
+    match &report {
+        Ok(r) if r.intact => {
+            tracing::info!(target: "inferwarden::audit", size = r.size, "audit log intact")
+        }
+        Ok(r) => tracing::warn!(
+            target: "inferwarden::audit",
+            size = r.size,
+            first_bad_seq = r.tamper.as_ref().map(|t| t.seq),
+            "audit log verification found tampering"
+        ),
+        Err(e) => tracing::warn!(
+            target: "inferwarden::audit",
+            code = e.code_str(),
+            "audit log verification could not run"
+        ),
+    }
+    report
+}
+
+fn verify_store_unrecorded(
+    store: &dyn AuditStore,
+    options: &VerifyOptions<'_>,
+) -> Result<VerifyReport, Error> {
     let meta = store.meta()?;
     let (wanted, bad_signature) = collect_checkpoints(store, options)?;
     let mut roots_at: BTreeMap<u64, Option<Hash>> =
@@ -394,6 +421,12 @@ pub fn verify_store(
         }
     }
 
+    if let Some(progress) = options.progress {
+        // The last page is usually partial: report where the walk ended.
+        if (expected - start) % PAGE as u64 != 0 {
+            progress(expected - start, total);
+        }
+    }
     let size = expected;
     let root = builder.root();
     let checkpoint_problem = if row_problem.is_some() {

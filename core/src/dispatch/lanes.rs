@@ -174,7 +174,9 @@ impl LaneRouter {
             .map_err(|_| poisoned())?
             .insert(model.to_owned(), health)
             .is_some_and(|h| h.ready);
+        crate::metrics::record_lane_ready(model, ready);
         if ready && !was_ready {
+            crate::metrics::record_cold_start();
             let mut m = self.metrics.lock().map_err(|_| poisoned())?;
             m.cold_starts += 1;
             m.lanes.entry(model.to_owned()).or_default().cold_starts += 1;
@@ -213,18 +215,22 @@ impl LaneRouter {
         let mut m = self.metrics.lock().map_err(|_| poisoned())?;
         let Some(cause) = cause else {
             m.dedicated += 1;
+            crate::metrics::record_route(Some(true));
             return Ok(Route::Dedicated {
                 model: model.to_owned(),
             });
         };
         *m.fallbacks.entry(cause.as_str().to_owned()).or_default() += 1;
+        crate::metrics::record_fallback(cause.as_str());
         match self.queue.admit() {
             Ok(slot) => {
                 m.degraded += 1;
+                crate::metrics::record_route(Some(false));
                 Ok(Route::Degraded { slot, cause })
             }
             Err(e) => {
                 m.overloaded += 1;
+                crate::metrics::record_route(None);
                 Err(e)
             }
         }

@@ -6,6 +6,7 @@
 //! switches, evictions, generations, budget overruns, missed cleanups, the last memory event)
 //! are data ([`PipelineSlot::metrics`]).
 
+use crate::metrics::{record_slot, SlotEvent};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -112,6 +113,7 @@ impl PipelineSlot {
             SlotState::Active(m) if m == model => {
                 i.last_used_ms = now;
                 i.metrics.warm_hits += 1;
+                record_slot(SlotEvent::WarmHit, 1);
                 Ok(true)
             }
             SlotState::Active(other) => {
@@ -121,12 +123,15 @@ impl PipelineSlot {
                 cleared?;
                 i.metrics.switches += 1;
                 i.metrics.cold_loads += 1;
+                record_slot(SlotEvent::Switch, 1);
+                record_slot(SlotEvent::ColdLoad, 1);
                 i.state = SlotState::Loading(model.to_owned());
                 i.last_used_ms = now;
                 Ok(false)
             }
             SlotState::Empty => {
                 i.metrics.cold_loads += 1;
+                record_slot(SlotEvent::ColdLoad, 1);
                 i.state = SlotState::Loading(model.to_owned());
                 i.last_used_ms = now;
                 Ok(false)
@@ -178,6 +183,7 @@ impl PipelineSlot {
                 let cleared = clear_cache(&m);
                 i.state = SlotState::Empty;
                 i.metrics.evictions += 1;
+                record_slot(SlotEvent::Eviction, 1);
                 cleared.map(|()| Some(m))
             }
             _ => Ok(None),
@@ -210,6 +216,9 @@ impl PipelineSlot {
         m.budget_exceeded += u64::from(event.budget_exceeded);
         m.cleanups_missed += u64::from(!event.cleanup_done);
         m.last_memory = Some(event.clone());
+        record_slot(SlotEvent::Generation, 1);
+        record_slot(SlotEvent::BudgetOverrun, u64::from(event.budget_exceeded));
+        record_slot(SlotEvent::CleanupMissed, u64::from(!event.cleanup_done));
         Ok(event)
     }
 

@@ -237,14 +237,18 @@ impl DegradedQueue {
     pub fn admit(&self) -> Result<QueueSlot, Error> {
         let now = self.clock.now_ms();
         match self.backend.admit(now, self.max_depth, self.max_wait_ms)? {
-            Admission::Admitted(id) => Ok(QueueSlot {
-                id,
-                queue: self.clone(),
-            }),
+            Admission::Admitted(id) => {
+                crate::metrics::record_queue_slot(1, false);
+                Ok(QueueSlot {
+                    id,
+                    queue: self.clone(),
+                })
+            }
             Admission::Full {
                 depth,
                 soonest_expiry_ms,
             } => {
+                crate::metrics::record_queue_overload();
                 let retry = ((soonest_expiry_ms - now).max(1) as u64).div_ceil(1000);
                 Err(Error::new(ErrorCode::QueueOverloaded)
                     .meta("depth", u64::from(depth))
@@ -308,6 +312,7 @@ impl QueueSlot {
                 None => w.timeouts += 1,
             }
         }
+        crate::metrics::record_queue_start(started.map(|admitted| now - admitted));
         match started {
             Some(admitted) => Ok(now - admitted),
             None => Err(Error::with_detail(
@@ -331,5 +336,6 @@ impl QueueSlot {
 impl Drop for QueueSlot {
     fn drop(&mut self) {
         self.queue.backend.release(self.id);
+        crate::metrics::record_queue_slot(-1, false);
     }
 }

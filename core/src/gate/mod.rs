@@ -41,6 +41,7 @@ use crate::audit::{AuditEvent, AuditFields, AuditSink, MemoryAuditSink, Outcome}
 use crate::clock::{Clock, SystemClock};
 use crate::config::{PolicyConfig, RateLimit, RouteClass};
 use crate::error::{Error, ErrorCode};
+use crate::metrics::{DecisionOutcome, RateLimitResult};
 use crate::ratelimit::{client_key, MemoryRateLimiter, OutagePolicy, RateLimiter};
 use crate::session::{
     IssuedSession, MemorySessionStore, SessionCheck, SessionKind, SessionManager, SessionStore,
@@ -162,6 +163,9 @@ struct Ctx<'a> {
     /// The admin session looked up for the throttle key (token, check): the admin
     /// authentication reuses it instead of reading the store a second time.
     admin_peek: Option<(String, SessionCheck)>,
+    /// In a [`Gate::try_decide_now`] try: the audit events of this decision, written only
+    /// once the try has kept its decision (a try that gives up must have written nothing).
+    deferred_audit: Option<std::cell::RefCell<Vec<AuditEvent>>>,
 }
 
 impl Ctx<'_> {
@@ -203,6 +207,47 @@ fn correlation_id(req: &RequestView) -> String {
         }
     }
     generated_correlation_id()
+}
+
+fn audit_unreachable() -> Error {
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        "the audit store is unreachable",
+    )
+}
+
+/// Counts a decision in the metrics and logs it (feature `tracing`): a refusal at `info`
+/// with its code and correlation id, anything else at `debug`. Never a credential.
+fn record_decision(class: RouteClass, d: &Decision) {
+    let outcome = match d {
+        Decision::Allow { .. } => DecisionOutcome::Allowed,
+        Decision::Preflight { .. } => DecisionOutcome::Preflight,
+        Decision::Reject { error, .. } => DecisionOutcome::Rejected(error.code()),
+    };
+    crate::metrics::record_decision(class as usize, outcome);
+    #[cfg(feature = "tracing")]
+    {
+        let route_class = crate::metrics::ROUTE_CLASSES[class as usize];
+        match d {
+            Decision::Reject { error, .. } => tracing::info!(
+                target: "inferwarden::gate",
+                route_class,
+                code = error.code_str(),
+                correlation_id = error
+                    .metadata()
+                    .and_then(|m| m.get("correlation_id"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-"),
+                "request refused"
+            ),
+            Decision::Allow { .. } => {
+                tracing::debug!(target: "inferwarden::gate", route_class, "request allowed")
+            }
+            Decision::Preflight { .. } => {
+                tracing::debug!(target: "inferwarden::gate", route_class, "preflight answered")
+            }
+        }
+    }
 }
 
 impl Gate {
@@ -255,14 +300,57 @@ impl Gate {
         self.sessions.may_block() || self.limiter.may_block() || self.audit.may_block()
     }
 
-    /// Decides one request without blocking an async executor: inline when nothing can
-    /// block ([`Gate::may_block`] is `false`), otherwise on the runtime's blocking pool. A
+    /// Whether [`Gate::try_decide_now`] can decide on the caller's thread although
+    /// [`Gate::may_block`] is `true`: the rate limiter and audit sink are in the process and
+    /// the session store honours [`crate::no_wait`] (the SQLite store does).
+    pub fn may_try_now(&self) -> bool {
+        !self.limiter.may_block()
+            && !self.audit.may_block()
+            && self.sessions.can_try_without_waiting()
+    }
+
+    /// Decides on the caller's thread (an event loop) when that needs no waiting:
+    /// `Some(decision)` when nothing can block, or when every store that can is one that
+    /// tries without waiting ([`Gate::may_try_now`]) and did not have to. `None` means
+    /// decide again where waiting is allowed ([`Gate::decide`] on a worker thread): a store
+    /// would have had to wait (a SQLite file another writer holds, the connection in use by
+    /// another thread), and nothing was written.
+    ///
+    /// In a try, stores never wait: the audit events are kept aside and written once the
+    /// decision is kept, and the one write that cannot be set aside, a rate-limit count, is
+    /// never followed by a store call that could wait, except on admin routes (the admin
+    /// session's idle-time update follows the throttle), which are therefore never tried.
+    pub fn try_decide_now(&self, req: &RequestView) -> Option<Decision> {
+        if !self.may_block() {
+            return Some(self.decide(req));
+        }
+        if !self.may_try_now() || self.classify(&req.method, &req.path).class == RouteClass::Admin {
+            return None;
+        }
+        let (class, mut decision, deferred) =
+            crate::no_wait::attempt(|| self.decide_unrecorded(req, true))?;
+        for event in deferred {
+            if self.audit.record(event).is_err() {
+                // Fail closed, as an audit write inside the decision would have.
+                decision = Decision::Reject {
+                    error: audit_unreachable(),
+                    set_headers: decision.set_headers().to_vec(),
+                };
+                break;
+            }
+        }
+        record_decision(class, &decision);
+        Some(decision)
+    }
+
+    /// Decides one request without blocking an async executor: on the spot when that needs
+    /// no waiting ([`Gate::try_decide_now`]), otherwise on the runtime's blocking pool. A
     /// decision that cannot complete (the blocking task panicked or the runtime is shutting
     /// down) is a rejection with `internal_error`: fail closed, never an allow.
     #[cfg(feature = "tokio")]
     pub async fn decide_async(self: &Arc<Self>, req: RequestView) -> Decision {
-        if !self.may_block() {
-            return self.decide(&req);
+        if let Some(decision) = self.try_decide_now(&req) {
+            return decision;
         }
         let gate = Arc::clone(self);
         match tokio::task::spawn_blocking(move || gate.decide(&req)).await {
@@ -306,17 +394,30 @@ impl Gate {
         for (k, v) in details {
             event = event.detail(k, v.clone());
         }
-        self.audit.record(event).map_err(|_| {
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                "the audit store is unreachable",
-            )
-        })
+        if let Some(deferred) = &ctx.deferred_audit {
+            deferred.borrow_mut().push(event);
+            return Ok(());
+        }
+        self.audit.record(event).map_err(|_| audit_unreachable())
     }
 
     /// Decides one request.
     pub fn decide(&self, req: &RequestView) -> Decision {
+        let (class, decision, _) = self.decide_unrecorded(req, false);
+        record_decision(class, &decision);
+        decision
+    }
+
+    /// The decision and the route class it was made for, not yet counted in the metrics
+    /// (a try that gives up is thrown away uncounted). With `defer_audit` its audit events
+    /// are returned instead of written.
+    fn decide_unrecorded(
+        &self,
+        req: &RequestView,
+        defer_audit: bool,
+    ) -> (RouteClass, Decision, Vec<AuditEvent>) {
         let route = self.routes.classify(&req.method, &req.path);
+        let class = route.class;
         let mut ctx = Ctx {
             req,
             route,
@@ -325,8 +426,15 @@ impl Gate {
             client: OnceCell::new(),
             headers: Vec::new(),
             admin_peek: None,
+            deferred_audit: defer_audit.then(Default::default),
         };
-        match self.decide_inner(&mut ctx) {
+        crate::trace::span!(
+            "inferwarden::gate",
+            "decide",
+            route_class = crate::metrics::ROUTE_CLASSES[class as usize],
+            correlation_id = ctx.correlation_id()
+        );
+        let decision = match self.decide_inner(&mut ctx) {
             Ok(Some(principal)) => Decision::Allow {
                 principal,
                 route: ctx.route.class,
@@ -339,7 +447,12 @@ impl Gate {
                 error: error.meta("correlation_id", ctx.correlation_id().to_owned()),
                 set_headers: ctx.headers,
             },
-        }
+        };
+        let deferred = ctx
+            .deferred_audit
+            .map(std::cell::RefCell::into_inner)
+            .unwrap_or_default();
+        (class, decision, deferred)
     }
 
     /// `Ok(None)` = answered preflight.
@@ -427,9 +540,23 @@ impl Gate {
         key: &str,
         limit: RateLimit,
     ) -> Result<(), Error> {
+        crate::no_wait::side_effect()?;
+        crate::trace::span!(
+            "inferwarden::ratelimit",
+            "rate_limit_check",
+            policy = policy
+        );
         match self.limiter.check(key, limit, self.clock.now_ms()) {
             Ok(d) => {
                 ctx.headers.extend(d.headers(policy));
+                crate::metrics::record_rate_limit(
+                    policy,
+                    if d.allowed {
+                        RateLimitResult::Allowed
+                    } else {
+                        RateLimitResult::Limited
+                    },
+                );
                 if d.allowed {
                     Ok(())
                 } else {
@@ -448,6 +575,7 @@ impl Gate {
                 }
             }
             Err(_) => {
+                crate::metrics::record_rate_limit(policy, RateLimitResult::StoreUnavailable);
                 let client = ctx.client().to_owned();
                 match self.limiter_outage {
                     OutagePolicy::FailClosed => {

@@ -172,11 +172,23 @@ impl Lifecycle {
                 "task type is empty",
             ));
         }
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "create",
+            task_id = id
+        );
         self.store.create(id, task_type, "api")
     }
 
     /// `pending -> processing` for `worker`; unknown task types are refused.
     pub fn claim(&self, id: &str, worker: &str) -> Result<Claim, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "claim",
+            task_id = id
+        );
         self.store
             .claim(id, &self.ttls_ms, &format!("worker:{worker}"))
     }
@@ -188,12 +200,24 @@ impl Lifecycle {
         lease_id: &str,
         progress: u8,
     ) -> Result<Completion, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "progress",
+            task_id = id
+        );
         self.store.report_progress(id, lease_id, progress)
     }
 
     /// A liveness signal under the lease: refreshes `heartbeat_at` (checked when
     /// `stale.heartbeat_timeout_s` is set), never the stale deadline or the progress.
     pub fn heartbeat(&self, id: &str, lease_id: &str) -> Result<Completion, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "heartbeat",
+            task_id = id
+        );
         self.store.report_progress(id, lease_id, 0)
     }
 
@@ -216,6 +240,12 @@ impl Lifecycle {
         result_path: &str,
         worker: &str,
     ) -> Result<Completion, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "complete",
+            task_id = id
+        );
         let outcome =
             self.store
                 .complete(id, lease_id, result_path, &format!("worker:{worker}"))?;
@@ -248,12 +278,53 @@ impl Lifecycle {
         message: &str,
         worker: &str,
     ) -> Result<Completion, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "fail",
+            task_id = id
+        );
         self.store
             .fail(id, lease_id, code, message, &format!("worker:{worker}"))
     }
 
     /// One sweep; every stale transition is audited (task id, type, runtime, TTL, sweep id).
     pub fn sweep(&self) -> Result<SweepReport, Error> {
+        crate::trace::span!("inferwarden::lifecycle", "sweep");
+        let watch = crate::metrics::Stopwatch::start();
+        let mut store_failed = false;
+        let result = self.sweep_unrecorded(&mut store_failed);
+        let label = match (&result, store_failed) {
+            (Ok(_), _) => "ok",
+            (Err(_), true) => "store_error",
+            (Err(_), false) => "audit_error",
+        };
+        let reasons = result
+            .iter()
+            .flat_map(|r| r.failed.iter().map(|t| t.reason.as_str()));
+        crate::metrics::record_sweep(label, watch.elapsed(), reasons, self.current_batch());
+        #[cfg(feature = "tracing")]
+        match &result {
+            Ok(r) => tracing::info!(
+                target: "inferwarden::lifecycle",
+                sweep_id = %r.sweep_id,
+                failed = r.failed.len(),
+                batches = r.batches,
+                elapsed_ms = watch.elapsed().as_millis() as u64,
+                "sweep finished"
+            ),
+            Err(e) => tracing::warn!(
+                target: "inferwarden::lifecycle",
+                result = label,
+                code = e.code_str(),
+                next_batch = self.current_batch(),
+                "sweep failed"
+            ),
+        }
+        result
+    }
+
+    fn sweep_unrecorded(&self, store_failed: &mut bool) -> Result<SweepReport, Error> {
         let sweep_id = new_sweep_id();
         // Fail closed: a sweep the audit log cannot record is not run.
         self.audit(
@@ -275,8 +346,10 @@ impl Lifecycle {
                 report
             }
             Err(e) => {
+                *store_failed = true;
                 self.batch
                     .store((policy.batch / 2).max(1), Ordering::SeqCst);
+                crate::metrics::record_batch_halved();
                 return Err(e);
             }
         };
@@ -302,11 +375,23 @@ impl Lifecycle {
 
     /// Reads a task.
     pub fn get(&self, id: &str) -> Result<Option<TaskRecord>, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "get",
+            task_id = id
+        );
         self.store.get(id)
     }
 
     /// A task's transitions.
     pub fn transitions(&self, id: &str) -> Result<Vec<TransitionRecord>, Error> {
+        crate::trace::span!(
+            "inferwarden::lifecycle",
+            "task_store",
+            op = "transitions",
+            task_id = id
+        );
         self.store.transitions(id)
     }
 

@@ -13,6 +13,7 @@ mod facts;
 mod findings;
 mod generate;
 mod location;
+mod nesting;
 mod python_source;
 mod report;
 mod typescript_source;
@@ -189,8 +190,27 @@ pub fn check_tree(root: &Path) -> Result<ParityRun, Error> {
     check_with(root, &load_config(root)?)
 }
 
+/// [`check_tree`], calling `progress(done, total, path)` after each source file is read
+/// and checked (a progress bar over a large tree).
+pub fn check_tree_with_progress(
+    root: &Path,
+    progress: &dyn Fn(usize, usize, &str),
+) -> Result<ParityRun, Error> {
+    check_with_progress(root, &load_config(root)?, progress)
+}
+
 /// Checks the tree at `root` with an explicit configuration.
 pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error> {
+    check_with_progress(root, config, &|_, _, _| {})
+}
+
+/// [`check_with`], calling `progress(done, total, path)` after each source file.
+pub fn check_with_progress(
+    root: &Path,
+    config: &ParityConfig,
+    progress: &dyn Fn(usize, usize, &str),
+) -> Result<ParityRun, Error> {
+    let total = config.python.len() + config.typescript.len();
     let catalogue_text = std::fs::read_to_string(root.join(&config.catalogue)).map_err(|e| {
         Error::with_detail(
             ErrorCode::ConfigInvalid,
@@ -226,6 +246,7 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
+        progress(i + 1, total, &src.path);
     }
     for (i, src) in config.typescript.iter().enumerate() {
         if let Some(text) = read("typescript", i, &src.path, &mut checks) {
@@ -236,6 +257,7 @@ pub fn check_with(root: &Path, config: &ParityConfig) -> Result<ParityRun, Error
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
         }
+        progress(config.python.len() + i + 1, total, &src.path);
     }
     // A fact about a model the configuration misnamed is reported once, as a config error.
     let misnamed = checks.misnamed_models();

@@ -37,6 +37,17 @@ pub fn extract(
     let unions = &source.model_unions;
     let index = LineIndex::new(file, text);
     let mut out = SourceFacts::default();
+    if let Some(offset) = super::nesting::too_deep(text, super::nesting::MAX_NESTING) {
+        out.errors.push(SourceError {
+            at: index.locate(offset),
+            message: format!(
+                "brackets nested deeper than {} levels: the file is not parsed (the TypeScript \
+                 parser's time grows exponentially with such nesting)",
+                super::nesting::MAX_NESTING
+            ),
+        });
+        return out;
+    }
     let source_type = SourceType::from_path(Path::new(file)).unwrap_or_else(|_| SourceType::tsx());
     let allocator = Allocator::default();
     // A checker over someone's source tree never crashes on a file: a panic inside the parser

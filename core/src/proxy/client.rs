@@ -141,6 +141,48 @@ impl ProxyClient {
         json: Option<&Value>,
         query: Option<&str>,
     ) -> Result<RemoteBody, Error> {
+        let watch = crate::metrics::Stopwatch::start();
+        let mut attempts = 0;
+        let sending = self.send_unrecorded(target, route, credential, json, query, &mut attempts);
+        #[cfg(feature = "tracing")]
+        let sending = tracing::Instrument::instrument(
+            sending,
+            tracing::trace_span!(target: "inferwarden::proxy", "proxy_request", route = route.as_str()),
+        );
+        let result = sending.await;
+        crate::metrics::record_proxy_request(
+            route.as_str(),
+            result.as_ref().map(|_| ()),
+            watch.elapsed(),
+            attempts,
+        );
+        #[cfg(feature = "tracing")]
+        if let Err(e) = &result {
+            tracing::warn!(
+                target: "inferwarden::proxy",
+                route = route.as_str(),
+                code = e.code_str(),
+                reason = e
+                    .metadata()
+                    .and_then(|m| m.get("reason"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("-"),
+                attempts,
+                "remote worker request failed"
+            );
+        }
+        result
+    }
+
+    async fn send_unrecorded(
+        &self,
+        target: &ResolvedTarget,
+        route: ProxyRoute,
+        credential: &Secret,
+        json: Option<&Value>,
+        query: Option<&str>,
+        made: &mut u32,
+    ) -> Result<RemoteBody, Error> {
         let t = route_timeouts(&self.config, route);
         let client = self.client(target, route)?;
         let mut key = reqwest::header::HeaderValue::from_str(credential.expose())
@@ -161,6 +203,7 @@ impl ProxyClient {
         let attempts = self.config.max_attempts.max(1);
         let mut last = unavailable("no_attempt");
         for attempt in 1..=attempts {
+            *made = attempt;
             if attempt > 1 {
                 let backoff = self
                     .config

@@ -49,6 +49,12 @@ impl SessionManager {
         self.store.may_block()
     }
 
+    /// Whether the store honours [`crate::no_wait`] (see
+    /// [`SessionStore::can_try_without_waiting`]).
+    pub fn can_try_without_waiting(&self) -> bool {
+        self.store.can_try_without_waiting()
+    }
+
     /// A manager over `store` with the configured lifetimes.
     pub fn new(store: Arc<dyn SessionStore>, config: SessionConfig, clock: Arc<dyn Clock>) -> Self {
         SessionManager {
@@ -92,7 +98,9 @@ impl SessionManager {
             last_seen_ms: now,
             revoked_ms: None,
         };
+        crate::trace::span!("inferwarden::session", "session_store", op = "insert");
         self.store.insert(&record)?;
+        crate::metrics::record_session_issued(kind == SessionKind::Admin);
         let cookie = set_cookie(
             &self.config,
             self.cookie_name(kind),
@@ -108,9 +116,27 @@ impl SessionManager {
 
     /// Checks a presented token without recording a use.
     pub fn peek(&self, kind: SessionKind, token: &str) -> Result<SessionCheck, Error> {
+        let check = self.check(kind, token);
+        // A lookup that gave up inside a no-wait try is made again: count it then.
+        if !crate::no_wait::bailed() {
+            use crate::metrics::SessionCheckResult as R;
+            let result = match &check {
+                Ok(SessionCheck::Active(_)) => R::Active,
+                Ok(SessionCheck::Expired) => R::Expired,
+                Ok(SessionCheck::Revoked) => R::Revoked,
+                Ok(SessionCheck::Unknown) => R::Unknown,
+                Err(_) => R::StoreError,
+            };
+            crate::metrics::record_session_check(kind == SessionKind::Admin, result);
+        }
+        check
+    }
+
+    fn check(&self, kind: SessionKind, token: &str) -> Result<SessionCheck, Error> {
         if !is_well_formed(token) {
             return Ok(SessionCheck::Unknown);
         }
+        crate::trace::span!("inferwarden::session", "session_store", op = "get");
         let Some(record) = self.store.get(&token_id(token))? else {
             return Ok(SessionCheck::Unknown);
         };
@@ -142,6 +168,7 @@ impl SessionManager {
     pub fn record_use(&self, check: &SessionCheck) -> Result<(), Error> {
         if let SessionCheck::Active(record) = check {
             if record.idle_timeout_ms.is_some() {
+                crate::trace::span!("inferwarden::session", "session_store", op = "touch");
                 self.store.touch(&record.id, self.clock.now_ms())?;
             }
         }
@@ -153,16 +180,27 @@ impl SessionManager {
         if !is_well_formed(token) {
             return Ok(false);
         }
-        self.store.revoke(&token_id(token), self.clock.now_ms())
+        crate::trace::span!("inferwarden::session", "session_store", op = "revoke");
+        let revoked = self.store.revoke(&token_id(token), self.clock.now_ms())?;
+        crate::metrics::record_sessions_revoked(false, u64::from(revoked));
+        Ok(revoked)
     }
 
     /// Revokes every session of `kind` (all kinds when `None`): key rotation or compromise.
     pub fn revoke_all(&self, kind: Option<SessionKind>) -> Result<u64, Error> {
-        self.store.revoke_all(kind, self.clock.now_ms())
+        crate::trace::span!("inferwarden::session", "session_store", op = "revoke_all");
+        let n = self.store.revoke_all(kind, self.clock.now_ms())?;
+        crate::metrics::record_sessions_revoked(true, n);
+        Ok(n)
     }
 
     /// Deletes expired and revoked sessions.
     pub fn prune_expired(&self) -> Result<u64, Error> {
+        crate::trace::span!(
+            "inferwarden::session",
+            "session_store",
+            op = "prune_expired"
+        );
         self.store.prune_expired(self.clock.now_ms())
     }
 

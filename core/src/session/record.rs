@@ -86,4 +86,12 @@ pub trait SessionStore: Send + Sync + Debug {
     fn may_block(&self) -> bool {
         true
     }
+
+    /// Whether the store honours [`crate::no_wait`]: while a try is under way it answers
+    /// without waiting or gives up with [`crate::no_wait::would_block`] (the SQLite store:
+    /// a lock taken without waiting, a zero busy timeout). A store that answers `true` lets
+    /// [`crate::gate::Gate::try_decide_now`] decide on an event loop's own thread.
+    fn can_try_without_waiting(&self) -> bool {
+        false
+    }
 }

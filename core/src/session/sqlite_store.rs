@@ -2,13 +2,14 @@
 //! token hashes stored. Any SQLite error is `dependency_unavailable` (fail closed).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::record::{SessionKind, SessionRecord, SessionStore};
 use crate::error::{Error, ErrorCode};
+use crate::sqlite_error::SqliteFailure;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_sessions (
@@ -24,8 +25,13 @@ CREATE TABLE IF NOT EXISTS inferwarden_sessions (
 CREATE INDEX IF NOT EXISTS inferwarden_sessions_expires ON inferwarden_sessions (expires_ms);
 ";
 
+/// How long a call waits for another writer's lock (outside a [`crate::no_wait`] try).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const LABEL: &str = "session store (sqlite)";
+
 fn unavailable(e: rusqlite::Error) -> Error {
-    crate::sqlite_error::unavailable("session store (sqlite)", e)
+    crate::sqlite_error::unavailable(LABEL, e)
 }
 
 /// A session store in a SQLite file (or `:memory:`).
@@ -47,8 +53,7 @@ impl SqliteSessionStore {
     }
 
     fn init(conn: Connection) -> Result<Self, Error> {
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(unavailable)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
@@ -58,14 +63,52 @@ impl SqliteSessionStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let conn = self.conn.lock().map_err(|_| {
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                "session store lock poisoned",
-            )
-        })?;
+        if crate::no_wait::must_not_wait() {
+            return self.with_no_wait(f);
+        }
+        let conn = self.conn.lock().map_err(|_| poisoned())?;
         f(&conn).map_err(unavailable)
     }
+
+    /// `with` inside a [`crate::no_wait`] try: the connection only if it is free, a zero
+    /// busy timeout, and [`crate::no_wait::would_block`] instead of waiting.
+    fn with_no_wait<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::WouldBlock) => return Err(crate::no_wait::would_block(LABEL)),
+            Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
+        };
+        conn.busy_timeout(Duration::ZERO).map_err(unavailable)?;
+        let out = f(&conn);
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        match out {
+            Ok(v) => Ok(v),
+            Err(e) if crate::sqlite_error::classify(&e) == SqliteFailure::Busy => {
+                Err(crate::no_wait::would_block(LABEL))
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl SqliteSessionStore {
+    #[cfg(feature = "test-hooks")]
+    /// Runs `f` with the store's connection while no other store call can run: how tests
+    /// make the store busy for a while (another thread in the middle of a call).
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, Error> {
+        let conn = self.conn.lock().map_err(|_| poisoned())?;
+        Ok(f(&conn))
+    }
+}
+
+fn poisoned() -> Error {
+    Error::with_detail(
+        ErrorCode::DependencyUnavailable,
+        "session store lock poisoned",
+    )
 }
 
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<SessionRecord> {
@@ -100,12 +143,11 @@ impl SessionStore for SqliteSessionStore {
 
     fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
         self.with(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
                  FROM inferwarden_sessions WHERE id = ?1",
-                params![id],
-                row_to_record,
-            )
+            )?
+            .query_row(params![id], row_to_record)
             .optional()
         })
     }
@@ -145,5 +187,9 @@ impl SessionStore for SqliteSessionStore {
             )
             .map(|n| n as u64)
         })
+    }
+
+    fn can_try_without_waiting(&self) -> bool {
+        true
     }
 }

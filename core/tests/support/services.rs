@@ -31,3 +31,48 @@ pub fn postgres_url() -> Option<String> {
         }
     }
 }
+
+/// A fresh schema on the test server, dropped when this value is: each test (or each
+/// property-test case) sees only its own tables.
+#[cfg(feature = "postgres")]
+pub struct IsolatedSchema {
+    /// The server URL with `search_path` set to the schema.
+    pub url: String,
+    schema: String,
+    admin: postgres::Client,
+}
+
+/// A fresh schema named after `prefix` on `INFERWARDEN_TEST_POSTGRES_URL`; `None` outside the
+/// test command (see [`postgres_url`]).
+#[cfg(feature = "postgres")]
+pub fn isolated_postgres(prefix: &str) -> Option<IsolatedSchema> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let url = postgres_url()?;
+    let schema = format!(
+        "iw_{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(IsolatedSchema {
+        url: format!("{url}{sep}options=-csearch_path%3D{schema}"),
+        schema,
+        admin,
+    })
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for IsolatedSchema {
+    fn drop(&mut self) {
+        let _ = self
+            .admin
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+    }
+}

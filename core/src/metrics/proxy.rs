@@ -1,0 +1,89 @@
+//! Proxy metrics: requests to remote workers by route and outcome (`ok` or the error code),
+//! their latency by route (every attempt and backoff included), and retries by route.
+
+#[cfg(feature = "proxy")]
+use std::time::Duration;
+
+use super::encode::{Encoder, Kind};
+use super::primitives::{Counter, Histogram};
+use super::FamilyInfo;
+#[cfg(feature = "proxy")]
+use crate::error::Error;
+use crate::error::ERROR_SPECS;
+
+pub(super) static REQUESTS: FamilyInfo = FamilyInfo {
+    name: "inferwarden_proxy_requests",
+    kind: Kind::Counter,
+    help: "Requests sent to remote workers, by route and outcome (ok or the error code).",
+    labels: &["route", "outcome"],
+};
+pub(super) static REQUEST_SECONDS: FamilyInfo = FamilyInfo {
+    name: "inferwarden_proxy_request_duration_seconds",
+    kind: Kind::Histogram,
+    help: "Time to a remote worker's answer headers, every attempt and backoff included.",
+    labels: &["route"],
+};
+pub(super) static RETRIES: FamilyInfo = FamilyInfo {
+    name: "inferwarden_proxy_retries",
+    kind: Kind::Counter,
+    help: "Attempts after the first, by route.",
+    labels: &["route"],
+};
+
+pub(super) static FAMILIES: &[&FamilyInfo] = &[&REQUESTS, &REQUEST_SECONDS, &RETRIES];
+
+/// The `route` label values: [`crate::routing::ProxyRoute::as_str`] of each route.
+const ROUTES: [&str; 5] = ["status", "results", "preview", "generate", "gallery"];
+const OUTCOMES: usize = 1 + ERROR_SPECS.len();
+static REQUEST_COUNTS: [[Counter; OUTCOMES]; ROUTES.len()] =
+    [const { [const { Counter::new() }; OUTCOMES] }; ROUTES.len()];
+static LATENCY: [Histogram; ROUTES.len()] = [const { Histogram::new() }; ROUTES.len()];
+static RETRY_COUNTS: [Counter; ROUTES.len()] = [const { Counter::new() }; ROUTES.len()];
+
+/// One proxied request: how it ended, how long it took and how many attempts it made.
+#[cfg(feature = "proxy")]
+pub(crate) fn record_proxy_request(
+    route: &str,
+    outcome: Result<(), &Error>,
+    took: Duration,
+    attempts: u32,
+) {
+    if !super::enabled() {
+        return;
+    }
+    let Some(r) = ROUTES.iter().position(|n| *n == route) else {
+        return;
+    };
+    let o = match outcome {
+        Ok(()) => 0,
+        Err(e) => 1 + e.code() as usize,
+    };
+    REQUEST_COUNTS[r][o].inc();
+    LATENCY[r].observe(took);
+    RETRY_COUNTS[r].add(u64::from(attempts.saturating_sub(1)));
+}
+
+pub(super) fn encode(enc: &mut Encoder) {
+    enc.family(&REQUESTS);
+    for (r, route) in ROUTES.iter().enumerate() {
+        for (o, counter) in REQUEST_COUNTS[r].iter().enumerate() {
+            let v = counter.get();
+            if o == 0 || v > 0 {
+                let outcome = if o == 0 {
+                    "ok"
+                } else {
+                    ERROR_SPECS[o - 1].code
+                };
+                enc.counter(&REQUESTS, &[("route", route), ("outcome", outcome)], v);
+            }
+        }
+    }
+    enc.family(&REQUEST_SECONDS);
+    for (r, route) in ROUTES.iter().enumerate() {
+        enc.histogram(&REQUEST_SECONDS, &[("route", route)], &LATENCY[r]);
+    }
+    enc.family(&RETRIES);
+    for (r, route) in ROUTES.iter().enumerate() {
+        enc.counter(&RETRIES, &[("route", route)], RETRY_COUNTS[r].get());
+    }
+}
