@@ -63,9 +63,10 @@ pub fn attempt<T>(f: impl FnOnce() -> T) -> Option<T> {
     }
 }
 
-/// Whether a store must answer without waiting now (a try is under way).
+/// Whether a store must answer without waiting now (a try is under way, whether it has
+/// written, or already given up: its decision is discarded, so nothing after it may wait).
 pub fn must_not_wait() -> bool {
-    matches!(STATE.with(|s| s.get()), State::Trying | State::Committed)
+    STATE.with(|s| s.get()) != State::Off
 }
 
 /// Whether the try under way has given up (its decision will be thrown away): what a

@@ -36,14 +36,20 @@ fn a_bail_discards_the_result_and_refuses_any_later_write() {
     let out = no_wait::attempt(|| {
         let e = no_wait::would_block("test store");
         assert_eq!(e.code(), ErrorCode::DependencyUnavailable);
-        assert!(!no_wait::must_not_wait());
+        assert!(no_wait::bailed());
+        assert!(
+            no_wait::must_not_wait(),
+            "after a bail nothing may wait either: the decision is discarded"
+        );
         no_wait::side_effect().expect_err("a write after a bail must be refused");
         "decision"
     });
     assert_eq!(out, None);
-    // Outside a try nothing bails and every write is allowed.
+    // Outside a try nothing bails, stores may wait and every write is allowed.
+    assert!(!no_wait::must_not_wait());
     no_wait::side_effect().unwrap();
     let _ = no_wait::would_block("test store");
+    assert!(!no_wait::bailed());
     assert_eq!(no_wait::attempt(|| 1), Some(1));
 }
 

@@ -500,10 +500,32 @@ fn brackets_nested_too_deep_are_the_files_error_not_a_hang() {
         "{:?}",
         facts.errors
     );
-    // Deep but legitimate nesting (within the bound, brackets in strings and comments not
-    // counted) is still parsed.
+    // The same input inside a template substitution, after a stray apostrophe (JSX text)
+    // or in a string is still refused: brackets in text count too.
+    for hidden in [
+        format!("const t = `${{{text}}}`;"),
+        format!("const p = <p>Don't {text}</p>;"),
+        format!("const q = 'x' + \"{text}\";"),
+    ] {
+        let facts = inferwarden::parity::extract_typescript(
+            &source,
+            &hidden,
+            &Default::default(),
+            &Default::default(),
+        );
+        assert!(
+            facts
+                .errors
+                .iter()
+                .any(|e| e.message.contains("nested deeper")),
+            "{:?}",
+            facts.errors
+        );
+    }
+    // Deep but legitimate nesting (within the bound; brackets in comments not counted, a
+    // `//` inside a string not taken for a comment) is still parsed.
     let deep = format!(
-        "// {}\nconst s = '{}';\nexport const x = {}1{};\n",
+        "// {}\n/* {} */\nconst u = \"http://x/(\"; const v = \")\";\nexport const x = {}1{};\n",
         "[".repeat(300),
         "(".repeat(300),
         "[".repeat(100),

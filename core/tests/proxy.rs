@@ -505,3 +505,40 @@ fn status_payload_validation() {
         0
     );
 }
+
+/// The value of one sample of the metrics exposition (0 when absent).
+fn metric(series: &str) -> f64 {
+    inferwarden::metrics::render()
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_counted_by_outcome_even_when_the_caller_gives_up() {
+    let slow = start(Arc::new(|_, _| {
+        Reply::json(200, "{}").delayed(Duration::from_secs(3))
+    }));
+    let g = gateway(&config(5.0), &[("ws-1", slow.port)]);
+    let cancelled = r#"inferwarden_proxy_requests_total{route="status",outcome="cancelled"}"#;
+    let before = metric(cancelled);
+    // A caller's own deadline drops the request mid-flight: still counted, as cancelled.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(1000),
+        g.remote.status("ws-1::t-1", "c"),
+    )
+    .await;
+    assert!(dropped.is_err(), "the caller's deadline fired first");
+    assert_eq!(metric(cancelled) - before, 1.0);
+    // A finished request is counted under its outcome, never as cancelled.
+    let honest = json_stub(200, r#"{"status": "done", "progress": 100}"#);
+    let g = gateway(&config(5.0), &[("ws-2", honest.port)]);
+    let ok = r#"inferwarden_proxy_requests_total{route="status",outcome="ok"}"#;
+    let (ok0, c0) = (metric(ok), metric(cancelled));
+    g.remote.status("ws-2::t-1", "c").await.unwrap();
+    assert_eq!(metric(cancelled), c0);
+    assert!(
+        metric(ok) - ok0 >= 1.0,
+        "other tests in this binary may add to ok, never take away"
+    );
+}

@@ -330,10 +330,13 @@ impl Gate {
         let (class, mut decision, deferred) =
             crate::no_wait::attempt(|| self.decide_unrecorded(req, true))?;
         for event in deferred {
+            let id = event.correlation_id.clone();
             if self.audit.record(event).is_err() {
-                // Fail closed, as an audit write inside the decision would have.
+                // Fail closed, as an audit write inside the decision would have, with the
+                // decision's correlation id (every refusal carries one).
+                let error = audit_unreachable().meta("correlation_id", id);
                 decision = Decision::Reject {
-                    error: audit_unreachable(),
+                    error,
                     set_headers: decision.set_headers().to_vec(),
                 };
                 break;

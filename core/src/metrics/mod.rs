@@ -10,7 +10,7 @@
 //!   codes, policy names, causes, the registered models. No task id, path, workspace name or
 //!   client address is ever a label value, so the number of series cannot grow with traffic.
 //! - **Pinned names.** [`families`] lists every family with its type and label names; a
-//!   golden file (`tests/golden/metrics_families.json`) pins them on all three surfaces.
+//!   golden file (`tests/vectors/metrics.json`) pins them on all three surfaces.
 //! - **A leaf module.** It depends on `error` alone; callers pass label indices and small
 //!   enums, so no policy module and the metrics ever import each other.
 //! - **Process-wide.** Like Prometheus' default registry: several gates or routers in one
@@ -41,7 +41,7 @@ pub(crate) use gate::{
 };
 pub(crate) use lifecycle::{record_batch_halved, record_sweep};
 #[cfg(feature = "proxy")]
-pub(crate) use proxy::record_proxy_request;
+pub(crate) use proxy::{record_proxy_cancelled, record_proxy_request};
 
 /// One metric family: its name (without `_total`), type, help text and label names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,8 @@ use crate::error::ERROR_SPECS;
 pub(super) static REQUESTS: FamilyInfo = FamilyInfo {
     name: "inferwarden_proxy_requests",
     kind: Kind::Counter,
-    help: "Requests sent to remote workers, by route and outcome (ok or the error code).",
+    help:
+        "Requests sent to remote workers, by route and outcome (ok, cancelled, or the error code).",
     labels: &["route", "outcome"],
 };
 pub(super) static REQUEST_SECONDS: FamilyInfo = FamilyInfo {
@@ -34,7 +35,9 @@ pub(super) static FAMILIES: &[&FamilyInfo] = &[&REQUESTS, &REQUEST_SECONDS, &RET
 
 /// The `route` label values: [`crate::routing::ProxyRoute::as_str`] of each route.
 const ROUTES: [&str; 5] = ["status", "results", "preview", "generate", "gallery"];
-const OUTCOMES: usize = 1 + ERROR_SPECS.len();
+/// `ok`, `cancelled` (the caller dropped the request: a timeout around it, a client gone),
+/// then every error code in declaration order.
+const OUTCOMES: usize = 2 + ERROR_SPECS.len();
 static REQUEST_COUNTS: [[Counter; OUTCOMES]; ROUTES.len()] =
     [const { [const { Counter::new() }; OUTCOMES] }; ROUTES.len()];
 static LATENCY: [Histogram; ROUTES.len()] = [const { Histogram::new() }; ROUTES.len()];
@@ -56,11 +59,24 @@ pub(crate) fn record_proxy_request(
     };
     let o = match outcome {
         Ok(()) => 0,
-        Err(e) => 1 + e.code() as usize,
+        Err(e) => 2 + e.code() as usize,
     };
     REQUEST_COUNTS[r][o].inc();
     LATENCY[r].observe(took);
     RETRY_COUNTS[r].add(u64::from(attempts.saturating_sub(1)));
+}
+
+/// A proxied request its caller dropped before it finished (attempts unknown: not counted
+/// as retries).
+#[cfg(feature = "proxy")]
+pub(crate) fn record_proxy_cancelled(route: &str, took: Duration) {
+    if !super::enabled() {
+        return;
+    }
+    if let Some(r) = ROUTES.iter().position(|n| *n == route) {
+        REQUEST_COUNTS[r][1].inc();
+        LATENCY[r].observe(took);
+    }
 }
 
 pub(super) fn encode(enc: &mut Encoder) {
@@ -69,10 +85,10 @@ pub(super) fn encode(enc: &mut Encoder) {
         for (o, counter) in REQUEST_COUNTS[r].iter().enumerate() {
             let v = counter.get();
             if o == 0 || v > 0 {
-                let outcome = if o == 0 {
-                    "ok"
-                } else {
-                    ERROR_SPECS[o - 1].code
+                let outcome = match o {
+                    0 => "ok",
+                    1 => "cancelled",
+                    n => ERROR_SPECS[n - 2].code,
                 };
                 enc.counter(&REQUESTS, &[("route", route), ("outcome", outcome)], v);
             }

@@ -9,6 +9,7 @@
 mod compare;
 mod config;
 mod config_check;
+mod deadline;
 mod facts;
 mod findings;
 mod generate;
@@ -45,7 +46,25 @@ pub fn extract_typescript(
     model_ids: &std::collections::BTreeSet<String>,
     parameters: &std::collections::BTreeSet<String>,
 ) -> SourceFacts {
-    typescript_source::extract(source, text, model_ids, parameters)
+    extract_typescript_within(source, text, model_ids, parameters, deadline::PARSE_BUDGET)
+}
+
+/// [`extract_typescript`] with its own time budget: a file the parser has not read within
+/// `budget` is that file's error (see `PARSE_BUDGET`; the parser thread runs on until it
+/// finishes, one at a time, and while it runs further files are refused).
+pub fn extract_typescript_within(
+    source: &TypeScriptSource,
+    text: &str,
+    model_ids: &std::collections::BTreeSet<String>,
+    parameters: &std::collections::BTreeSet<String>,
+    budget: std::time::Duration,
+) -> SourceFacts {
+    let (source, text) = (source.clone(), text.to_owned());
+    let (ids, params) = (model_ids.clone(), parameters.clone());
+    let file = source.path.clone();
+    deadline::within(&file, budget, move || {
+        typescript_source::extract(&source, &text, &ids, &params)
+    })
 }
 
 use crate::catalogue::Catalogue;
@@ -250,9 +269,7 @@ pub fn check_with_progress(
     }
     for (i, src) in config.typescript.iter().enumerate() {
         if let Some(text) = read("typescript", i, &src.path, &mut checks) {
-            let got = on_big_stack(&src.path, || {
-                typescript_source::extract(src, &text, &names, &parameters)
-            });
+            let got = extract_typescript(src, &text, &names, &parameters);
             checks.typescript(i, src, &got);
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
@@ -296,18 +313,7 @@ fn on_big_stack(file: &str, read: impl FnOnce() -> SourceFacts + Send) -> Source
     });
     match outcome {
         Ok(Ok(facts)) => facts,
-        _ => SourceFacts {
-            facts: Vec::new(),
-            errors: vec![SourceError {
-                at: Location {
-                    file: file.to_owned(),
-                    line: 1,
-                    column: 1,
-                },
-                message: "the source could not be read (reader failed)".into(),
-            }],
-            names: Default::default(),
-        },
+        _ => deadline::file_error(file, "the source could not be read (reader failed)".into()),
     }
 }
 

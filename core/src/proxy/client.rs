@@ -142,6 +142,12 @@ impl ProxyClient {
         query: Option<&str>,
     ) -> Result<RemoteBody, Error> {
         let watch = crate::metrics::Stopwatch::start();
+        // Counts the request as `cancelled` if this future is dropped before it finishes.
+        let mut unfinished = Unfinished {
+            route: route.as_str(),
+            watch,
+            armed: true,
+        };
         let mut attempts = 0;
         let sending = self.send_unrecorded(target, route, credential, json, query, &mut attempts);
         #[cfg(feature = "tracing")]
@@ -150,6 +156,7 @@ impl ProxyClient {
             tracing::trace_span!(target: "inferwarden::proxy", "proxy_request", route = route.as_str()),
         );
         let result = sending.await;
+        unfinished.armed = false;
         crate::metrics::record_proxy_request(
             route.as_str(),
             result.as_ref().map(|_| ()),
@@ -319,5 +326,20 @@ impl ProxyClient {
             .read_to_end(MAX_JSON_BYTES)
             .await?;
         parse_gallery(&body, target.workspace())
+    }
+}
+
+/// Records a proxied request its caller dropped mid-flight (see `ProxyClient::send`).
+struct Unfinished {
+    route: &'static str,
+    watch: crate::metrics::Stopwatch,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.armed {
+            crate::metrics::record_proxy_cancelled(self.route, self.watch.elapsed());
+        }
     }
 }
