@@ -128,13 +128,20 @@ fn sessions_count_issues_checks_and_revocations() {
     clock.advance_ms(i64::try_from(s.config().generation_lifetime_s).unwrap() * 1000);
     s.validate(SessionKind::Generation, b.token.expose())
         .unwrap();
+    // The store's own count: c is active, a revoked, b expired (before revoke-all).
+    let gauge = r#"inferwarden_sessions_active{kind="generation"}"#;
+    let before_gauge = value(gauge);
+    let extra = s.issue(SessionKind::Generation, "u").unwrap();
+    assert_eq!(value(gauge) - before_gauge, 1.0, "one more active session");
+    assert!(s.revoke(extra.token.expose()).unwrap());
+    assert_eq!(value(gauge), before_gauge);
     let revoked_all = s.revoke_all(None).unwrap();
     let after: Vec<f64> = [issued, active, expired, unknown, one, all]
         .iter()
         .map(|s| value(s))
         .collect();
     let delta: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
-    assert_eq!(delta, vec![3.0, 1.0, 1.0, 1.0, 1.0, revoked_all as f64]);
+    assert_eq!(delta, vec![4.0, 1.0, 1.0, 1.0, 2.0, revoked_all as f64]);
 }
 
 #[test]

@@ -20,6 +20,8 @@ fn contract(store: Arc<dyn SessionStore>) {
     );
     let g = m.issue(SessionKind::Generation, "api_key#0").unwrap();
     let a = m.issue(SessionKind::Admin, "admin_bootstrap").unwrap();
+    let active = |c: &ManualClock| store.count_active(c.now_ms_for_test()).unwrap();
+    assert_eq!(active(&clock), Some((1, 1)));
     let got = store.get(&g.record.id).unwrap().unwrap();
     assert_eq!(got, g.record);
     assert!(store.get("0".repeat(64).as_str()).unwrap().is_none());
@@ -55,10 +57,21 @@ fn contract(store: Arc<dyn SessionStore>) {
         SessionCheck::Expired,
         "absolute max"
     );
+    assert_eq!(
+        active(&clock),
+        Some((0, 0)),
+        "expired sessions are not active"
+    );
     // Revoke / revoke-all / prune.
     let g2 = m.issue(SessionKind::Generation, "api_key#1").unwrap();
     let g3 = m.issue(SessionKind::Generation, "api_key#1").unwrap();
+    assert_eq!(active(&clock), Some((2, 0)));
     assert!(m.revoke(g2.token.expose()).unwrap());
+    assert_eq!(
+        active(&clock),
+        Some((1, 0)),
+        "revoked sessions are not active"
+    );
     assert!(!m.revoke(g2.token.expose()).unwrap());
     assert_eq!(
         m.validate(SessionKind::Generation, g2.token.expose())
@@ -73,6 +86,7 @@ fn contract(store: Arc<dyn SessionStore>) {
     ));
     // g (expired, never revoked) and g3 are still unrevoked.
     assert_eq!(m.revoke_all(None).unwrap(), 2);
+    assert_eq!(active(&clock), Some((0, 0)));
     clock.advance_ms(1);
     assert_eq!(m.prune_expired().unwrap(), 4);
     assert!(store.get(&g.record.id).unwrap().is_none());

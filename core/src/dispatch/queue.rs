@@ -236,6 +236,7 @@ impl DegradedQueue {
     /// max_wait_seconds, retry_after_seconds). A backend outage is `dependency_unavailable`.
     pub fn admit(&self) -> Result<QueueSlot, Error> {
         let now = self.clock.now_ms();
+        crate::trace::span!("inferwarden::dispatch", "queue_store", op = "admit");
         match self.backend.admit(now, self.max_depth, self.max_wait_ms)? {
             Admission::Admitted(id) => {
                 crate::metrics::record_queue_slot(1, false);
@@ -263,6 +264,7 @@ impl DegradedQueue {
     /// overloads and expiries come from the backend (shared by every replica on Redis);
     /// starts, timeouts and waits are this process's.
     pub fn snapshot(&self) -> QueueSnapshot {
+        crate::trace::span!("inferwarden::dispatch", "queue_store", op = "counts");
         let counts = self.backend.counts(self.clock.now_ms());
         let (depth, overloads, expired) = match counts {
             Ok(c) => (c.depth, c.overloads, c.expired),
@@ -300,6 +302,7 @@ impl QueueSlot {
     pub fn start(&self) -> Result<i64, Error> {
         let q = &self.queue;
         let now = q.clock.now_ms();
+        crate::trace::span!("inferwarden::dispatch", "queue_store", op = "start");
         let started = q.backend.start(self.id, now, q.lease_ms)?;
         if let Ok(mut w) = q.waits.lock() {
             match started {
@@ -327,6 +330,7 @@ impl QueueSlot {
     /// cannot be reached).
     pub fn renew(&self) -> bool {
         let q = &self.queue;
+        crate::trace::span!("inferwarden::dispatch", "queue_store", op = "renew");
         q.backend
             .renew(self.id, q.clock.now_ms(), q.lease_ms)
             .unwrap_or(false)
@@ -335,6 +339,7 @@ impl QueueSlot {
 
 impl Drop for QueueSlot {
     fn drop(&mut self) {
+        crate::trace::span!("inferwarden::dispatch", "queue_store", op = "release");
         self.queue.backend.release(self.id);
         crate::metrics::record_queue_slot(-1, false);
     }

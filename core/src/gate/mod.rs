@@ -107,6 +107,7 @@ impl GateBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemorySessionStore::new()));
+        register_active_sessions(&store, &clock);
         let auth = &self.config.auth;
         let admin_key = match &auth.admin_key {
             None => AdminKeyState::Missing,
@@ -207,6 +208,25 @@ fn correlation_id(req: &RequestView) -> String {
         }
     }
     generated_correlation_id()
+}
+
+/// Lets the `inferwarden_sessions_active` gauge count `store` at each rendering (once per
+/// store, however many gates share it; forgotten once the store is dropped).
+fn register_active_sessions(store: &Arc<dyn SessionStore>, clock: &Arc<dyn Clock>) {
+    use crate::metrics::SessionsReading;
+    let key = Arc::as_ptr(store) as *const () as usize;
+    let weak = Arc::downgrade(store);
+    let clock = Arc::clone(clock);
+    crate::metrics::register_session_source(
+        key,
+        Box::new(move || match weak.upgrade() {
+            None => SessionsReading::Gone,
+            Some(store) => match store.count_active(clock.now_ms()) {
+                Ok(Some((generation, admin))) => SessionsReading::Counts(generation, admin),
+                _ => SessionsReading::Unavailable,
+            },
+        }),
+    );
 }
 
 fn audit_unreachable() -> Error {

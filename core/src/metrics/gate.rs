@@ -52,7 +52,39 @@ pub(super) static REVOKED: FamilyInfo = FamilyInfo {
     labels: &["scope"],
 };
 
-pub(super) static FAMILIES: &[&FamilyInfo] = &[&DECISIONS, &RATE_LIMIT, &ISSUED, &CHECKS, &REVOKED];
+pub(super) static ACTIVE: FamilyInfo = FamilyInfo {
+    name: "inferwarden_sessions_active",
+    kind: Kind::Gauge,
+    help: "Sessions active in the session stores this process uses, by kind (the stores' own count: every process sharing a store reports it, so aggregate with max).",
+    labels: &["kind"],
+};
+
+pub(super) static FAMILIES: &[&FamilyInfo] =
+    &[&DECISIONS, &RATE_LIMIT, &ISSUED, &CHECKS, &REVOKED, &ACTIVE];
+
+/// What a session store said when asked for its active sessions.
+pub(crate) enum SessionsReading {
+    /// The store was dropped: forget it.
+    Gone,
+    /// It could not count now (an outage, or a store that cannot count).
+    Unavailable,
+    /// `(generation, admin)` active sessions.
+    Counts(u64, u64),
+}
+
+/// Asks one store for its count.
+pub(crate) type SessionsSource = Box<dyn Fn() -> SessionsReading + Send + Sync>;
+
+/// The stores counted at each rendering, by address (one entry per store).
+static SESSION_SOURCES: std::sync::Mutex<std::collections::BTreeMap<usize, SessionsSource>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Counts the store at `key` (its address) at each rendering.
+pub(crate) fn register_session_source(key: usize, source: SessionsSource) {
+    if let Ok(mut sources) = SESSION_SOURCES.lock() {
+        sources.insert(key, source);
+    }
+}
 
 static DECISION_COUNTS: [[Counter; OUTCOMES]; ROUTE_CLASSES.len()] =
     [const { [const { Counter::new() }; OUTCOMES] }; ROUTE_CLASSES.len()];
@@ -173,4 +205,22 @@ pub(super) fn encode(enc: &mut Encoder) {
     enc.counter_family(&ISSUED, &KINDS, &ISSUED_COUNTS);
     enc.counter_grid(&CHECKS, &KINDS, &CHECK_RESULTS, &CHECK_COUNTS);
     enc.counter_family(&REVOKED, &SCOPES, &REVOKED_COUNTS);
+    enc.family(&ACTIVE);
+    let mut total: Option<(u64, u64)> = None;
+    if let Ok(mut sources) = SESSION_SOURCES.lock() {
+        sources.retain(|_, read| match read() {
+            SessionsReading::Gone => false,
+            SessionsReading::Unavailable => true,
+            SessionsReading::Counts(g, a) => {
+                let t = total.get_or_insert((0, 0));
+                *t = (t.0.saturating_add(g), t.1.saturating_add(a));
+                true
+            }
+        });
+    }
+    if let Some((generation, admin)) = total {
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        enc.gauge_value(&ACTIVE, &[("kind", "generation")], as_i64(generation));
+        enc.gauge_value(&ACTIVE, &[("kind", "admin")], as_i64(admin));
+    }
 }

@@ -37,7 +37,8 @@ pub(crate) use dispatch::{
 pub use gate::ROUTE_CLASSES;
 pub(crate) use gate::{
     record_decision, record_rate_limit, record_session_check, record_session_issued,
-    record_sessions_revoked, DecisionOutcome, RateLimitResult, SessionCheckResult,
+    record_sessions_revoked, register_session_source, DecisionOutcome, RateLimitResult,
+    SessionCheckResult, SessionsReading,
 };
 pub(crate) use lifecycle::{record_batch_halved, record_sweep};
 #[cfg(feature = "proxy")]

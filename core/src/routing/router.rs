@@ -154,6 +154,7 @@ impl Router {
                     ("allow_private", allow_private.into()),
                 ],
             )?;
+            crate::trace::span!("inferwarden::routing", "registry", op = "upsert");
             self.registry.upsert(entry.clone()).map(|()| entry)
         });
         if let Err(e) = &result {
@@ -190,6 +191,7 @@ impl Router {
             target,
             &[("status", status.as_str().into())],
         )?;
+        crate::trace::span!("inferwarden::routing", "registry", op = "set_status");
         let result = self.registry.set_status(workspace, status);
         if let Err(e) = &result {
             self.record("registry", "account_status_rejected", target, e, "-")?;
@@ -277,6 +279,7 @@ impl Router {
         route: ProxyRoute,
         correlation_id: &str,
     ) -> Result<ResolvedTarget, Error> {
+        crate::trace::span!("inferwarden::routing", "resolve", route = route.as_str());
         let parsed = parse_task_ref(task_id);
         let result = parsed.clone().and_then(|r| {
             resolve_target_in(
@@ -314,6 +317,7 @@ impl Router {
             .meta("rule", "workspace");
             return self.audited(Err(e), "invalid", correlation_id);
         }
+        crate::trace::span!("inferwarden::routing", "resolve", route = route.as_str());
         let result = self.registry.get(workspace).and_then(|entry| {
             let entry = entry.ok_or_else(|| Error::new(ErrorCode::TaskNotFound))?;
             resolve_entry_in(&entry, self.resolver.as_ref(), route, None, self.networks)

@@ -72,6 +72,23 @@ impl SessionStore for MemorySessionStore {
         Ok(n)
     }
 
+    fn count_active(&self, now_ms: i64) -> Result<Option<(u64, u64)>, Error> {
+        let map = self.lock()?;
+        let mut counts = (0u64, 0u64);
+        for r in map.values() {
+            let idle_ok = r
+                .idle_timeout_ms
+                .is_none_or(|idle| r.last_seen_ms.saturating_add(idle) > now_ms);
+            if r.revoked_ms.is_none() && r.expires_ms > now_ms && idle_ok {
+                match r.kind {
+                    SessionKind::Generation => counts.0 += 1,
+                    SessionKind::Admin => counts.1 += 1,
+                }
+            }
+        }
+        Ok(Some(counts))
+    }
+
     fn prune_expired(&self, now_ms: i64) -> Result<u64, Error> {
         let mut map = self.lock()?;
         let before = map.len();

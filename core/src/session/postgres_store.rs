@@ -38,6 +38,8 @@ const REVOKE: &str =
     "UPDATE inferwarden_sessions SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL";
 const REVOKE_ALL: &str = "UPDATE inferwarden_sessions SET revoked_ms = $1 WHERE revoked_ms IS NULL AND ($2::TEXT IS NULL OR kind = $2)";
 const PRUNE: &str = "DELETE FROM inferwarden_sessions WHERE expires_ms <= $1 OR revoked_ms < $1";
+const COUNT_ACTIVE: &str = "SELECT kind, COUNT(*) FROM inferwarden_sessions WHERE revoked_ms IS NULL \
+    AND expires_ms > $1 AND (idle_timeout_ms IS NULL OR last_seen_ms + idle_timeout_ms > $1) GROUP BY kind";
 
 /// A session store in PostgreSQL: a small pool of connections that reconnect, each with
 /// its statements prepared once, so a lookup is one round trip.
@@ -130,5 +132,19 @@ impl SessionStore for PostgresSessionStore {
 
     fn prune_expired(&self, now_ms: i64) -> Result<u64, Error> {
         self.execute(PRUNE, &[&now_ms])
+    }
+
+    fn count_active(&self, now_ms: i64) -> Result<Option<(u64, u64)>, Error> {
+        let rows = self.pool.with(|c| {
+            let s = c.prepared(COUNT_ACTIVE)?;
+            c.client().query(&s, &[&now_ms])
+        })?;
+        let mut counts = (0u64, 0u64);
+        for row in &rows {
+            let kind: String = row.try_get(0).map_err(|e| corrupt_row(LABEL, e))?;
+            let n: i64 = row.try_get(1).map_err(|e| corrupt_row(LABEL, e))?;
+            super::record::add_active(&mut counts, &kind, n);
+        }
+        Ok(Some(counts))
     }
 }

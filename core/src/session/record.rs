@@ -87,11 +87,30 @@ pub trait SessionStore: Send + Sync + Debug {
         true
     }
 
+    /// Sessions active at `now_ms` (neither revoked nor past their absolute or idle expiry),
+    /// `(generation, admin)`, for the `inferwarden_sessions_active` gauge; `Ok(None)` when the
+    /// store cannot count them (the gauge then leaves it out).
+    fn count_active(&self, _now_ms: i64) -> Result<Option<(u64, u64)>, Error> {
+        Ok(None)
+    }
+
     /// Whether the store honours [`crate::no_wait`]: while a try is under way it answers
     /// without waiting or gives up with [`crate::no_wait::would_block`] (the SQLite store:
     /// a lock taken without waiting, a zero busy timeout). A store that answers `true` lets
     /// [`crate::gate::Gate::try_decide_now`] decide on an event loop's own thread.
     fn can_try_without_waiting(&self) -> bool {
         false
+    }
+}
+
+/// Adds one `(kind, count)` row of a `GROUP BY kind` count to `(generation, admin)` totals
+/// (an unknown kind or a negative count adds nothing).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn add_active(counts: &mut (u64, u64), kind: &str, n: i64) {
+    let n = u64::try_from(n).unwrap_or(0);
+    match SessionKind::from_name(kind) {
+        Some(SessionKind::Generation) => counts.0 += n,
+        Some(SessionKind::Admin) => counts.1 += n,
+        None => {}
     }
 }

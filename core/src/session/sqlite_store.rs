@@ -189,6 +189,25 @@ impl SessionStore for SqliteSessionStore {
         })
     }
 
+    fn count_active(&self, now_ms: i64) -> Result<Option<(u64, u64)>, Error> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, COUNT(*) FROM inferwarden_sessions WHERE revoked_ms IS NULL \
+                 AND expires_ms > ?1 AND (idle_timeout_ms IS NULL OR last_seen_ms + idle_timeout_ms > ?1) \
+                 GROUP BY kind",
+            )?;
+            let rows = stmt.query_map(params![now_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            let mut counts = (0u64, 0u64);
+            for row in rows {
+                let (kind, n) = row?;
+                super::record::add_active(&mut counts, &kind, n);
+            }
+            Ok(Some(counts))
+        })
+    }
+
     fn can_try_without_waiting(&self) -> bool {
         true
     }
