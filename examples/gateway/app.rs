@@ -649,13 +649,19 @@ pub async fn build(
             .route("/gallery", get(gallery))
             .route(
                 "/metrics",
+                // Rendering counts each session store's active sessions (a SQLite query
+                // here): on the blocking pool, never on the async workers.
                 get(|| async {
-                    (
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            inferwarden::metrics::CONTENT_TYPE,
-                        )],
-                        inferwarden::metrics::render(),
+                    let text = blocking(|| Ok(inferwarden::metrics::render())).await?;
+                    Ok::<_, ApiError>(
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                inferwarden::metrics::CONTENT_TYPE,
+                            )],
+                            text,
+                        )
+                            .into_response(),
                     )
                 }),
             )
