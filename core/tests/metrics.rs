@@ -293,3 +293,44 @@ fn route_class_labels_follow_the_enum_order() {
         metrics::ROUTE_CLASSES.len() - 1
     );
 }
+
+#[test]
+fn a_try_that_gives_up_counts_nothing() {
+    // (Here, not in tests/no_wait.rs: rendering counts each store's sessions and so holds the
+    // very connection a concurrent try needs.)
+    let _g = serial();
+    let dir = std::env::temp_dir().join(format!("inferwarden-metrics-try-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(inferwarden::session::SqliteSessionStore::open(dir.join("s.db")).unwrap());
+    let mut c = PolicyConfig::default();
+    c.auth.api_keys = vec![Secret::new(API)];
+    let gate = Gate::builder(c)
+        .session_store(store.clone())
+        .audit_sink(Arc::new(MemoryAuditSink::new()))
+        .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .build()
+        .unwrap();
+    let issued = gate.sessions().issue(SessionKind::Generation, "u").unwrap();
+    let name = gate
+        .sessions()
+        .cookie_name(SessionKind::Generation)
+        .to_owned();
+    let req = RequestView::new("GET", "/gallery")
+        .header("cookie", &format!("{name}={}", issued.token.expose()));
+    let store_error = r#"inferwarden_session_checks_total{kind="generation",result="store_error"}"#;
+    let allowed = r#"inferwarden_gate_decisions_total{route_class="generation",outcome="allowed"}"#;
+    let (e0, a0) = (value(store_error), value(allowed));
+    let gave_up = store
+        .with_connection(|_| gate.try_decide_now(&req).is_none())
+        .unwrap();
+    assert!(gave_up, "the connection was in use: the try must give up");
+    assert_eq!(
+        value(store_error),
+        e0,
+        "a lookup that gave up is not a store error"
+    );
+    assert_eq!(value(allowed), a0, "a discarded decision is not counted");
+    assert!(gate.try_decide_now(&req).unwrap().is_allowed());
+    assert_eq!(value(allowed) - a0, 1.0);
+}

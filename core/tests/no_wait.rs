@@ -221,12 +221,6 @@ fn a_busy_connection_sends_the_decision_away_without_waiting_or_writing() {
         audited_before,
         "nothing written by the discarded try"
     );
-    let store_errors =
-        r#"inferwarden_session_checks_total{kind="generation",result="store_error"} 0"#;
-    assert!(
-        inferwarden::metrics::render().contains(store_errors),
-        "a lookup that gave up in a try is not a store error"
-    );
     other.join().unwrap();
     assert_eq!(code(&f.gate.try_decide_now(&req).unwrap()), "allowed");
 }
