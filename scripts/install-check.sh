@@ -22,19 +22,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 # No cargo, rustc or rustup on PATH: the wheel must not need them.
-clean_path=()
-IFS=':' read -r -a path_dirs <<< "$PATH"
-for dir in "${path_dirs[@]}"; do
-  [[ -x "$dir/cargo" || -x "$dir/rustc" || -x "$dir/rustup" ]] || clean_path+=("$dir")
-done
-PATH="$(IFS=':'; printf '%s' "${clean_path[*]}")"
-export PATH
-for tool in cargo rustc rustup; do
-  if command -v "$tool" >/dev/null 2>&1; then
-    echo "install-check: $tool is still on PATH ($(command -v "$tool"))" >&2
-    exit 1
-  fi
-done
+source "$root/scripts/lib/no-rust-path.sh"
 pip_quiet=(--quiet --disable-pip-version-check)
 
 echo "install-check: bare wheel $(basename "$wheel")"

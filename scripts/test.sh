@@ -6,9 +6,11 @@
 #
 # Steps: rustfmt check, clippy -D warnings, PostgreSQL + Redis started on loopback,
 # cargo test (core, cuda, cli, cross-surface), rustdoc -D warnings + publish dry run + MSRV,
-# Python wheel via maturin + pytest, the wheel in fresh environments without Rust
-# (scripts/install-check.sh), Node addon via @napi-rs/cli + node:test, and the generated
-# index.js / index.d.ts drift check.
+# Python wheel via maturin + pytest, Node addon via @napi-rs/cli + node:test, the generated
+# index.js / index.d.ts drift check, then the release artifacts (scripts/release.sh --dev) and
+# their install checks: the manylinux wheel and the npm tarballs in fresh environments without
+# Rust (scripts/install-check.sh, scripts/node-install-check.sh) and a wheel built from the
+# sdist (scripts/sdist-check.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -40,9 +42,8 @@ export INFERWARDEN_REQUIRE_NVRTC=1
 step "cargo test (workspace, bindings excluded: they are tested through Python and Node)"
 cargo test --workspace --locked --exclude inferwarden-python --exclude inferwarden-node
 
-step "rust crates: docs build with -D warnings, publish dry run (core, cuda), declared MSRV"
+step "rust crates: docs build with -D warnings, declared MSRV (the publish dry run is in the release step)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --locked -p inferwarden -p inferwarden-cuda --all-features
-cargo publish --dry-run --locked --allow-dirty -p inferwarden -p inferwarden-cuda
 scripts/msrv-check.sh
 
 step "SARIF 2.1.0 schema (official OASIS schema, shipped in the serde-sarif crate from crates.io)"
@@ -63,9 +64,6 @@ if [[ $rc -ne 0 ]]; then
   exit 1
 fi
 
-step "python: the wheel installed into fresh environments without Rust (demo + pytest)"
-scripts/install-check.sh
-
 step "node: npm ci, napi build, generated file drift"
 (cd bindings-node && npm ci --no-audit --no-fund --loglevel=error)
 (cd bindings-node && npx napi build --platform)
@@ -76,5 +74,22 @@ fi
 
 step "node --test"
 node --test tests/node/
+
+step "release artifacts: scripts/release.sh --dev (manylinux_2_28 wheel + sdist, npm tarballs, crates through cargo publish --dry-run, CLI, SBOMs, SHA256SUMS)"
+scripts/release.sh --dev
+shopt -s nullglob
+release_wheels=(dist/python/inferwarden-*.whl)
+release_sdists=(dist/python/inferwarden-*.tar.gz)
+shopt -u nullglob
+[[ ${#release_wheels[@]} -eq 1 && ${#release_sdists[@]} -eq 1 ]] || { echo "expected one wheel and one sdist in dist/python" >&2; exit 1; }
+
+step "python: the release wheel installed into fresh environments without Rust (demo + pytest)"
+scripts/install-check.sh "${release_wheels[0]}"
+
+step "python: a wheel built from the release sdist (PEP 517, as pip does)"
+scripts/sdist-check.sh "${release_sdists[0]}"
+
+step "node: the release tarballs installed into a fresh project without Rust (types, bin, vite build, node:test)"
+scripts/node-install-check.sh dist/node
 
 step "all checks passed"

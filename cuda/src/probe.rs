@@ -79,12 +79,38 @@ impl ProbeReport {
     }
 }
 
+/// The names the Linux driver library is installed under: every NVIDIA driver installs the
+/// soname `libcuda.so.1`, and the development link `libcuda.so` sits beside it on machines
+/// with the toolkit. cudarc's own search tries 34 names (Windows and versioned variants
+/// included), each a failed `dlopen` walking the library path when there is no driver: on a
+/// machine without a GPU that search was most of `inferwarden probe`'s run time.
+#[cfg(target_os = "linux")]
+pub const LINUX_DRIVER_NAMES: [&str; 2] = ["libcuda.so.1", "libcuda.so"];
+
 /// Whether the CUDA driver library (`libcuda`) can be loaded; checked once per process.
+/// On Linux, no library under [`LINUX_DRIVER_NAMES`] means no driver (two failed loads);
+/// otherwise cudarc's search decides, so a driver it could not load is never reported.
 pub fn driver_present() -> bool {
     static PRESENT: OnceLock<bool> = OnceLock::new();
-    // SAFETY: `is_culib_present` only tries to dlopen the driver library by name.
-    #[allow(unsafe_code)]
-    *PRESENT.get_or_init(|| unsafe { cudarc::driver::sys::is_culib_present() })
+    *PRESENT.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: loading the driver library runs only its initialisers, as cudarc's
+            // own presence check does; the handle is dropped at once.
+            #[allow(unsafe_code)]
+            let loadable = LINUX_DRIVER_NAMES
+                .iter()
+                .any(|name| unsafe { libloading::Library::new(*name) }.is_ok());
+            if !loadable {
+                return false;
+            }
+        }
+        // SAFETY: `is_culib_present` only tries to dlopen the driver library by name.
+        #[allow(unsafe_code)]
+        unsafe {
+            cudarc::driver::sys::is_culib_present()
+        }
+    })
 }
 
 #[allow(unsafe_code)]
@@ -230,6 +256,20 @@ mod tests {
             uuid_string(&bytes),
             "GPU-00112233-4455-6677-8899-aabbccddeeff"
         );
+    }
+
+    /// The quick check tries only names cudarc's loader also tries, so what it finds is
+    /// what the driver calls will use.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_quick_driver_check_names_are_in_cudarcs_search() {
+        let cudarc_names = cudarc::get_lib_name_candidates("cuda");
+        for name in LINUX_DRIVER_NAMES {
+            assert!(
+                cudarc_names.iter().any(|n| n == name),
+                "{name} not in {cudarc_names:?}"
+            );
+        }
     }
 
     #[test]

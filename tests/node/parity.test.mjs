@@ -9,9 +9,10 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { packageDir, toolFile } from './support.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const pkg = join(here, '..', '..', 'bindings-node')
+const pkg = packageDir
 const require = createRequire(import.meta.url)
 const parity = require(join(pkg, 'parity.js'))
 const SAMPLE = join(here, '..', '..', 'examples', 'platform')
@@ -81,7 +82,7 @@ function viteProject(platformRoot) {
 }
 
 function viteBuild(dir) {
-  return spawnSync(process.execPath, [join(pkg, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], {
+  return spawnSync(process.execPath, [toolFile('vite', 'bin/vite.js'), 'build'], {
     cwd: dir,
     encoding: 'utf8',
   })
@@ -158,7 +159,7 @@ test('generated TypeScript mirrors pass tsc --strict in both request shapes', ()
       files.push(file, join(root, 'src', 'generated', 'use.ts'))
     }
   }
-  const tsc = join(pkg, 'node_modules', 'typescript', 'bin', 'tsc')
+  const tsc = toolFile('typescript', 'bin/tsc')
   const run = spawnSync(process.execPath, [tsc, '--strict', '--noEmit', '--target', 'es2022', '--module', 'esnext', '--moduleResolution', 'bundler', ...files], { encoding: 'utf8' })
   assert.equal(run.status, 0, run.stdout + run.stderr)
 })
