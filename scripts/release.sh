@@ -75,6 +75,8 @@ scripts/node-pack.sh "$dist/node"
 
 step "rust: crates (cargo publish --dry-run) and the CLI"
 cargo publish --dry-run --locked --allow-dirty -p inferwarden -p inferwarden-cuda
+# The dry run packs in a scratch directory: pack again, unverified (verified just above).
+cargo package --no-verify --locked --allow-dirty -p inferwarden -p inferwarden-cuda
 cp target/package/inferwarden-"$version".crate target/package/inferwarden-cuda-"$version".crate "$dist/crates/"
 cargo build "${release[@]}" --locked -p inferwarden-cli
 cp "target/$cli_dir/inferwarden" "$dist/bin/inferwarden-$version-x86_64-linux-gnu"

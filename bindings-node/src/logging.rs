@@ -60,6 +60,7 @@ impl Log for NodeLogger {
 /// `debug`) and above to `callback`; `null` stops them.
 #[napi]
 pub fn set_logger(
+    env: Env,
     #[napi(ts_arg_type = "((record: LogRecord) => void) | null")] callback: Option<OnLog>,
     level: Option<String>,
 ) -> napi::Result<()> {
@@ -69,10 +70,12 @@ pub fn set_logger(
         "info" => LevelFilter::Info,
         "debug" => LevelFilter::Debug,
         other => {
-            return Err(napi::Error::new(
-                Status::InvalidArg,
+            let err = inferwarden::Error::with_detail(
+                inferwarden::ErrorCode::ValidationError,
                 format!("unknown log level {other:?}: use error, warn, info or debug"),
-            ))
+            )
+            .meta("field", "level");
+            return Err(crate::errors::throw(&env, err));
         }
     };
     // The first call installs the logger; if another addon installed one, ours stays out.

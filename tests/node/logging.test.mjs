@@ -35,7 +35,7 @@ test('refusals reach the callback with their code; secrets never do; null stops 
     gate.decide({ method: 'GET', path: '/gallery' })
     for (let i = 0; i < 50 && records.length === 0; i++) await sleep(10)
     assert.ok(records.length > 0 && records.every((r) => r.level !== 'debug'), JSON.stringify(records))
-    assert.throws(() => iw.setLogger(() => {}, 'verbose'), /unknown log level/)
+    assert.throws(() => iw.setLogger(() => {}, 'verbose'), { code: 'validation_error', message: /unknown log level/ })
   } finally {
     iw.setLogger(null)
   }
