@@ -297,6 +297,13 @@ impl Gate {
         peer: Option<&str>,
     ) -> PyResult<Decision> {
         let req = request_view(py, method, path, headers, query, peer)?;
+        // In-process stores answer in microseconds: releasing the GIL would cost more than
+        // the decision. Stores that can wait (SQLite, PostgreSQL, Redis) let other threads run.
+        if !self.inner.may_block() {
+            return Ok(Decision {
+                inner: self.inner.decide(&req),
+            });
+        }
         let gate = self.inner.clone();
         let inner = py.detach(move || gate.decide(&req));
         Ok(Decision { inner })

@@ -61,6 +61,12 @@ FUZZ_ENV = {
     # Enough bootstrap attempts that a run's successful bootstraps are not all throttled (the
     # other throttles keep their defaults and are reached).
     "INFERWARDEN_RATE_LIMITS__AUTH_SESSION__LIMIT": "1000",
+    # The admin bootstrap throttle (30 a minute by default) counts every attempt, wrong keys
+    # included: a fast build sends the run's ~170 attempts within a minute or two, and then
+    # the admin key never got past it. 150 in the run's hour: most attempts are decided
+    # behind the throttle, and the last ones still meet it (429 on both services).
+    "INFERWARDEN_RATE_LIMITS__ADMIN_BOOTSTRAP__WINDOW_S": "3600",
+    "INFERWARDEN_RATE_LIMITS__ADMIN_BOOTSTRAP__LIMIT": "150",
 }
 BOOTSTRAP = {"generation": ("/auth/session", "x-api-key", API_KEY), "admin": ("/admin/session", "x-admin-key", ADMIN_KEY)}
 
