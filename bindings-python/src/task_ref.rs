@@ -84,7 +84,17 @@ impl TaskRef {
 /// Parses a public task id; raises `ProxyTargetInvalidError` with `metadata["rule"]`.
 #[pyfunction]
 pub fn parse_task_ref(py: Python<'_>, task_id: &Bound<'_, PyString>) -> PyResult<TaskRef> {
-    let raw = task_id.to_str()?;
+    // A string that is not valid Unicode (a lone surrogate) is read with U+FFFD in its place,
+    // as Node reads it, so the core refuses it with `proxy_target_invalid` like any other
+    // character outside the id alphabet.
+    let lossy;
+    let raw = match task_id.to_str() {
+        Ok(s) => s,
+        Err(_) => {
+            lossy = task_id.to_string_lossy();
+            &*lossy
+        }
+    };
     match inferwarden::parse_task_ref(raw) {
         Ok(r) => Ok(match r.workspace() {
             // A local id is the whole argument.

@@ -49,6 +49,10 @@ def test_wrong_argument_type_is_a_type_error_not_a_crash():
         inferwarden.parse_task_ref(b"acme::t1")  # type: ignore[arg-type]
 
 
-def test_surrogates_do_not_crash():
-    with pytest.raises((UnicodeEncodeError, inferwarden.InferwardenError)):
-        inferwarden.parse_task_ref("acme::\ud800")
+def test_a_lone_surrogate_is_refused_with_the_stable_code():
+    # Read with U+FFFD in its place (as Node reads it): a character outside the id alphabet.
+    for raw, position in (("acme::\ud800", 6), ("ab\udfffc", 2)):
+        with pytest.raises(ProxyTargetInvalidError) as info:
+            inferwarden.parse_task_ref(raw)
+        assert info.value.code == "proxy_target_invalid"
+        assert info.value.metadata["position"] == position, info.value.metadata
