@@ -549,8 +549,18 @@ export interface MetricFamily {
   labels: Array<string>
 }
 
-/** The exposition of every family now (OpenMetrics text, ending with `# EOF`). */
+/**
+ * The exposition of every family now (OpenMetrics text, ending with `# EOF`). It counts
+ * the active sessions of every SQLite or PostgreSQL session store with a query on this
+ * thread: a server calls `metricsAsync()` instead.
+ */
 export declare function metrics(): string
+
+/**
+ * `metrics()` as a promise, made on the native runtime's blocking pool so the event loop
+ * never waits on a session store's count.
+ */
+export declare function metricsAsync(): Promise<string>
 
 /** The content type to serve the exposition with. */
 export declare function metricsContentType(): string

@@ -855,6 +855,7 @@ module.exports.framesToU8 = nativeBinding.framesToU8
 module.exports.legacyCodes = nativeBinding.legacyCodes
 module.exports.listAllErrors = nativeBinding.listAllErrors
 module.exports.metrics = nativeBinding.metrics
+module.exports.metricsAsync = nativeBinding.metricsAsync
 module.exports.metricsContentType = nativeBinding.metricsContentType
 module.exports.metricsFamilies = nativeBinding.metricsFamilies
 module.exports.parityCheck = nativeBinding.parityCheck

@@ -14,7 +14,9 @@ Each gated route is compared with the same route (same handler, same path parame
 ``async def`` dependency that does nothing in place of ``gate_decision``) in the app without
 the gate, and with the bare ``GET /health``. Every configuration runs once per round
 (``IW_BENCH_REPEATS``, default 3); the table gives medians and the range of the per-round
-ratios. With two or more CPUs the server is pinned to the last CPU and wrk to the others.
+ratios. With two or more CPUs the server is pinned to the last CPU and wrk, PostgreSQL and
+Redis to the others (the stores stand in for servers on other hosts: their own work does not
+take the gated server's CPU, only the client side of each round trip does).
 
 Then the p99 latency of a trivial route (GET /health, one connection) alone and while 64
 connections load the PostgreSQL + Redis path of the same process (at saturation), and the
@@ -60,6 +62,20 @@ CLIENT_CPUS = f"0-{CPUS - 2}" if CPUS > 2 else "0"
 
 def pinned(args: list[str], cpus: str) -> list[str]:
     return ["taskset", "-c", cpus, *args] if PIN else args
+
+
+def pin_store_servers() -> None:
+    """Moves the PostgreSQL and Redis servers named by the test URLs (found by their
+    listening port) onto the load generator's CPUs; connections opened afterwards inherit it."""
+    if not PIN:
+        return
+    for var in ("INFERWARDEN_TEST_POSTGRES_URL", "INFERWARDEN_TEST_REDIS_URL"):
+        port = re.search(r":(\d+)/", os.environ.get(var, ""))
+        if not port:
+            continue
+        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port.group(1)}"], capture_output=True, text=True).stdout
+        for pid in sorted(set(re.findall(r"pid=(\d+)", out))):
+            subprocess.run(["taskset", "-a", "-p", "-c", CLIENT_CPUS, pid], check=True, capture_output=True)
 
 
 OPEN_LOOP = ROOT / "target" / "release" / "open_loop"
@@ -166,6 +182,7 @@ def below_saturation(saturated_rps: float) -> None:
 
 
 def main() -> None:
+    pin_store_servers()
     if BELOW_ONLY:
         server = Server("postgres")
         try:
@@ -194,7 +211,7 @@ def main() -> None:
         configs = [c for c in configs if c[1] != "postgres"]
         print("(no INFERWARDEN_TEST_POSTGRES_URL / _REDIS_URL: PostgreSQL + Redis skipped)")
     print(f"wrk {SECONDS} s per cell, uvicorn 1 worker, {REPEATS} rounds (every configuration once per round); "
-          + (f"server pinned to CPU {SERVER_CPU}, wrk to CPU {CLIENT_CPUS}" if PIN else "not pinned") + "\n")
+          + (f"server pinned to CPU {SERVER_CPU}, wrk, PostgreSQL and Redis to CPU {CLIENT_CPUS}" if PIN else "not pinned") + "\n")
     # results[name][connections] = [req/s per round]; p99s likewise
     results: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
     p99s: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}

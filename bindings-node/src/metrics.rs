@@ -1,6 +1,7 @@
-//! `metrics()`, `metricsFamilies()`, `setMetricsEnabled()` and `METRICS_CONTENT_TYPE`: the
+//! `metrics()`, `metricsAsync()`, `metricsFamilies()`, `setMetricsEnabled()` and `METRICS_CONTENT_TYPE`: the
 //! core's process-wide metrics as OpenMetrics text. Conversion only.
 
+use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 /// One metric family.
@@ -17,10 +18,25 @@ pub struct MetricFamily {
     pub labels: Vec<String>,
 }
 
-/// The exposition of every family now (OpenMetrics text, ending with `# EOF`).
+/// The exposition of every family now (OpenMetrics text, ending with `# EOF`). It counts
+/// the active sessions of every SQLite or PostgreSQL session store with a query on this
+/// thread: a server calls `metricsAsync()` instead.
 #[napi]
 pub fn metrics() -> String {
     inferwarden::metrics::render()
+}
+
+/// `metrics()` as a promise, made on the native runtime's blocking pool so the event loop
+/// never waits on a session store's count.
+#[napi(ts_return_type = "Promise<string>")]
+// Only the generated registration calls it, and `cargo test` builds none.
+#[cfg_attr(test, allow(dead_code))]
+pub fn metrics_async(env: &Env) -> napi::Result<PromiseRaw<'_, String>> {
+    crate::aio::spawn(
+        env,
+        inferwarden::runtime::blocking(inferwarden::metrics::render),
+        |_, text| Ok(text),
+    )
 }
 
 /// Every family, in exposition order.

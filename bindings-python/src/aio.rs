@@ -1,8 +1,9 @@
 //! Running core futures for Python: blocking calls run on the shared runtime with the GIL
 //! released; `*_async` calls return an asyncio future (made by `inferwarden._aio.slot`)
 //! that the loop settles when the runtime reports the call done through the loop's
-//! [`Completions`] (no GIL taken on a runtime thread). Cancelling that future aborts the
-//! Rust task. The runtime's fork check turns use after `fork()` into
+//! [`Completions`] (no GIL taken on a runtime thread). Every future is settled exactly
+//! once, whatever happens to its task (see [`Completer`]). Cancelling a `spawn`ed call's
+//! future aborts the Rust task. The runtime's fork check turns use after `fork()` into
 //! `InternalError` instead of a hang.
 
 use std::future::Future;
@@ -12,7 +13,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use inferwarden::error::Error;
+use inferwarden::error::{Error, ErrorCode};
 use pyo3::prelude::*;
 
 use crate::errors::to_py_err;
@@ -116,6 +117,86 @@ impl Completions {
     }
 }
 
+/// The runtime's side of one pending asyncio future: [`Completer::complete`] settles it
+/// from any thread (through the loop's [`Completions`], no GIL taken). A completer dropped
+/// unused (its task panicked, was aborted, or the runtime shut down) settles the future with
+/// `internal_error`, so an awaited call always ends.
+pub struct Completer {
+    id: u64,
+    ready: Arc<Mutex<Vec<(u64, Settle)>>>,
+    wake: Arc<UnixStream>,
+    settled: bool,
+}
+
+impl Completer {
+    /// Queues the outcome (`convert`ed on the loop's thread) and wakes the loop.
+    pub fn complete<T: Send + 'static>(mut self, outcome: Result<T, Error>, convert: Convert<T>) {
+        self.settle(Box::new(move |py| match outcome {
+            Ok(v) => convert(py, v),
+            Err(e) => Err(to_py_err(py, e)),
+        }));
+    }
+
+    fn settle(&mut self, settle: Settle) {
+        self.settled = true;
+        let pushed = match self.ready.lock() {
+            Ok(mut q) => {
+                q.push((self.id, settle));
+                true
+            }
+            Err(_) => false,
+        };
+        // After the push: a byte already pending is enough (the loop takes every entry).
+        if pushed {
+            let _ = (&*self.wake).write(&[1]);
+        }
+    }
+}
+
+impl Drop for Completer {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.settle(Box::new(|py| {
+                Err(to_py_err(
+                    py,
+                    Error::with_detail(
+                        ErrorCode::InternalError,
+                        "the native call ended without a result",
+                    ),
+                ))
+            }));
+        }
+    }
+}
+
+/// A new asyncio future on the running loop and the [`Completer`] that settles it. Must be
+/// called with a running loop.
+pub fn pending(py: Python<'_>) -> PyResult<(Py<PyAny>, Completer)> {
+    let slot = py.import("inferwarden._aio")?.call_method0("slot")?;
+    let (fut, id, completions): (Py<PyAny>, u64, Py<Completions>) = slot.extract()?;
+    let c = completions.get();
+    Ok((
+        fut,
+        Completer {
+            id,
+            ready: c.ready.clone(),
+            wake: c.wake.clone(),
+            settled: false,
+        },
+    ))
+}
+
+/// Aborts `handle`'s task when the asyncio future `fut` is cancelled.
+pub fn abort_on_cancel(
+    py: Python<'_>,
+    fut: &Py<PyAny>,
+    handle: tokio::task::AbortHandle,
+) -> PyResult<()> {
+    let abort = Py::new(py, AbortOnCancel { handle })?;
+    fut.call_method1(py, "add_done_callback", (abort,))?;
+    Ok(())
+}
+
 /// Spawns `future` on the shared runtime and returns an asyncio future for its result
 /// (`convert`ed) or its error (the mapped exception), settled through the loop's
 /// [`Completions`]. Must be called with a running loop.
@@ -125,36 +206,8 @@ where
     F: Future<Output = Result<T, Error>> + Send + 'static,
 {
     let runtime = inferwarden::runtime::shared().map_err(|e| to_py_err(py, e))?;
-    let slot = py.import("inferwarden._aio")?.call_method0("slot")?;
-    let (fut, id, completions): (Py<PyAny>, u64, Py<Completions>) = slot.extract()?;
-    let (ready, wake) = {
-        let c = completions.get();
-        (c.ready.clone(), c.wake.clone())
-    };
-    let task = runtime.spawn(async move {
-        let outcome = future.await;
-        let settle: Settle = Box::new(move |py| match outcome {
-            Ok(v) => convert(py, v),
-            Err(e) => Err(to_py_err(py, e)),
-        });
-        let pushed = match ready.lock() {
-            Ok(mut q) => {
-                q.push((id, settle));
-                true
-            }
-            Err(_) => false,
-        };
-        // After the push: a byte already pending is enough (the loop takes every entry).
-        if pushed {
-            let _ = (&*wake).write(&[1]);
-        }
-    });
-    let abort = Py::new(
-        py,
-        AbortOnCancel {
-            handle: task.abort_handle(),
-        },
-    )?;
-    fut.call_method1(py, "add_done_callback", (abort,))?;
+    let (fut, completer) = pending(py)?;
+    let task = runtime.spawn(async move { completer.complete(future.await, convert) });
+    abort_on_cancel(py, &fut, task.abort_handle())?;
     Ok(fut)
 }

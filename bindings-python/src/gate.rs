@@ -235,12 +235,17 @@ impl Gate {
             let decision = Py::new(py, Decision { inner })?;
             return aio::ready(py, decision.into_any());
         }
-        let gate = self.inner.clone();
-        aio::spawn(
-            py,
-            async move { Ok(gate.decide_async(req).await) },
-            |py, inner| Ok(Py::new(py, Decision { inner })?.into_any()),
-        )
+        // A decision already running on the pool cannot be stopped, so a cancelled future
+        // aborts nothing: the decision completes and its outcome is dropped by the loop.
+        let (fut, completer) = aio::pending(py)?;
+        self.inner
+            .decide_on_blocking_pool(req, move |inner| {
+                completer.complete(Ok(inner), |py, inner| {
+                    Ok(Py::new(py, Decision { inner })?.into_any())
+                })
+            })
+            .map_err(|e| to_py_err(py, e))?;
+        Ok(fut)
     }
 }
 

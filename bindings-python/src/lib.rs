@@ -61,6 +61,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::legacy_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_for_code, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_render, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_render_async, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_families, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_set_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_content_type, m)?)?;

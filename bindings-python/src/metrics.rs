@@ -10,6 +10,17 @@ pub fn metrics_render(py: Python<'_>) -> String {
     py.detach(inferwarden::metrics::render)
 }
 
+/// `metrics_render` as an asyncio future, made on the native runtime's blocking pool (the
+/// session stores' counts are queries), so the event loop never waits on a store.
+#[pyfunction]
+pub fn metrics_render_async(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    crate::aio::spawn(
+        py,
+        inferwarden::runtime::blocking(inferwarden::metrics::render),
+        |py, text| Ok(pyo3::types::PyString::new(py, &text).into_any().unbind()),
+    )
+}
+
 /// Every family: `{"name", "type", "help", "labels"}` in exposition order.
 #[pyfunction]
 pub fn metrics_families(py: Python<'_>) -> PyResult<Vec<Bound<'_, PyDict>>> {

@@ -71,3 +71,22 @@ pub fn shared() -> Result<&'static Runtime, Error> {
 pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
     Ok(shared()?.block_on(future))
 }
+
+/// Runs the blocking function `f` on the blocking pool of the runtime this is awaited on
+/// (napi-rs's in Node), or of the shared runtime outside one, so an async caller's executor
+/// never waits on it (e.g. `blocking(inferwarden::metrics::render)`, whose session counts
+/// are store queries). `internal_error` when `f` panics or the runtime is gone.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    let task = match tokio::runtime::Handle::try_current() {
+        Ok(here) => here.spawn_blocking(f),
+        Err(_) => shared()?.spawn_blocking(f),
+    };
+    task.await.map_err(|_| {
+        Error::with_detail(
+            ErrorCode::InternalError,
+            "a blocking call on the runtime did not complete",
+        )
+    })
+}

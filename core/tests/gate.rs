@@ -683,9 +683,11 @@ impl SessionStore for CountingStore {
 fn an_admin_decision_reads_its_session_once() {
     use std::sync::atomic::Ordering::SeqCst;
     let store = Arc::new(CountingStore::default());
+    let clock = ManualClock::new(1_700_000_000_000);
     let gate = Gate::builder(config())
         .session_store(store.clone())
         .rate_limiter(Arc::new(MemoryRateLimiter::default()))
+        .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
     let view = |path: &str, headers: Vec<(String, String)>| RequestView {
@@ -715,10 +717,20 @@ fn an_admin_decision_reads_its_session_once() {
         .unwrap()
         .to_owned();
     let (gets, touches) = (store.gets.load(SeqCst), store.touches.load(SeqCst));
+    let d = gate.decide(&view(
+        "/admin/accounts",
+        vec![("cookie".into(), cookie.clone())],
+    ));
+    assert!(d.is_allowed(), "{d:?}");
+    // One read (shared by the throttle key and the authentication); the use is not written
+    // while the stored one is younger than the write interval (60 s by default)...
+    assert_eq!(store.gets.load(SeqCst) - gets, 1);
+    assert_eq!(store.touches.load(SeqCst) - touches, 0);
+    // ...and is written once it is that old.
+    clock.advance_ms(60_000);
     let d = gate.decide(&view("/admin/accounts", vec![("cookie".into(), cookie)]));
     assert!(d.is_allowed(), "{d:?}");
-    // One read (shared by the throttle key and the authentication) and one recorded use.
-    assert_eq!(store.gets.load(SeqCst) - gets, 1);
+    assert_eq!(store.gets.load(SeqCst) - gets, 2);
     assert_eq!(store.touches.load(SeqCst) - touches, 1);
 }
 

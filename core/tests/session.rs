@@ -121,6 +121,73 @@ fn admin_idle_timeout_expires_without_use() {
 }
 
 #[test]
+fn a_use_is_written_only_once_the_stored_one_is_the_interval_old() {
+    let (m, clock, store) = manager();
+    let s = m.issue(SessionKind::Admin, "admin").unwrap();
+    let (t, id) = (s.token.expose(), s.record.id.clone());
+    let issued = s.record.last_seen_ms;
+    // The default interval (60 s, under 1 % of the 12 h idle timeout): a use 59.999 s after
+    // the stored one is not written...
+    clock.advance_ms(59_999);
+    assert!(matches!(
+        m.validate(SessionKind::Admin, t).unwrap(),
+        SessionCheck::Active(_)
+    ));
+    assert_eq!(store.get(&id).unwrap().unwrap().last_seen_ms, issued);
+    // ...one at 60 s is.
+    clock.advance_ms(1);
+    m.validate(SessionKind::Admin, t).unwrap();
+    assert_eq!(
+        store.get(&id).unwrap().unwrap().last_seen_ms,
+        issued + 60_000
+    );
+    // The timeout counts from the stored use: early by less than the interval, never late.
+    clock.advance_ms(59_000);
+    m.validate(SessionKind::Admin, t).unwrap();
+    clock.advance_ms(12 * 3_600_000 - 59_000);
+    assert_eq!(
+        m.validate(SessionKind::Admin, t).unwrap(),
+        SessionCheck::Expired
+    );
+}
+
+#[test]
+fn the_write_interval_is_capped_at_one_percent_of_the_idle_timeout_and_zero_writes_every_use() {
+    let store = Arc::new(MemorySessionStore::new());
+    let clock = ManualClock::new(1_000_000);
+    let short = SessionConfig {
+        admin_idle_timeout_s: 1_000,
+        ..Default::default()
+    };
+    let m = SessionManager::new(store.clone(), short.clone(), Arc::new(clock.clone()));
+    assert_eq!(m.last_use_write_interval_ms(1_000_000), 10_000);
+    let s = m.issue(SessionKind::Admin, "admin").unwrap();
+    clock.advance_ms(10_000);
+    m.validate(SessionKind::Admin, s.token.expose()).unwrap();
+    assert_eq!(
+        store.get(&s.record.id).unwrap().unwrap().last_seen_ms,
+        1_010_000
+    );
+    let every = SessionManager::new(
+        store.clone(),
+        SessionConfig {
+            admin_last_use_write_interval_s: 0,
+            ..short
+        },
+        Arc::new(clock.clone()),
+    );
+    assert_eq!(every.last_use_write_interval_ms(1_000_000), 0);
+    clock.advance_ms(1);
+    every
+        .validate(SessionKind::Admin, s.token.expose())
+        .unwrap();
+    assert_eq!(
+        store.get(&s.record.id).unwrap().unwrap().last_seen_ms,
+        1_010_001
+    );
+}
+
+#[test]
 fn peek_does_not_slide() {
     let (m, clock, _) = manager();
     let s = m.issue(SessionKind::Admin, "admin").unwrap();

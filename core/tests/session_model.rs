@@ -2,8 +2,9 @@
 //! issue, use, peek, idle time, revoke, revoke-all, pruning and expiry over both kinds, on
 //! the memory and SQLite stores (and PostgreSQL when the test command started it). Every
 //! check (`Active`/`Expired`/`Revoked`/`Unknown`), every revoke answer and every count must
-//! be the model's: absolute expiry, the admin idle timeout sliding on use only, revocation
-//! final, a token of one kind never valid as the other.
+//! be the model's: absolute expiry, the admin idle timeout sliding on use only (a use is
+//! written only once the stored one is `admin_last_use_write_interval_s` old, capped at 1 % of
+//! the idle timeout), revocation final, a token of one kind never valid as the other.
 
 #[path = "support/services.rs"]
 mod services;
@@ -42,6 +43,7 @@ fn op(config: &SessionConfig) -> impl Strategy<Value = Op> {
     let idle = config.admin_idle_timeout_s as i64 * 1000;
     let life = config.generation_lifetime_s as i64 * 1000;
     let admin_life = config.admin_absolute_lifetime_s as i64 * 1000;
+    let write = write_interval_ms(config);
     prop_oneof![
         2 => any::<bool>().prop_map(Op::Issue),
         4 => (0usize..6, any::<bool>()).prop_map(|(i, a)| Op::Use(i, a)),
@@ -56,6 +58,8 @@ fn op(config: &SessionConfig) -> impl Strategy<Value = Op> {
             Just(idle / 2),
             Just(life),
             Just(admin_life - idle),
+            Just(write - 1),
+            Just(write),
         ]
         .prop_map(Op::Advance),
     ]
@@ -133,7 +137,11 @@ fn run(store: Arc<dyn SessionStore>, config: &SessionConfig, ops: &[Op]) {
                     m.peek(kind(admin), &s.token).unwrap()
                 };
                 assert_eq!(name(&got), want, "step {step} {op:?}");
-                if want == "active" && matches!(op, Op::Use(..)) && s.idle.is_some() {
+                if want == "active"
+                    && matches!(op, Op::Use(..))
+                    && s.idle.is_some()
+                    && now - s.last_seen >= write_interval_ms(config)
+                {
                     s.last_seen = now;
                 }
             }
@@ -173,6 +181,20 @@ fn run(store: Arc<dyn SessionStore>, config: &SessionConfig, ops: &[Op]) {
     }
 }
 
+/// The model's rule for when a use is written: the configured interval, at most 1 % of the
+/// idle timeout.
+fn write_interval_ms(config: &SessionConfig) -> i64 {
+    (config.admin_last_use_write_interval_s as i64 * 1000)
+        .min(config.admin_idle_timeout_s as i64 * 10)
+}
+
+fn every_use() -> SessionConfig {
+    SessionConfig {
+        admin_last_use_write_interval_s: 0,
+        ..config()
+    }
+}
+
 fn config() -> SessionConfig {
     SessionConfig {
         generation_lifetime_s: 3_600,
@@ -188,6 +210,13 @@ proptest! {
     #[test]
     fn memory_store_matches_the_model(ops in prop::collection::vec(op(&config()), 1..50)) {
         run(Arc::new(MemorySessionStore::default()), &config(), &ops);
+    }
+
+    #[test]
+    fn memory_store_matches_the_model_writing_every_use(
+        ops in prop::collection::vec(op(&every_use()), 1..50)
+    ) {
+        run(Arc::new(MemorySessionStore::default()), &every_use(), &ops);
     }
 
     #[cfg(feature = "sqlite")]

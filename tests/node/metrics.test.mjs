@@ -63,3 +63,40 @@ test('decisions made from Node move their series; recording can be turned off', 
   const text = iw.metrics()
   for (const needle of [API, 'canary-wrong-key-4411', '/gallery']) assert.ok(!text.includes(needle), needle)
 })
+
+test('metricsAsync gives the same exposition without making the event loop wait on a store', async (t) => {
+  const url = process.env.INFERWARDEN_TEST_POSTGRES_URL
+  if (!url) {
+    assert.ok(!process.env.INFERWARDEN_REQUIRE_SERVICES, 'INFERWARDEN_TEST_POSTGRES_URL missing but services are required')
+    t.skip('INFERWARDEN_TEST_POSTGRES_URL not set (run scripts/test.sh)')
+    return
+  }
+  const { spawn } = await import('node:child_process')
+  const gate = new iw.Gate(iw.PolicyConfig.fromText(`[auth]\napi_keys = ["${API}"]\n`), url)
+  const typed = (text) => [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1])
+  assert.deepEqual(typed(await iw.metricsAsync()), typed(iw.metrics()))
+  // Another connection holds the session table's lock for 0.8 s, so counting the active
+  // sessions waits on it. While it waits, the event loop keeps running timers.
+  // (Each -c is sent and printed on its own, in one session: 'locked' arrives while held.)
+  const holder = spawn('psql', [url, '-X', '-q', '-t', '-v', 'ON_ERROR_STOP=1',
+    '-c', "BEGIN; LOCK TABLE inferwarden_sessions IN ACCESS EXCLUSIVE MODE; SELECT 'locked';",
+    '-c', 'SELECT pg_sleep(0.8)', '-c', 'COMMIT'],
+  { stdio: ['ignore', 'pipe', 'inherit'] })
+  const closed = new Promise((resolve) => holder.on('close', resolve))
+  await new Promise((resolve, reject) => {
+    holder.on('error', reject)
+    holder.stdout.on('data', (chunk) => { if (String(chunk).includes('locked')) resolve() })
+  })
+  let ticks = 0
+  const timer = setInterval(() => { ticks++ }, 10)
+  const started = Date.now()
+  const text = await iw.metricsAsync()
+  const waited = Date.now() - started
+  clearInterval(timer)
+  assert.equal(await closed, 0)
+  assert.ok(text.endsWith('# EOF\n'))
+  assert.ok(waited >= 400, `waited ${waited} ms: the lock was not held`)
+  // A blocked loop would not tick at all during the wait; a free one about every 10 ms.
+  assert.ok(ticks >= 20, `${ticks} ticks in ${waited} ms`)
+  void gate
+})

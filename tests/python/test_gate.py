@@ -8,6 +8,7 @@ import os
 import pytest
 
 import inferwarden
+from loop_ticks import while_ticking
 from inferwarden.errors import DependencyUnavailableError, ConfigInvalidError
 
 API = "canary-py-api-key-0123456789abcdef"
@@ -113,12 +114,16 @@ def test_decide_async_matches_decide_and_never_blocks_the_loop(tmp_path):
     import asyncio
     import subprocess
     import sys
-    import time
 
     memory = inferwarden.Gate(config())
     assert memory.may_block is False
     db = tmp_path / "sessions.db"
-    gate = inferwarden.Gate(config(), session_store=f"sqlite:{db}")
+    # Every admin use written (no write interval), so the admin check below writes.
+    every_use = inferwarden.PolicyConfig.from_text(
+        f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n'
+        "[sessions]\nadmin_last_use_write_interval_s = 0\n"
+    )
+    gate = inferwarden.Gate(every_use, session_store=f"sqlite:{db}")
     assert gate.may_block is True
     s = open_session(gate)
     cookie = [("Cookie", f"gg_session={s.token}")]
@@ -150,30 +155,43 @@ def test_decide_async_matches_decide_and_never_blocks_the_loop(tmp_path):
     )
     assert holder.stdout.readline().strip() == "locked"
 
-    async def decide_while_ticking():
-        ticks = 0
-        stop = asyncio.Event()
-
-        async def ticker():
-            nonlocal ticks
-            while not stop.is_set():
-                ticks += 1
-                await asyncio.sleep(0.01)
-
-        task = asyncio.create_task(ticker())
-        started = time.monotonic()
-        decision = await gate.decide_async("GET", "/admin/accounts", admin_cookie)
-        waited = time.monotonic() - started
-        stop.set()
-        await task
-        return decision, waited, ticks
-
-    decision, waited, ticks = asyncio.run(decide_while_ticking())
+    decision, waited, ticks = while_ticking(lambda: gate.decide_async("GET", "/admin/accounts", admin_cookie))
     assert holder.wait(10) == 0
     assert decision.allowed
     assert waited >= 0.4, waited
     # A blocked loop would tick once; a free one about every 10 ms of the wait.
     assert ticks >= 20, (ticks, waited)
+
+
+def test_every_native_future_leaves_the_loops_table_even_when_cancelled(tmp_path):
+    import asyncio
+
+    from inferwarden import _aio
+
+    gate = inferwarden.Gate(config(), session_store=f"sqlite:{tmp_path / 's.db'}")
+    admin = gate.issue_session(gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)]), "admin")
+    # Admin routes over SQLite are never tried on the loop: each decision goes to the pool.
+    cookie = [("Cookie", admin.set_cookie.split(";")[0])]
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        settled = [gate.decide_async("GET", "/admin/accounts", cookie) for _ in range(20)]
+        cancelled = [gate.decide_async("GET", "/admin/accounts", cookie) for _ in range(20)]
+        for f in cancelled:
+            f.cancel()
+        decisions = await asyncio.gather(*settled)
+        assert all(d.allowed for d in decisions)
+        table = _aio._completions[loop].futures
+        # The cancelled decisions still complete on the pool; their outcomes are dropped and
+        # their entries leave the table when they arrive.
+        for _ in range(500):
+            if not table:
+                break
+            await asyncio.sleep(0.01)
+        assert table == {}
+        assert all(f.cancelled() for f in cancelled)
+
+    asyncio.run(run())
 
 
 def test_a_session_is_issued_only_for_its_bootstrap_route():

@@ -4,10 +4,15 @@ the Python surface move their series, and no secret ever reaches it."""
 
 from __future__ import annotations
 
+import os
+import re
+
+import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import inferwarden
+from loop_ticks import while_ticking
 from inferwarden import metrics
 
 API = "metrics-canary-api-key-5f1e2d3c4b5a6978"
@@ -108,3 +113,35 @@ def test_the_grafana_dashboard_queries_only_pinned_series(vectors) -> None:
     assert used <= exported, used - exported
     without_panel = [name for name, series in series_of.items() if not series & used]
     assert not without_panel, f"families without a panel: {without_panel}"
+
+
+def test_render_async_gives_the_same_exposition_without_blocking_the_loop():
+    import asyncio
+    import subprocess
+
+    url = os.environ.get("INFERWARDEN_TEST_POSTGRES_URL")
+    if not url:
+        assert not os.environ.get("INFERWARDEN_REQUIRE_SERVICES"), "INFERWARDEN_TEST_POSTGRES_URL missing but services are required"
+        pytest.skip("INFERWARDEN_TEST_POSTGRES_URL not set (run scripts/test.sh)")
+    gate = inferwarden.Gate(inferwarden.PolicyConfig.from_text('[auth]\napi_keys = ["canary-python-metrics-async-key-0123"]\n'), session_store=url)
+    typed = lambda text: re.findall(r"^# TYPE (\S+) \S+$", text, re.M)  # noqa: E731
+    assert typed(asyncio.run(metrics.render_async())) == typed(metrics.render())
+    # Another connection holds the session table's lock for 0.8 s, so counting the active
+    # sessions waits on it; the event loop keeps running meanwhile.
+    holder = subprocess.Popen(
+        # Each -c is sent and printed on its own, in one session: 'locked' arrives while held.
+        ["psql", url, "-X", "-q", "-t", "-v", "ON_ERROR_STOP=1",
+         "-c", "BEGIN; LOCK TABLE inferwarden_sessions IN ACCESS EXCLUSIVE MODE; SELECT 'locked';",
+         "-c", "SELECT pg_sleep(0.8)", "-c", "COMMIT"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    while "locked" not in holder.stdout.readline():
+        pass
+
+    text, waited, ticks = while_ticking(metrics.render_async)
+    holder.stdout.read()
+    assert holder.wait(10) == 0
+    assert text.endswith("# EOF\n")
+    assert waited >= 0.4, waited
+    assert ticks >= 20, (ticks, waited)
+    del gate

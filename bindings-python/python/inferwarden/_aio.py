@@ -44,17 +44,28 @@ class _LoopCompletions:
 
 
 _completions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopCompletions] = weakref.WeakKeyDictionary()
+# The loop of the last call and its completions: most calls come from the same loop, and a
+# weak reference does not keep a closed loop alive.
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopCompletions] | None = None
 
 
 def slot() -> tuple[asyncio.Future[Any], int, Any]:
-    """A future on the running loop, its call id, and the loop's native completion queue."""
+    """A future on the running loop, its call id, and the loop's native completion queue.
+
+    The native side settles every future it was handed exactly once (a call that ends
+    without a result settles it with ``InternalError``), so the entry always leaves
+    ``futures`` in ``_drain``; a future cancelled meanwhile is skipped there."""
+    global _last
     loop = asyncio.get_running_loop()
-    completions = _completions.get(loop)
-    if completions is None:
-        completions = _completions[loop] = _LoopCompletions(loop)
+    last = _last
+    if last is not None and last[0]() is loop:
+        completions = last[1]
+    else:
+        completions = _completions.get(loop)
+        if completions is None:
+            completions = _completions[loop] = _LoopCompletions(loop)
+        _last = (weakref.ref(loop), completions)
     future: asyncio.Future[Any] = loop.create_future()
     call = completions.native.next_id()
     completions.futures[call] = future
-    futures = completions.futures
-    future.add_done_callback(lambda _f: futures.pop(call, None))
     return future, call, completions.native

@@ -39,6 +39,12 @@ def render() -> str:
     return _native.metrics_render()
 
 
+async def render_async() -> str:
+    """``render()`` on the native runtime's blocking pool: the event loop never waits on a
+    session store's count."""
+    return await _native.metrics_render_async()
+
+
 def families() -> list[Family]:
     """Every family: name (without ``_total``), type, help text and label names."""
     return _native.metrics_families()  # type: ignore[return-value]
@@ -49,4 +55,4 @@ def set_enabled(on: bool) -> None:
     _native.metrics_set_enabled(on)
 
 
-__all__ = ["CONTENT_TYPE", "Family", "families", "render", "set_enabled"]
+__all__ = ["CONTENT_TYPE", "Family", "families", "render", "render_async", "set_enabled"]

@@ -126,6 +126,12 @@ pub struct SessionConfig {
     pub admin_idle_timeout_s: u64,
     /// Admin absolute maximum lifetime, seconds.
     pub admin_absolute_lifetime_s: u64,
+    /// The longest time, seconds, between two writes of an admin session's last use: a use
+    /// is written only when the stored one is at least this old (and at least 1 % of
+    /// `admin_idle_timeout_s` old, whichever is shorter), which saves a store write on most
+    /// admin requests. The idle timeout counts from the stored use, so a session can expire
+    /// up to this much early, never late. `0` writes every use.
+    pub admin_last_use_write_interval_s: u64,
     /// `SameSite` attribute.
     pub same_site: SameSite,
     /// `Secure` attribute.
@@ -140,6 +146,7 @@ impl Default for SessionConfig {
             generation_lifetime_s: 24 * 3600,
             admin_idle_timeout_s: 12 * 3600,
             admin_absolute_lifetime_s: 24 * 3600,
+            admin_last_use_write_interval_s: 60,
             same_site: SameSite::Lax,
             secure: true,
         }

@@ -388,6 +388,35 @@ impl Gate {
         }
     }
 
+    /// Decides one request on a thread of the shared runtime's blocking pool and hands the
+    /// decision to `done` on that thread: what a binding calls, once
+    /// [`Gate::try_decide_now`] has said the caller may not decide on the spot, to settle its
+    /// own future. Unlike awaiting [`Gate::decide_async`] from a runtime task, no async
+    /// worker thread is woken on the way in or out (one thread hop each way). A decision
+    /// that panics is a rejection with `internal_error` (fail closed). Returns the task's
+    /// abort handle: aborting it before it starts drops `done` uncalled.
+    #[cfg(feature = "tokio")]
+    pub fn decide_on_blocking_pool(
+        self: &Arc<Self>,
+        req: RequestView,
+        done: impl FnOnce(Decision) + Send + 'static,
+    ) -> Result<tokio::task::AbortHandle, Error> {
+        let runtime = crate::runtime::shared()?;
+        let gate = Arc::clone(self);
+        let task = runtime.spawn_blocking(move || {
+            let decided =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gate.decide(&req)));
+            done(decided.unwrap_or_else(|_| Decision::Reject {
+                error: Error::with_detail(
+                    ErrorCode::InternalError,
+                    "the gate decision did not complete",
+                ),
+                set_headers: Vec::new(),
+            }));
+        });
+        Ok(task.abort_handle())
+    }
+
     /// Classifies a request path.
     pub fn classify(&self, method: &str, path: &str) -> RouteMatch {
         self.routes.classify(method, path)

@@ -84,8 +84,10 @@ pub fn families() -> Vec<&'static FamilyInfo> {
 
 /// The exposition of every family now, in OpenMetrics text (serve it with
 /// [`CONTENT_TYPE`]). Blocking: it asks each session store for its active sessions (a query
-/// for SQLite and PostgreSQL), so an async service calls it off its executor (the gateway
-/// example: `spawn_blocking`; a FastAPI app: a plain `def` route, run in the thread pool).
+/// for SQLite and PostgreSQL), so an async service runs it off its executor: with
+/// `inferwarden::runtime::blocking(render)` (what the bindings' `metricsAsync` and
+/// `render_async` do), `spawn_blocking` (the gateway example), or a plain `def` route in a
+/// FastAPI app (run in the thread pool).
 pub fn render() -> String {
     let mut enc = encode::Encoder::default();
     gate::encode(&mut enc);

@@ -4,22 +4,25 @@
 //! type arguments retried at every nesting level): the fuzzer found 514 bytes that take
 //! 17 s. Newer oxc releases need a newer Rust than the declared minimum. The cheap bound of
 //! [`super::nesting`] refuses the first family before parsing; this one covers the rest:
-//! the file is read on its own thread (with the large stack deep nesting needs), and when
-//! the budget passes the file is reported as a `source_parse_error` and the check goes on.
+//! the file is read on the reader thread ([`super::reader_thread`], with the large stack
+//! deep nesting needs), and when the budget passes the file is reported as a
+//! `source_parse_error` and the check goes on.
 //!
 //! The parser cannot be interrupted, so a thread past its budget runs on until oxc returns
 //! (or the process exits, which a CLI run or a build does at once), holding a core and a
-//! growing arena: the fuzzer ran out of 2 GiB with four of them. At most [`MAX_ABANDONED`]
+//! growing arena: one 359-byte input found by the fuzzer grows it to 3 GB within the 5 s
+//! budget, and it goes on growing after the file is reported. At most [`MAX_ABANDONED`]
 //! such thread exists at a time; while it runs, further TypeScript files are refused at once
 //! rather than adding another. The real fix is an oxc release without the exponential path
 //! (0.147 and later need Rust 1.96, above this crate's declared minimum).
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::facts::{SourceError, SourceFacts};
 use super::location::Location;
+use super::reader_thread::{self, NoResult};
 
 /// The default budget for one file. Real sources parse in milliseconds (the adopter's
 /// 68 files: 0.3 s in all, unoptimised); the budget leaves two orders of magnitude.
@@ -46,7 +49,7 @@ pub(super) fn file_error(file: &str, message: String) -> SourceFacts {
     }
 }
 
-/// Runs `read` on its own thread (256 MiB stack) and waits at most `budget` for it.
+/// Runs `read` on the reader thread (256 MiB stack) and waits at most `budget` for it.
 pub fn within(
     file: &str,
     budget: Duration,
@@ -65,44 +68,37 @@ pub fn within(
     const FINISHED: u8 = 1;
     const GIVEN_UP: u8 = 2;
     let state = Arc::new(AtomicU8::new(RUNNING));
-    let (tx, rx) = mpsc::channel();
     let thread_state = Arc::clone(&state);
-    let spawned = std::thread::Builder::new()
-        .name("inferwarden-parity-reader".into())
-        .stack_size(256 << 20)
-        .spawn(move || {
-            let facts = read();
-            let mark = thread_state.compare_exchange(
-                RUNNING,
-                FINISHED,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-            if mark.is_err() {
-                // The caller gave up on this file and counted us: uncount.
-                ABANDONED.fetch_sub(1, Ordering::SeqCst);
-            }
-            let _ = tx.send(facts);
-        });
-    if spawned.is_err() {
+    let running = reader_thread::start(move || {
+        let facts = read();
+        let mark =
+            thread_state.compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst);
+        if mark.is_err() {
+            // The caller gave up on this file and counted us: uncount.
+            ABANDONED.fetch_sub(1, Ordering::SeqCst);
+        }
+        facts
+    });
+    let Some(mut running) = running else {
         return file_error(
             file,
             "the source could not be read (no reader thread)".into(),
         );
-    }
-    match rx.recv_timeout(budget) {
+    };
+    let failed = || file_error(file, "the source could not be read (reader failed)".into());
+    match running.wait_for(budget) {
         Ok(facts) => facts,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
+        Err(NoResult::Failed) => failed(),
+        Err(NoResult::StillRunning) => {
             ABANDONED.fetch_add(1, Ordering::SeqCst);
             let gave_up =
                 state.compare_exchange(RUNNING, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst);
             if gave_up.is_err() {
                 // It finished as the budget ran out: take its answer.
                 ABANDONED.fetch_sub(1, Ordering::SeqCst);
-                return rx.recv().unwrap_or_else(|_| {
-                    file_error(file, "the source could not be read (reader failed)".into())
-                });
+                return running.wait().unwrap_or_else(failed);
             }
+            // Dropping `running` leaves the thread to its parse; it exits when that ends.
             file_error(
                 file,
                 format!(
@@ -112,9 +108,6 @@ pub fn within(
                     budget.as_secs_f64()
                 ),
             )
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            file_error(file, "the source could not be read (reader failed)".into())
         }
     }
 }

@@ -16,6 +16,7 @@ mod generate;
 mod location;
 mod nesting;
 mod python_source;
+mod reader_thread;
 mod report;
 mod typescript_source;
 
@@ -30,6 +31,8 @@ pub use facts::{Fact, FactKind, SourceError, SourceFacts};
 pub use findings::{Finding, ParityReport, Severity, RULES};
 pub use generate::{python_module, typescript_module};
 pub use location::Location;
+#[cfg(feature = "test-hooks")]
+pub use reader_thread::reader_thread_id;
 pub use report::{render, render_with, Format};
 
 /// The facts one Python source states (request classes, constants, tables), as `check`
@@ -260,7 +263,8 @@ pub fn check_with_progress(
     };
     for (i, src) in config.python.iter().enumerate() {
         if let Some(text) = read("python", i, &src.path, &mut checks) {
-            let got = on_big_stack(&src.path, || python_source::extract(src, &text));
+            let (source, copy) = (src.clone(), text.clone());
+            let got = on_big_stack(&src.path, move || python_source::extract(&source, &copy));
             checks.python(i, src, &got);
             absorb(got, &mut facts, &mut findings);
             sources.insert(src.path.clone(), text);
@@ -301,19 +305,13 @@ pub fn check_with_progress(
 }
 
 /// Parsers and tree walks recurse; a hostile, deeply nested source must not overflow the
-/// caller's stack, so each file is read on a thread with a large stack. A reader that
-/// fails anyway becomes a `source_parse_error` finding.
-fn on_big_stack(file: &str, read: impl FnOnce() -> SourceFacts + Send) -> SourceFacts {
-    let outcome = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("inferwarden-parity-reader".into())
-            .stack_size(256 << 20)
-            .spawn_scoped(scope, read)
-            .map(|handle| handle.join())
-    });
-    match outcome {
-        Ok(Ok(facts)) => facts,
-        _ => deadline::file_error(file, "the source could not be read (reader failed)".into()),
+/// caller's stack, so each file is read on the reader thread (256 MiB stack, kept between
+/// files: [`reader_thread`]). A reader that fails anyway becomes a `source_parse_error`
+/// finding.
+fn on_big_stack(file: &str, read: impl FnOnce() -> SourceFacts + Send + 'static) -> SourceFacts {
+    match reader_thread::start(read).and_then(reader_thread::Running::wait) {
+        Some(facts) => facts,
+        None => deadline::file_error(file, "the source could not be read (reader failed)".into()),
     }
 }
 

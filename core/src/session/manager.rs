@@ -164,15 +164,28 @@ impl SessionManager {
     }
 
     /// Records the use of a session [`SessionManager::peek`] found active (sliding admin
-    /// idle time); nothing for other checks or sessions without an idle timeout.
+    /// idle time); nothing for other checks or sessions without an idle timeout, and nothing
+    /// while the stored use is younger than [`SessionManager::last_use_write_interval_ms`].
     pub fn record_use(&self, check: &SessionCheck) -> Result<(), Error> {
         if let SessionCheck::Active(record) = check {
-            if record.idle_timeout_ms.is_some() {
-                crate::trace::span!("inferwarden::session", "session_store", op = "touch");
-                self.store.touch(&record.id, self.clock.now_ms())?;
+            if let Some(idle_ms) = record.idle_timeout_ms {
+                let now = self.clock.now_ms();
+                let age = now.saturating_sub(record.last_seen_ms);
+                if age >= self.last_use_write_interval_ms(idle_ms) {
+                    crate::trace::span!("inferwarden::session", "session_store", op = "touch");
+                    self.store.touch(&record.id, now)?;
+                }
             }
         }
         Ok(())
+    }
+
+    /// How old, ms, a session's stored last use must be before a use is written again:
+    /// `sessions.admin_last_use_write_interval_s`, and at most 1 % of the session's idle
+    /// timeout `idle_ms`. The idle timeout counts from the stored use, so a session expires
+    /// at most this much early and never late.
+    pub fn last_use_write_interval_ms(&self, idle_ms: i64) -> i64 {
+        secs_to_ms(self.config.admin_last_use_write_interval_s).min(idle_ms / 100)
     }
 
     /// Revokes the session of `token`; returns whether an active session was revoked.
