@@ -112,9 +112,10 @@ export declare class Gate {
   /** Decides one request; a rejection is returned (not thrown) with `code` and `body()`. */
   decide(request: GateRequest): Decision
   /**
-   * `decide` as a promise that never blocks the JS thread: the decision runs on the
-   * native runtime (on its blocking pool when `mayBlock`, inline there otherwise), and a
-   * rejection is still a resolved `Decision` (never a thrown error).
+   * `decide` as a promise that never blocks the JS thread: when nothing has to wait
+   * (`mayBlock` false, or a SQLite store free now) the decision is made here and the
+   * promise is already resolved; otherwise it runs on the native runtime's blocking pool.
+   * A rejection is still a resolved `Decision` (never a thrown error).
    */
   decideAsync(request: GateRequest): Promise<Decision>
   /**

@@ -283,9 +283,10 @@ impl Gate {
         })
     }
 
-    /// `decide` as a promise that never blocks the JS thread: the decision runs on the
-    /// native runtime (on its blocking pool when `mayBlock`, inline there otherwise), and a
-    /// rejection is still a resolved `Decision` (never a thrown error).
+    /// `decide` as a promise that never blocks the JS thread: when nothing has to wait
+    /// (`mayBlock` false, or a SQLite store free now) the decision is made here and the
+    /// promise is already resolved; otherwise it runs on the native runtime's blocking pool.
+    /// A rejection is still a resolved `Decision` (never a thrown error).
     #[napi(ts_return_type = "Promise<Decision>")]
     pub fn decide_async<'e>(
         &self,
@@ -293,6 +294,9 @@ impl Gate {
         request: GateRequest,
     ) -> napi::Result<PromiseRaw<'e, Decision>> {
         let req = request_view(env, request)?;
+        if let Some(inner) = self.inner.try_decide_now(&req) {
+            return PromiseRaw::resolve(env, Decision { inner });
+        }
         let gate = self.inner.clone();
         crate::aio::spawn(
             env,

@@ -42,3 +42,20 @@ test('an issued session never prints its token', async () => {
   }
   assert.equal(JSON.parse(JSON.stringify(issued)).kind, 'generation')
 })
+
+test('decideAsync decides on the spot when nothing has to wait: the promise is already settled', async () => {
+  const { inspect } = await import('node:util')
+  const memory = new iw.Gate(config())
+  const req = { method: 'GET', path: '/gallery', headers: [['X-API-Key', API]] }
+  const settled = memory.decideAsync(req)
+  // Inspected before any other tick: a promise settled by a worker thread is still pending.
+  assert.doesNotMatch(inspect(settled), /<pending>/)
+  assert.equal((await settled).allowed, true)
+  // An admin route over SQLite writes after its throttle, so it is never decided on the spot.
+  const sqlite = new iw.Gate(config(), `sqlite:${join(mkdtempSync(join(tmpdir(), 'iw-gate-async-')), 's.db')}`)
+  const boot = sqlite.decide({ method: 'POST', path: '/admin/session', headers: [['x-admin-key', ADMIN]] })
+  const cookie = sqlite.issueSession(boot, 'admin').setCookie.split(';')[0]
+  const later = sqlite.decideAsync({ method: 'GET', path: '/admin/accounts', headers: [['Cookie', cookie]] })
+  assert.match(inspect(later), /<pending>/)
+  assert.equal((await later).allowed, true)
+})
