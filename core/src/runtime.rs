@@ -72,6 +72,15 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
     Ok(shared()?.block_on(future))
 }
 
+/// The runtime whose blocking pool takes blocking work started here: the one the caller runs
+/// on (napi-rs's in Node), or the shared runtime outside any (a Python event loop's thread).
+pub fn pool() -> Result<tokio::runtime::Handle, Error> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(here) => Ok(here),
+        Err(_) => Ok(shared()?.handle().clone()),
+    }
+}
+
 /// Runs the blocking function `f` on the blocking pool of the runtime this is awaited on
 /// (napi-rs's in Node), or of the shared runtime outside one, so an async caller's executor
 /// never waits on it (e.g. `blocking(inferwarden::metrics::render)`, whose session counts
@@ -79,11 +88,7 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Error> {
-    let task = match tokio::runtime::Handle::try_current() {
-        Ok(here) => here.spawn_blocking(f),
-        Err(_) => shared()?.spawn_blocking(f),
-    };
-    task.await.map_err(|_| {
+    pool()?.spawn_blocking(f).await.map_err(|_| {
         Error::with_detail(
             ErrorCode::InternalError,
             "a blocking call on the runtime did not complete",

@@ -229,6 +229,19 @@ fn register_active_sessions(store: &Arc<dyn SessionStore>, clock: &Arc<dyn Clock
     );
 }
 
+/// The decision of a request whose decision did not complete (it panicked, or the runtime
+/// shut down under it): a rejection with `internal_error`, never an allow.
+#[cfg(feature = "tokio")]
+fn did_not_complete() -> Decision {
+    Decision::Reject {
+        error: Error::with_detail(
+            ErrorCode::InternalError,
+            "the gate decision did not complete",
+        ),
+        set_headers: Vec::new(),
+    }
+}
+
 fn audit_unreachable() -> Error {
     Error::with_detail(
         ErrorCode::DependencyUnavailable,
@@ -376,20 +389,13 @@ impl Gate {
             return decision;
         }
         let gate = Arc::clone(self);
-        match tokio::task::spawn_blocking(move || gate.decide(&req)).await {
-            Ok(decision) => decision,
-            Err(_) => Decision::Reject {
-                error: Error::with_detail(
-                    ErrorCode::InternalError,
-                    "the gate decision did not complete",
-                ),
-                set_headers: Vec::new(),
-            },
-        }
+        crate::runtime::blocking(move || gate.decide(&req))
+            .await
+            .unwrap_or_else(|_| did_not_complete())
     }
 
-    /// Decides one request on a thread of the shared runtime's blocking pool and hands the
-    /// decision to `done` on that thread: what a binding calls, once
+    /// Decides one request on a thread of the runtime's blocking pool
+    /// ([`crate::runtime::pool`]) and hands the decision to `done` on that thread: what a binding calls, once
     /// [`Gate::try_decide_now`] has said the caller may not decide on the spot, to settle its
     /// own future. Unlike awaiting [`Gate::decide_async`] from a runtime task, no async
     /// worker thread is woken on the way in or out (one thread hop each way). A decision
@@ -401,18 +407,11 @@ impl Gate {
         req: RequestView,
         done: impl FnOnce(Decision) + Send + 'static,
     ) -> Result<tokio::task::AbortHandle, Error> {
-        let runtime = crate::runtime::shared()?;
         let gate = Arc::clone(self);
-        let task = runtime.spawn_blocking(move || {
+        let task = crate::runtime::pool()?.spawn_blocking(move || {
             let decided =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gate.decide(&req)));
-            done(decided.unwrap_or_else(|_| Decision::Reject {
-                error: Error::with_detail(
-                    ErrorCode::InternalError,
-                    "the gate decision did not complete",
-                ),
-                set_headers: Vec::new(),
-            }));
+            done(decided.unwrap_or_else(|_| did_not_complete()));
         });
         Ok(task.abort_handle())
     }
