@@ -3,6 +3,12 @@
 
 #![deny(clippy::all)]
 
+/// Keeps the memory budget of TypeScript parity parses: a pathological file's parse is
+/// stopped instead of growing without bound (see `inferwarden::parity::GuardedAllocator`).
+#[global_allocator]
+static ALLOCATOR: inferwarden::parity::GuardedAllocator =
+    inferwarden::parity::GuardedAllocator::system();
+
 mod aio;
 mod audit;
 mod catalogue;
@@ -16,6 +22,7 @@ mod logging;
 mod metrics;
 mod parity;
 mod probe;
+mod raw;
 mod routing;
 mod smoke;
 mod task_ref;

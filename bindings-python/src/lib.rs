@@ -2,6 +2,12 @@
 //! errors; every decision is made by the `inferwarden` crate. The public API is the Python
 //! package in `python/inferwarden`.
 
+/// Keeps the memory budget of TypeScript parity parses: a pathological file's parse is
+/// stopped instead of growing without bound (see `inferwarden::parity::GuardedAllocator`).
+#[global_allocator]
+static ALLOCATOR: inferwarden::parity::GuardedAllocator =
+    inferwarden::parity::GuardedAllocator::system();
+
 mod aio;
 mod asgi_scope;
 mod audit;

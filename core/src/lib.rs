@@ -25,7 +25,9 @@
 //! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
-#![forbid(unsafe_code)]
+// No unsafe code, except the one global allocator of `parity::GuardedAllocator` (an
+// allocator cannot be written without it), which allows it for its own module alone.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod audit;

@@ -33,6 +33,41 @@ for (const c of cases) {
 }
 
 test('wrong argument types throw, never crash', () => {
-  assert.throws(() => iw.parseTaskRef(undefined))
-  assert.throws(() => iw.parseTaskRef(42))
+  for (const args of [[undefined], [42], [], [{ toString: () => 'abc' }]]) {
+    assert.throws(
+      () => iw.parseTaskRef(...args),
+      (err) => err instanceof Error && err.code === 'StringExpected',
+    )
+  }
+})
+
+test('a result is a plain object with the keys in a fixed order', () => {
+  const local = iw.parseTaskRef('abc')
+  assert.equal(Object.getPrototypeOf(local), Object.prototype)
+  assert.deepEqual(Object.keys(local), ['kind', 'taskId'])
+  assert.equal(local.workspace, undefined)
+  const remote = iw.parseTaskRef('acme-gpu-2::t1')
+  assert.deepEqual(Object.keys(remote), ['kind', 'taskId', 'workspace'])
+  // Plain data properties, as an object literal has.
+  remote.kind = 'changed'
+  assert.equal(remote.kind, 'changed')
+})
+
+test('ids longer than the stack buffer reach the core whole', () => {
+  // parseTaskRef copies ids of up to 199 UTF-8 bytes into a stack buffer; a longer string
+  // (never a valid id) is read whole, so the core reports it with the same rule whatever
+  // sits at the buffer's edge: plain ASCII, or a two-byte character across it.
+  for (const id of ['x'.repeat(250), 'x'.repeat(198) + 'é' + 'x'.repeat(10), 'abc::' + 'y'.repeat(300)]) {
+    assert.throws(
+      () => iw.parseTaskRef(id),
+      (err) => err.code === 'proxy_target_invalid' && err.metadata.rule === 'task_id_length',
+    )
+  }
+  // A valid id of the longest allowed length fits and round-trips.
+  const longest = 'w'.repeat(64) + '::' + 't'.repeat(128)
+  assert.deepEqual(iw.parseTaskRef(longest), {
+    kind: 'remote',
+    taskId: 't'.repeat(128),
+    workspace: 'w'.repeat(64),
+  })
 })

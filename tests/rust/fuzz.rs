@@ -411,6 +411,16 @@ pub fn parity_python(data: &[u8]) {
     check_lines(&facts, &input);
 }
 
+/// The TypeScript parse limits of the fuzz target and the corpus replay: inputs are at most
+/// 8 KB (real files of that size hold well under 1 MiB while read), and the corpus holds many
+/// inputs whose oxc parse is stopped, each keeping its memory; a 1 MiB budget and room for
+/// 1,000 stopped parses keep every input read.
+pub const FUZZ_PARSE_LIMITS: inferwarden::parity::ParseLimits = inferwarden::parity::ParseLimits {
+    memory_base: 1 << 20,
+    memory_per_byte: 64,
+    max_stopped: 1_000,
+};
+
 /// Parity extraction from arbitrary TypeScript/TSX: no panic, and locations inside the text.
 pub fn parity_typescript(data: &[u8]) {
     let input = text(data);
@@ -422,6 +432,14 @@ pub fn parity_typescript(data: &[u8]) {
     let params: BTreeSet<String> = ["steps", "width", "num_frames"].map(String::from).into();
     let facts = extract_typescript(&source, &input, &ids, &params);
     check_lines(&facts, &input);
+    // A refusal for too many stopped parses means the inputs after it were never read.
+    assert!(
+        !facts
+            .errors
+            .iter()
+            .any(|e| e.message.contains("earlier files were stopped")),
+        "TypeScript files are refused: raise ParseLimits::max_stopped"
+    );
 }
 
 /// Every location in `facts` is inside `text` (1-based line and column).

@@ -5,6 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+/// As in the parity_typescript fuzz target: a TypeScript parse past its memory or time
+/// budget is stopped (the corpus holds inputs whose oxc parse grows without bound).
+#[global_allocator]
+static ALLOCATOR: inferwarden::parity::GuardedAllocator =
+    inferwarden::parity::GuardedAllocator::system();
+
 use inferwarden_tests::fuzz::{Oracle, TARGETS};
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
@@ -45,6 +51,9 @@ fn replay(target: &str, oracle: Oracle, dir: &str) -> usize {
 
 #[test]
 fn every_corpus_and_regression_input_keeps_its_property() {
+    // The fuzz target's limits: the corpus holds many inputs whose parse is stopped, each
+    // keeping up to 1 MiB here (as it keeps it in the fuzzer) instead of the default 16.
+    inferwarden::parity::set_parse_limits(inferwarden_tests::fuzz::FUZZ_PARSE_LIMITS);
     for (target, oracle) in TARGETS {
         let corpus = replay(target, oracle, "corpus");
         assert!(

@@ -14,6 +14,7 @@ mod facts;
 mod findings;
 mod generate;
 mod location;
+mod memory_guard;
 mod nesting;
 mod python_source;
 mod reader_thread;
@@ -27,10 +28,17 @@ pub use config::{
     Binding, ClassModels, GenerateTargets, ParityConfig, PythonSource, TableKind, TypeScriptSource,
     CONFIG_FILE,
 };
+pub use deadline::{MAX_ABANDONED, MAX_STOPPED, PARSE_BUDGET};
 pub use facts::{Fact, FactKind, SourceError, SourceFacts};
 pub use findings::{Finding, ParityReport, Severity, RULES};
 pub use generate::{python_module, typescript_module};
 pub use location::Location;
+#[cfg(feature = "test-hooks")]
+pub use memory_guard::stopped_under_watch;
+pub use memory_guard::{
+    memory_budget, parse_limits, set_parse_limits, GuardedAllocator, ParseLimits, BASE_BUDGET,
+    BUDGET_PER_BYTE,
+};
 #[cfg(feature = "test-hooks")]
 pub use reader_thread::reader_thread_id;
 pub use report::{render, render_with, Format};
@@ -53,8 +61,10 @@ pub fn extract_typescript(
 }
 
 /// [`extract_typescript`] with its own time budget: a file the parser has not read within
-/// `budget` is that file's error (see `PARSE_BUDGET`; the parser thread runs on until it
-/// finishes, one at a time, and while it runs further files are refused).
+/// `budget`, or that holds more than [`memory_budget`] while it is read, is that file's error.
+/// With [`GuardedAllocator`] installed the parser's thread is then stopped; without it, a
+/// parse past its time budget runs on until it finishes, one at a time, and while it runs
+/// further files are refused.
 pub fn extract_typescript_within(
     source: &TypeScriptSource,
     text: &str,
@@ -64,8 +74,8 @@ pub fn extract_typescript_within(
 ) -> SourceFacts {
     let (source, text) = (source.clone(), text.to_owned());
     let (ids, params) = (model_ids.clone(), parameters.clone());
-    let file = source.path.clone();
-    deadline::within(&file, budget, move || {
+    let (file, len) = (source.path.clone(), text.len());
+    deadline::within(&file, len, budget, move || {
         typescript_source::extract(&source, &text, &ids, &params)
     })
 }
