@@ -49,13 +49,14 @@ run_one() {
   # bug kept in tests/fuzz/regressions/ and replayed by the ordinary debug tests), in fork
   # mode, whose short-lived children give the stopped parses' memory back. An
   # out-of-memory, a crash or a timeout in a child still ends the run with its input saved.
-  local build=() mode=()
+  local build=() mode=() rss=2048
   if [[ "$t" == parity_typescript ]]; then
     build=(-O -s none)
     mode=(-fork=1 -ignore_ooms=0 -ignore_crashes=0 -ignore_timeouts=0)
+    rss=4096
   fi
   cargo +nightly fuzz run "${build[@]}" --fuzz-dir "$fuzz_dir" "$t" "$corpus" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 "${mode[@]}" \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb="$rss" -max_len=8192 "${mode[@]}" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" 2>&1 | tee "$log" | grep -E '^#[0-9]+.*(DONE|pulse)|^#[0-9]+: cov|==|SUMMARY|panicked' >&2
   local rc=${PIPESTATUS[0]}
   set -e
@@ -67,7 +68,7 @@ run_one() {
   cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
   # Keep the corpus small: only inputs that add coverage.
   local min; min=$(mktemp -d)
-  cargo +nightly fuzz cmin "${build[@]}" --fuzz-dir "$fuzz_dir" "$t" "$corpus" -- -rss_limit_mb=2048 -timeout=10 >/dev/null 2>&1 || true
+  cargo +nightly fuzz cmin "${build[@]}" --fuzz-dir "$fuzz_dir" "$t" "$corpus" -- -rss_limit_mb="$rss" -timeout=10 >/dev/null 2>&1 || true
   rm -rf "$min"
   local files; files=$(find "$corpus" -type f | wc -l)
   printf '%s\t%s\t%ss\texecutions=%s\tcoverage=%s\tcorpus=%s\texit=%s\n' \

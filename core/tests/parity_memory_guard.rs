@@ -165,20 +165,18 @@ fn a_parse_past_its_budget_is_stopped_and_the_next_file_is_read() {
     let defaults = inferwarden::parity::parse_limits();
     assert_eq!(defaults, inferwarden::parity::ParseLimits::default());
     inferwarden::parity::set_parse_limits(inferwarden::parity::ParseLimits {
-        memory_base: 1 << 20,
+        memory_base: 256 << 10,
+        memory_per_byte: 0,
         max_stopped: defaults.max_stopped + 1,
-        ..defaults
     });
-    assert_eq!(inferwarden::parity::memory_budget(0), 1 << 20);
+    assert_eq!(inferwarden::parity::memory_budget(1000), 256 << 10);
     reads_an_ordinary_file();
     let text = regression("oxc-unbounded-arena-growth");
     let facts = extract_typescript(&source(), &text, &Default::default(), &Default::default());
-    let budget_mib = inferwarden::parity::memory_budget(text.len()) >> 20;
-    assert_eq!(budget_mib, 1);
     assert!(
         messages(&facts)
             .iter()
-            .any(|m| m.contains("held more than 1 MiB")),
+            .any(|m| m.contains("held more than 256 KiB")),
         "{:?}",
         messages(&facts)
     );

@@ -153,10 +153,10 @@ pub fn within(
         return file_error(
             file,
             format!(
-                "the TypeScript parser held more than {} MiB reading this {len}-byte file (a \
+                "the TypeScript parser held more than {} reading this {len}-byte file (a \
                  pathological input: oxc's parse grows exponentially on some invalid \
                  nesting) and was stopped; the file is not checked",
-                watch.limit() >> 20
+                binary_size(watch.limit())
             ),
         );
     }
@@ -169,6 +169,15 @@ pub fn within(
     }
     // Dropping `running` leaves the thread to its parse; it exits when that ends.
     out_of_time()
+}
+
+/// `bytes` in whole MiB, or in KiB below one MiB.
+fn binary_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{} KiB", bytes >> 10)
+    }
 }
 
 /// Waits for the reading's result until `until`, or until its thread is stopped.

@@ -1,7 +1,7 @@
 //! cargo-fuzz target `parity_typescript`: arbitrary bytes through [`inferwarden_tests::fuzz::parity_typescript`].
 //! The guarded allocator stops a parse past its memory or time budget (oxc 0.146 has
-//! inputs whose parse grows without bound), under `FUZZ_PARSE_LIMITS` (a 1 MiB budget, up
-//! to 1,000 stopped parses); the oracle fails if TypeScript files are ever refused for too
+//! inputs whose parse grows without bound), under `FUZZ_PARSE_LIMITS` (a 256 KiB budget,
+//! no cap on stopped parses); the oracle fails if TypeScript files are ever refused for too
 //! many, so a run that ends clean read every input. `scripts/fuzz.sh` runs this target in
 //! fork mode, whose short-lived children give the stopped parses' memory back.
 #![no_main]
