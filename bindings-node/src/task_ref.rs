@@ -49,8 +49,9 @@ fn parse(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_value> 
         ));
     }
     let whole;
-    let id = if len + 1 < STACK_ID {
-        // Node-API writes whole UTF-8 sequences only.
+    // Node-API writes whole UTF-8 sequences only, so a string cut short can end up to three
+    // bytes before the buffer's last byte: only a shorter result is surely the whole string.
+    let id = if len + 4 < STACK_ID {
         std::str::from_utf8(&buf[..len]).unwrap_or_default()
     } else {
         // A full buffer may have cut the string short: read it whole.

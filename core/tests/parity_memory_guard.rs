@@ -1,8 +1,9 @@
 //! Tests for `parity/memory_guard.rs` (and the guarded half of `parity/deadline.rs`): with
 //! `GuardedAllocator` installed, a TypeScript parse that passes its file's memory budget, or
 //! its time budget, is stopped and holds no more memory; the next file is read as usual; and
-//! past `MAX_STOPPED` stopped parses TypeScript files are refused. One test, in its own
-//! binary: the stopped threads and their count last as long as the process.
+//! past `MAX_STOPPED` stopped parses TypeScript files are refused. In its own binary (the
+//! stopped threads and their count last as long as the process); the tests take `SERIAL`
+//! one at a time, since one measures the resident size the other changes.
 #![cfg(feature = "parity")]
 
 use std::collections::BTreeSet;
@@ -10,6 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use inferwarden::parity::{extract_typescript, extract_typescript_within, TypeScriptSource};
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[global_allocator]
 static ALLOCATOR: inferwarden::parity::GuardedAllocator =
@@ -50,14 +53,17 @@ fn reads_a_large_real_source() {
     let params: BTreeSet<String> = ["steps", "width", "height", "num_frames", "seed"]
         .map(String::from)
         .into();
-    let one = extract_typescript(&source(), &unit, &Default::default(), &params);
+    // A generous time budget: an unoptimised build reads 1 MB in about a second.
+    let budget = Duration::from_secs(60);
+    let one = extract_typescript_within(&source(), &unit, &Default::default(), &params, budget);
     assert!(one.errors.is_empty(), "{:?}", messages(&one));
     let copies = (1 << 20) / unit.len() + 1;
-    let big = extract_typescript(
+    let big = extract_typescript_within(
         &source(),
         &unit.repeat(copies),
         &Default::default(),
         &params,
+        budget,
     );
     assert!(big.errors.is_empty(), "{:?}", messages(&big));
     assert_eq!(big.facts.len(), one.facts.len() * copies);
@@ -78,6 +84,7 @@ fn reads_an_ordinary_file() {
 
 #[test]
 fn a_parse_past_its_budget_is_stopped_and_the_next_file_is_read() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     reads_a_large_real_source();
     assert_eq!(
         inferwarden::parity::memory_budget(359),
@@ -184,8 +191,9 @@ fn a_parse_past_its_budget_is_stopped_and_the_next_file_is_read() {
 
 #[test]
 fn the_guard_stops_an_allocation_past_the_limit_and_never_a_panicking_thread() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     use inferwarden::parity::stopped_under_watch;
-    let wait = Duration::from_millis(500);
+    let wait = Duration::from_secs(30);
     // Within the limit: runs to its end.
     assert!(!stopped_under_watch(1 << 20, wait, || {
         std::hint::black_box(vec![0u8; 512 << 10]);

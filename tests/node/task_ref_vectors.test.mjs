@@ -54,7 +54,7 @@ test('a result is a plain object with the keys in a fixed order', () => {
 })
 
 test('ids longer than the stack buffer reach the core whole', () => {
-  // parseTaskRef copies ids of up to 199 UTF-8 bytes into a stack buffer; a longer string
+  // parseTaskRef copies ids of up to 195 UTF-8 bytes into a stack buffer; a longer string
   // (never a valid id) is read whole, so the core reports it with the same rule whatever
   // sits at the buffer's edge: plain ASCII, or a two-byte character across it.
   for (const id of ['x'.repeat(250), 'x'.repeat(198) + 'é' + 'x'.repeat(10), 'abc::' + 'y'.repeat(300)]) {
@@ -63,6 +63,12 @@ test('ids longer than the stack buffer reach the core whole', () => {
       (err) => err.code === 'proxy_target_invalid' && err.metadata.rule === 'task_id_length',
     )
   }
+  // Cut short at 198 bytes (before the two-byte character), this would read as an over-long
+  // task id; whole, its second separator is what the core reports first.
+  assert.throws(
+    () => iw.parseTaskRef('abc::' + 't'.repeat(193) + 'é::x'),
+    (err) => err.code === 'proxy_target_invalid' && err.metadata.rule === 'extra_separator',
+  )
   // A valid id of the longest allowed length fits and round-trips.
   const longest = 'w'.repeat(64) + '::' + 't'.repeat(128)
   assert.deepEqual(iw.parseTaskRef(longest), {

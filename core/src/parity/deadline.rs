@@ -19,7 +19,7 @@
 //! runs further TypeScript files are refused at once rather than adding another.
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::facts::{SourceError, SourceFacts};
@@ -47,6 +47,32 @@ const POLL: Duration = Duration::from_millis(20);
 const GRACE: Duration = Duration::from_millis(200);
 
 static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+
+/// The watch of the parse counted in [`ABANDONED`], if one is: the guarded allocator may
+/// still stop it after the caller gave up (a thread that reached no allocation within
+/// [`GRACE`]), and it is then counted as stopped instead ([`reclaim_stopped`]).
+static ABANDONED_WATCH: Mutex<Option<Arc<Watch>>> = Mutex::new(None);
+
+/// Moves an abandoned parse that has since been stopped from [`ABANDONED`] to [`STOPPED`].
+fn reclaim_stopped() {
+    let Ok(mut slot) = ABANDONED_WATCH.lock() else {
+        return;
+    };
+    if slot.as_ref().is_some_and(|w| w.stopped()) {
+        *slot = None;
+        ABANDONED.fetch_sub(1, Ordering::SeqCst);
+        STOPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Forgets `watch` as the abandoned parse (it finished after all).
+fn forget_abandoned(watch: &Arc<Watch>) {
+    if let Ok(mut slot) = ABANDONED_WATCH.lock() {
+        if slot.as_ref().is_some_and(|w| Arc::ptr_eq(w, watch)) {
+            *slot = None;
+        }
+    }
+}
 static STOPPED: AtomicUsize = AtomicUsize::new(0);
 
 /// The facts of a file that could not be read: one error at its first line.
@@ -77,6 +103,7 @@ pub fn within(
     budget: Duration,
     read: impl FnOnce() -> SourceFacts + Send + 'static,
 ) -> SourceFacts {
+    reclaim_stopped();
     if ABANDONED.load(Ordering::SeqCst) >= MAX_ABANDONED {
         return file_error(
             file,
@@ -107,6 +134,7 @@ pub fn within(
             thread_state.compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst);
         if mark.is_err() {
             // The caller gave up on this file and counted us: uncount.
+            forget_abandoned(&thread_watch);
             ABANDONED.fetch_sub(1, Ordering::SeqCst);
         }
         facts
@@ -161,9 +189,13 @@ pub fn within(
         );
     }
     ABANDONED.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut slot) = ABANDONED_WATCH.lock() {
+        *slot = Some(Arc::clone(&watch));
+    }
     let gave_up = state.compare_exchange(RUNNING, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst);
     if gave_up.is_err() {
         // It finished as the budget ran out: take its answer.
+        forget_abandoned(&watch);
         ABANDONED.fetch_sub(1, Ordering::SeqCst);
         return running.wait().unwrap_or_else(failed);
     }

@@ -16,6 +16,9 @@
 //! failing the allocation aborts the process), so what that thread already holds stays
 //! held: at most the limit per stopped parse ([`super::deadline`] caps how many).
 //!
+//! Frees of memory allocated before a watch was armed are taken off its count too (floored
+//! at zero); a reading frees such memory only as it ends, so the count is not lowered early.
+//!
 //! A thread is stopped only where it holds no lock of the process's: the guard never stops a
 //! panicking thread (whose panic hook holds the output and backtrace locks), and the parser
 //! and the extractor take no lock while they read. (A `LazyLock` first initialised late in a
@@ -129,12 +132,12 @@ impl<A> GuardedAllocator<A> {
 unsafe impl<A: GlobalAlloc> GlobalAlloc for GuardedAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         charge(layout.size());
-        unsafe { self.inner.alloc(layout) }
+        refund_if_null(unsafe { self.inner.alloc(layout) }, layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         charge(layout.size());
-        unsafe { self.inner.alloc_zeroed(layout) }
+        refund_if_null(unsafe { self.inner.alloc_zeroed(layout) }, layout.size())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -145,10 +148,15 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GuardedAllocator<A> {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if new_size > layout.size() {
             charge(new_size - layout.size());
+            // A failed realloc leaves the old block as it was.
+            refund_if_null(
+                unsafe { self.inner.realloc(ptr, layout, new_size) },
+                new_size - layout.size(),
+            )
         } else {
             refund(layout.size() - new_size);
+            unsafe { self.inner.realloc(ptr, layout, new_size) }
         }
-        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -261,9 +269,9 @@ fn refund(size: usize) {
     watch.held.store(held, Ordering::Relaxed);
 }
 
-/// Runs `f` on a new thread under a watch of `limit` bytes and says after `wait` whether
-/// that thread was stopped (a stopped thread is left asleep): how tests see which
-/// allocations the guard stops. Needs [`GuardedAllocator`] installed.
+/// Runs `f` on a new thread under a watch of `limit` bytes and says whether that thread was
+/// stopped (a stopped thread is left asleep), waiting at most `wait` for it to finish or
+/// stop: how tests see which allocations the guard stops. Needs [`GuardedAllocator`].
 #[cfg(feature = "test-hooks")]
 pub fn stopped_under_watch(
     limit: usize,
@@ -277,8 +285,23 @@ pub fn stopped_under_watch(
         thread_watch.run(f);
         let _ = done_tx.send(());
     });
-    let _ = done.recv_timeout(wait);
+    let until = std::time::Instant::now() + wait;
+    while !watch.stopped() && std::time::Instant::now() < until {
+        match done.recv_timeout(Duration::from_millis(10)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => break,
+        }
+    }
     watch.stopped()
+}
+
+/// `ptr`, after taking back the `size` bytes charged for it when the allocation failed.
+#[inline]
+fn refund_if_null(ptr: *mut u8, size: usize) -> *mut u8 {
+    if ptr.is_null() {
+        refund(size);
+    }
+    ptr
 }
 
 /// Puts the calling thread to sleep for good, without allocating.
