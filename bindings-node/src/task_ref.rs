@@ -4,10 +4,9 @@
 //! - The argument is copied into a stack buffer in one call. Every id the grammar accepts
 //!   is at most 194 ASCII bytes; a longer string (always refused) is read whole, so the core
 //!   sees exactly what the caller passed.
-//! - The result's keys (`kind`, `workspace`, `taskId`) and kinds (`"local"`, `"remote"`) are
-//!   strings created once per JS thread and kept in an array by reference; a local id's `taskId` is the
-//!   argument itself; the parts of a remote id (ASCII, as the grammar requires) are made as
-//!   Latin-1 strings, which skips UTF-8 decoding.
+//! - The result's keys are defined in one `napi_define_properties` call; a local id's
+//!   `taskId` is the argument itself; the kind and the parts of a remote id (ASCII, as the
+//!   grammar requires) are made as Latin-1 strings, which skips UTF-8 decoding.
 
 use std::ptr;
 
