@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
-use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate, RequestView};
+use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate};
 use inferwarden::session::SessionKind;
-use inferwarden::{Error, ErrorCode};
+use inferwarden::Error;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -56,7 +56,10 @@ impl ManualClock {
 }
 
 /// A request for the gate. `headers` and `query` are `[name, value]` pairs in order.
+// Declared for the generated types; `decide` and `decideAsync` read the object themselves
+// (`crate::gate_request`).
 #[napi(object)]
+#[allow(dead_code)]
 pub struct GateRequest {
     /// HTTP method.
     pub method: String,
@@ -124,21 +127,6 @@ impl IssuedSession {
             "token": inferwarden::secret::REDACTED,
         })
     }
-}
-
-/// A request's view from its JS shape (a bad peer address or header pair is a thrown
-/// `validation_error`).
-fn request_view(env: &Env, request: GateRequest) -> napi::Result<RequestView> {
-    guard(env, || {
-        let peer = inferwarden::gate::parse_peer(request.peer.as_deref())?;
-        Ok(RequestView {
-            method: request.method,
-            path: request.path,
-            headers: pairs(request.headers, "headers")?,
-            query: pairs(request.query, "query")?,
-            peer,
-        })
-    })
 }
 
 /// The gate's answer for one request.
@@ -218,22 +206,6 @@ pub struct Gate {
     audit_clock: Arc<dyn Clock>,
 }
 
-fn pairs(
-    v: Option<Vec<Vec<String>>>,
-    what: &str,
-) -> std::result::Result<Vec<(String, String)>, Error> {
-    v.unwrap_or_default()
-        .into_iter()
-        .map(|p| match <[String; 2]>::try_from(p) {
-            Ok([k, v]) => Ok((k, v)),
-            Err(_) => Err(Error::with_detail(
-                ErrorCode::ValidationError,
-                format!("{what} entries must be [name, value] pairs"),
-            )),
-        })
-        .collect()
-}
-
 #[napi]
 impl Gate {
     /// A gate over `config`. `sessionStore`: `memory` (default), `sqlite:PATH`,
@@ -275,9 +247,9 @@ impl Gate {
     }
 
     /// Decides one request; a rejection is returned (not thrown) with `code` and `body()`.
-    #[napi]
-    pub fn decide(&self, env: Env, request: GateRequest) -> napi::Result<Decision> {
-        let req = request_view(&env, request)?;
+    #[napi(ts_args_type = "request: GateRequest")]
+    pub fn decide(&self, env: Env, request: Unknown<'_>) -> napi::Result<Decision> {
+        let req = crate::gate_request::read(&env, request.raw())?;
         Ok(Decision {
             inner: self.inner.decide(&req),
         })
@@ -287,13 +259,16 @@ impl Gate {
     /// (`mayBlock` false, or a SQLite store free now) the decision is made here and the
     /// promise is already resolved; otherwise it runs on the native runtime's blocking pool.
     /// A rejection is still a resolved `Decision` (never a thrown error).
-    #[napi(ts_return_type = "Promise<Decision>")]
+    #[napi(
+        ts_args_type = "request: GateRequest",
+        ts_return_type = "Promise<Decision>"
+    )]
     pub fn decide_async<'e>(
         &self,
         env: &'e Env,
-        request: GateRequest,
+        request: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'e, Decision>> {
-        let req = request_view(env, request)?;
+        let req = crate::gate_request::read(env, request.raw())?;
         if let Some(inner) = self.inner.try_decide_now(&req) {
             return PromiseRaw::resolve(env, Decision { inner });
         }

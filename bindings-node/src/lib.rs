@@ -17,6 +17,7 @@ mod dispatch;
 mod errors;
 mod frames;
 mod gate;
+mod gate_request;
 mod lifecycle;
 mod logging;
 mod metrics;

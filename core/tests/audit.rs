@@ -79,6 +79,48 @@ fn secret_named_details_redacted() {
 }
 
 #[test]
+fn secret_named_details_are_redacted_whatever_their_case_and_place_in_the_key() {
+    let clock = ManualClock::new(0);
+    let mut e = AuditEvent::new(fields("a"), &clock).unwrap();
+    for key in [
+        "X-Admin-KEY",
+        "Bearer_Token",
+        "clientSecret",
+        "PASSWORD",
+        "Cookie",
+        "AUTHORIZATION",
+        "url_Sig",
+    ] {
+        e = e.detail(key, "canary");
+    }
+    e = e.detail("ke", "short-keys-kept").detail("sessions", "kept");
+    let text = serde_json::to_string(&e).unwrap();
+    assert!(!text.contains("canary"), "{text}");
+    assert!(
+        text.contains("short-keys-kept") && text.contains("\"kept\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_long_detail_is_capped_and_a_short_one_kept_whole() {
+    let clock = ManualClock::new(0);
+    let long = "x".repeat(inferwarden::audit::MAX_DETAIL_BYTES + 10);
+    let e = AuditEvent::new(fields("a"), &clock)
+        .unwrap()
+        .detail("long", long.as_str())
+        .detail("short", "whole");
+    let kept = e.details["long"].as_str().unwrap();
+    assert!(
+        kept.len() <= inferwarden::audit::MAX_DETAIL_BYTES,
+        "{}",
+        kept.len()
+    );
+    assert!(kept.ends_with(inferwarden::audit::TRUNCATED_MARK));
+    assert_eq!(e.details["short"], "whole");
+}
+
+#[test]
 fn memory_sink_appends_in_order() {
     let clock = ManualClock::new(0);
     let sink = MemoryAuditSink::new();

@@ -67,6 +67,38 @@ for (const c of doc.cases) {
 test('bad request shapes throw coded errors', () => {
   assert.throws(() => gate.decide({ method: 'GET', path: '/x', headers: [['only-one']] }), { code: 'validation_error' })
   assert.throws(() => gate.decide({ method: 'GET', path: '/x', peer: 'nope' }), { code: 'validation_error' })
+  // Every bad shape is validation_error naming the field, on both entry points.
+  const shapes = [
+    [undefined, 'request'],
+    ['GET /x', 'request'],
+    [{ path: '/x' }, 'method'],
+    [{ method: 'GET', path: 42 }, 'path'],
+    [{ method: 'GET', path: '/x', headers: 'x-api-key: k' }, 'headers'],
+    [{ method: 'GET', path: '/x', headers: [['x-api-key', 7]] }, 'headers'],
+    [{ method: 'GET', path: '/x', headers: [['a', 'b', 'c']] }, 'headers'],
+    [{ method: 'GET', path: '/x', query: [['q']] }, 'query'],
+    [{ method: 'GET', path: '/x', peer: 127 }, 'peer'],
+  ]
+  for (const [req, field] of shapes) {
+    for (const call of [(r) => gate.decide(r), (r) => gate.decideAsync(r)]) {
+      assert.throws(() => call(req), (err) => err.code === 'validation_error' && err.metadata.field === field, JSON.stringify(req))
+    }
+  }
+  // An exception thrown while the request is read reaches the caller as it was thrown.
+  const boom = new Error('getter')
+  assert.throws(() => gate.decide({ method: 'GET', get path() { throw boom } }), (err) => err === boom)
+  // Absent optional fields (undefined or null) are none.
+  assert.equal(gate.decide({ method: 'POST', path: '/auth/session', headers: [['X-API-Key', doc.api_key]], query: null, peer: undefined }).allowed, true)
+  // A header longer than the stack buffer, or with a two-byte character across its edge, is
+  // read whole: the session token at its end still counts.
+  clock.setMs(doc.start_ms)
+  const issued = gate.issueSession(gate.decide({ method: 'POST', path: '/auth/session', headers: [['X-API-Key', doc.api_key]] }), 'generation')
+  for (const pad of ['x'.repeat(5000), 'x'.repeat(480) + 'é'.repeat(20)]) {
+    const cookie = `pad=${pad}; gg_session=${issued.token}`
+    const d = gate.decide({ method: 'GET', path: '/status/t1', headers: [['Cookie', cookie]] })
+    assert.equal(d.allowed, true, JSON.stringify(d.body()))
+    assert.equal(gate.decide({ method: 'GET', path: '/status/t1', headers: [['Cookie', cookie.slice(0, -1)]] }).allowed, false)
+  }
   assert.throws(() => new iw.Gate(new iw.PolicyConfig(), 'mongodb://x'), { code: 'config_invalid' })
 })
 

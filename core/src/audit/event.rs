@@ -118,17 +118,26 @@ pub fn cap_string(value: &str, max: usize) -> String {
     format!("{}{TRUNCATED_MARK}", &value[..end])
 }
 
+/// [`cap_string`] for an owned string: a short one is kept as it is (no copy).
+fn cap_owned(value: String, max: usize) -> String {
+    if value.len() <= max {
+        value
+    } else {
+        cap_string(&value, max)
+    }
+}
+
 /// Caps every string inside a detail value (nested arrays and objects included).
 fn cap_value(value: Value) -> Value {
     match value {
-        Value::String(s) => Value::String(cap_string(&s, MAX_DETAIL_BYTES)),
+        Value::String(s) => Value::String(cap_owned(s, MAX_DETAIL_BYTES)),
         Value::Array(items) => {
             Value::Array(items.into_iter().take(MAX_DETAILS).map(cap_value).collect())
         }
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .take(MAX_DETAILS)
-                .map(|(k, v)| (cap_string(&k, MAX_DETAIL_BYTES), cap_value(v)))
+                .map(|(k, v)| (cap_owned(k, MAX_DETAIL_BYTES), cap_value(v)))
                 .collect(),
         ),
         other => other,
@@ -148,9 +157,14 @@ const SECRET_KEY_PARTS: [&str; 7] = [
     "sig",
 ];
 
+/// Whether `key` contains one of [`SECRET_KEY_PARTS`], ASCII case ignored (no copy made:
+/// this runs for every detail of every event).
 fn is_secret_key(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    SECRET_KEY_PARTS.iter().any(|part| lower.contains(part))
+    let key = key.as_bytes();
+    SECRET_KEY_PARTS.iter().any(|part| {
+        key.windows(part.len())
+            .any(|w| w.eq_ignore_ascii_case(part.as_bytes()))
+    })
 }
 
 impl AuditEvent {

@@ -431,7 +431,7 @@ impl Gate {
         actor: &str,
         action: &str,
         outcome: Outcome,
-        details: &[(&str, serde_json::Value)],
+        details: impl IntoIterator<Item = (&'static str, serde_json::Value)>,
     ) -> Result<(), Error> {
         let fields = AuditFields {
             actor,
@@ -443,7 +443,7 @@ impl Gate {
         };
         let mut event = AuditEvent::new(fields, self.clock.as_ref())?;
         for (k, v) in details {
-            event = event.detail(k, v.clone());
+            event = event.detail(k, v);
         }
         if let Some(deferred) = &ctx.deferred_audit {
             deferred.borrow_mut().push(event);
@@ -519,7 +519,7 @@ impl Gate {
                     &client,
                     "cors_denied",
                     Outcome::Denied,
-                    &[("reason", reason.into())],
+                    [("reason", reason.into())],
                 )?;
                 return Err(Error::new(ErrorCode::CorsOriginBlocked));
             }
@@ -617,7 +617,7 @@ impl Gate {
                         &client,
                         "rate_limited",
                         Outcome::Denied,
-                        &[
+                        [
                             ("policy", policy.into()),
                             ("retry_after_seconds", d.retry_after_seconds().into()),
                         ],
@@ -635,7 +635,7 @@ impl Gate {
                             &client,
                             "rate_limiter_unavailable",
                             Outcome::Denied,
-                            &[("policy", policy.into())],
+                            [("policy", policy.into())],
                         )?;
                         Err(Error::with_detail(
                             ErrorCode::DependencyUnavailable,
@@ -647,7 +647,7 @@ impl Gate {
                         &client,
                         "rate_limiter_unavailable",
                         Outcome::Success,
-                        &[("policy", policy.into()), ("fail_open", true.into())],
+                        [("policy", policy.into()), ("fail_open", true.into())],
                     ),
                 }
             }
@@ -681,7 +681,7 @@ impl Gate {
                     ctx.client(),
                     "query_api_key_ignored",
                     Outcome::Denied,
-                    &[],
+                    [],
                 )?;
             }
             return Ok(None);
@@ -840,7 +840,7 @@ impl Gate {
             &actor,
             action,
             outcome,
-            &[
+            [
                 ("code", code.into()),
                 ("client", ctx.client().to_owned().into()),
             ],

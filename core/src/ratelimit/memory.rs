@@ -102,22 +102,31 @@ impl RateLimiter for MemoryRateLimiter {
                 "rate limiter state poisoned",
             )
         })?;
-        if !shard.entries.contains_key(key) && shard.entries.len() >= self.max_keys_per_shard {
-            shard.evict_idle(now_ms);
-            // Still full of live keys: drop the least recently used eighth at once, so the
-            // cost of eviction is amortised over many insertions.
+        if !shard.entries.contains_key(key) {
             if shard.entries.len() >= self.max_keys_per_shard {
-                let keep = self.max_keys_per_shard - self.max_keys_per_shard.div_ceil(8);
-                shard.evict_oldest(keep);
+                shard.evict_idle(now_ms);
+                // Still full of live keys: drop the least recently used eighth at once, so
+                // the cost of eviction is amortised over many insertions.
+                if shard.entries.len() >= self.max_keys_per_shard {
+                    let keep = self.max_keys_per_shard - self.max_keys_per_shard.div_ceil(8);
+                    shard.evict_oldest(keep);
+                }
             }
+            // The key is copied only when it is new (a known key costs no allocation).
+            shard.entries.insert(
+                Box::from(key),
+                Entry {
+                    times: VecDeque::with_capacity(cap.min(16)),
+                    window_ms,
+                },
+            );
         }
-        let entry = shard
-            .entries
-            .entry(Box::from(key))
-            .or_insert_with(|| Entry {
-                times: VecDeque::with_capacity(cap.min(16)),
-                window_ms,
-            });
+        let Some(entry) = shard.entries.get_mut(key) else {
+            return Err(Error::with_detail(
+                ErrorCode::InternalError,
+                "rate limiter entry missing after insertion",
+            ));
+        };
         entry.window_ms = window_ms;
         // A request at time t is counted while t + window > now.
         while entry.times.front().is_some_and(|t| t + window_ms <= now_ms) {
