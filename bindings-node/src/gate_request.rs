@@ -191,22 +191,29 @@ fn request(env: sys::napi_env, obj: sys::napi_value) -> Read<RequestView> {
             "the request must be an object { method, path, headers?, query?, peer? }".to_owned(),
         ));
     }
+    // Fields are read and checked in this order, so a request with several faults names
+    // the first of them (as napi-rs's conversion did).
     let method = property(env, obj, c"method", "method")?;
+    let method = string(env, method, "method")?;
     let path = property(env, obj, c"path", "path")?;
+    let path = string(env, path, "path")?;
     let headers = property(env, obj, c"headers", "headers")?;
+    let headers = pairs(env, headers, "headers")?;
     let query = property(env, obj, c"query", "query")?;
+    let query = pairs(env, query, "query")?;
     let peer = property(env, obj, c"peer", "peer")?;
     let peer = if is_absent(type_of(env, peer, "peer")?) {
         None
     } else {
         Some(string(env, peer, "peer")?)
     };
+    let peer = parse_peer(peer.as_deref()).map_err(|e| Stop::Invalid(e.meta("field", "peer")))?;
     Ok(RequestView {
-        method: string(env, method, "method")?,
-        path: string(env, path, "path")?,
-        headers: pairs(env, headers, "headers")?,
-        query: pairs(env, query, "query")?,
-        peer: parse_peer(peer.as_deref()).map_err(Stop::Invalid)?,
+        method,
+        path,
+        headers,
+        query,
+        peer,
     })
 }
 

@@ -97,8 +97,11 @@ fn after_the_server_drops_every_connection_one_call_fails_then_it_reconnects() {
         limit: 1_000,
         window_s: 60,
     };
-    assert_eq!(hammer(&limiter, "k", limit, 4, 10), 40);
-    assert!(connections_of(&mut admin, &user) >= 1);
+    assert_eq!(hammer(&limiter, "k", limit, 8, 20), 160);
+    // At least two idle connections, so a pool that dropped only the failed one would fail
+    // the second call below as well.
+    let open = connections_of(&mut admin, &user);
+    assert!(open >= 2, "{open} connections of {user} before the kill");
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("USER")

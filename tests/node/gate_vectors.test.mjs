@@ -78,6 +78,10 @@ test('bad request shapes throw coded errors', () => {
     [{ method: 'GET', path: '/x', headers: [['a', 'b', 'c']] }, 'headers'],
     [{ method: 'GET', path: '/x', query: [['q']] }, 'query'],
     [{ method: 'GET', path: '/x', peer: 127 }, 'peer'],
+    [{ method: 'GET', path: '/x', peer: 'nope' }, 'peer'],
+    // Several faults: the first field in order is named.
+    [{ path: 7, peer: 127 }, 'method'],
+    [{ method: 'GET', path: '/x', headers: 'h', peer: 'nope' }, 'headers'],
   ]
   for (const [req, field] of shapes) {
     for (const call of [(r) => gate.decide(r), (r) => gate.decideAsync(r)]) {
