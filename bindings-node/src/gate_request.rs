@@ -207,7 +207,7 @@ fn request(env: sys::napi_env, obj: sys::napi_value) -> Read<RequestView> {
     } else {
         Some(string(env, peer, "peer")?)
     };
-    let peer = parse_peer(peer.as_deref()).map_err(|e| Stop::Invalid(e.meta("field", "peer")))?;
+    let peer = parse_peer(peer.as_deref()).map_err(Stop::Invalid)?;
     Ok(RequestView {
         method,
         path,

@@ -767,3 +767,15 @@ fn a_path_with_dot_segments_is_refused_whatever_route_it_resolves_to() {
         assert_eq!(code(&d), "allowed", "{path}");
     }
 }
+
+#[test]
+fn a_peer_that_is_not_an_ip_address_is_a_validation_error_naming_the_field() {
+    let err = inferwarden::gate::parse_peer(Some("not-an-ip")).unwrap_err();
+    assert_eq!(err.code_str(), "validation_error");
+    assert_eq!(err.to_json()["metadata"]["field"], "peer");
+    assert_eq!(
+        inferwarden::gate::parse_peer(Some(" 192.0.2.7 ")).unwrap(),
+        Some("192.0.2.7".parse().unwrap())
+    );
+    assert_eq!(inferwarden::gate::parse_peer(None).unwrap(), None);
+}

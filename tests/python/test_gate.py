@@ -99,6 +99,8 @@ def test_bad_peer_is_a_typed_error():
     with pytest.raises(inferwarden.InferwardenError) as info:
         gate.decide("GET", "/status/t", peer="not-an-ip")
     assert info.value.code == "validation_error"
+    # The core names the field, as the Node binding reports it (`err.metadata.field`).
+    assert info.value.metadata["field"] == "peer"
 
 
 def test_signed_media_and_classify():

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode};
 
-/// Parses a peer address given as text (bindings, adapters); `validation_error` when it is
-/// not an IP address.
+/// Parses a peer address given as text (bindings, adapters); `validation_error` with
+/// `metadata.field = "peer"` when it is not an IP address.
 pub fn parse_peer(peer: Option<&str>) -> Result<Option<IpAddr>, Error> {
     match peer {
         None => Ok(None),
         Some(p) => p.trim().parse().map(Some).map_err(|_| {
             Error::with_detail(ErrorCode::ValidationError, "peer is not an IP address")
+                .meta("field", "peer")
         }),
     }
 }
