@@ -79,26 +79,6 @@ export declare class Catalogue {
   validateRequest(request: any, shape?: string | undefined | null): any
 }
 
-/** The gate's answer for one request. */
-export declare class Decision {
-  /** Whether the handler may run. */
-  get allowed(): boolean
-  /** Whether this answers a CORS preflight (respond 204 with `headers`). */
-  get preflight(): boolean
-  /** The HTTP status the gate implies (200 allow, 204 preflight, else the error's). */
-  get status(): number
-  /** Headers to set on the response, as `[name, value]` pairs. */
-  get headers(): Array<Array<string>>
-  /** The principal (`{ kind, ... }`) when allowed, else `null`. */
-  get principal(): any | null
-  /** The route class when allowed (`generation`, `media`, `admin`, ...). */
-  get route(): string | null
-  /** The stable error code of a rejection, else `null`. */
-  get code(): string | null
-  /** The error envelope `{ code, detail, user_action, metadata? }` of a rejection, else `null`. */
-  body(): any | null
-}
-
 /** The request gate: CORS, throttle, credentials, sessions, admin boundary. */
 export declare class Gate {
   /**
@@ -124,8 +104,9 @@ export declare class Gate {
    */
   get mayBlock(): boolean
   /**
-   * Issues a session (`generation` or `admin`) for an allowed decision of
-   * `POST /auth/session` or `POST /admin/session`.
+   * Issues a session (`generation` or `admin`) for the decision `decide` returned for an
+   * allowed `POST /auth/session` or `POST /admin/session`; anything else is
+   * `session_required`.
    */
   issueSession(decision: Decision, kind: string, correlationId?: string | undefined | null): IssuedSession
   /** Revokes the session of `token`; returns whether one was revoked. */
@@ -417,6 +398,31 @@ export interface CatalogueLoadOptions {
  * shows CUDA out-of-memory, else `null`.
  */
 export declare function classifyWorkerError(text: string): any | null
+
+/**
+ * The gate's answer for one request: a plain object. `body()` gives the error envelope
+ * `{ code, detail, user_action, metadata? }` of a rejection, else `null`. Only the object
+ * `decide` returned for an allowed `POST /auth/session` or `POST /admin/session` can be
+ * passed to `issueSession`; a copy of its fields cannot.
+ */
+export interface Decision {
+  /** Whether the handler may run. */
+  allowed: boolean
+  /** Whether this answers a CORS preflight (respond 204 with `headers`). */
+  preflight: boolean
+  /** The HTTP status the gate implies (200 allow, 204 preflight, else the error's). */
+  status: number
+  /** Headers to set on the response, as `[name, value]` pairs. */
+  headers: Array<Array<string>>
+  /** The principal (`{ kind, ... }`) when allowed, else `null`. */
+  principal: Record<string, unknown> | null
+  /** The route class when allowed (`generation`, `media`, `admin`, ...), else `null`. */
+  route: string | null
+  /** The stable error code of a rejection, else `null`. */
+  code: string | null
+  /** The error envelope `{ code, detail, user_action, metadata? }` of a rejection, else `null`. */
+  body: () => Record<string, unknown> | null
+}
 
 /** One GPU for `placeModel`. */
 export interface DeviceInfo {

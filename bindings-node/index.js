@@ -837,7 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.AuditLog = nativeBinding.AuditLog
 module.exports.Catalogue = nativeBinding.Catalogue
-module.exports.Decision = nativeBinding.Decision
 module.exports.Gate = nativeBinding.Gate
 module.exports.IssuedSession = nativeBinding.IssuedSession
 module.exports.LaneRouter = nativeBinding.LaneRouter

@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use inferwarden::audit::AuditHandle;
 use inferwarden::clock::{Clock, ManualClock as CoreManualClock, SystemClock};
-use inferwarden::gate::{Decision as CoreDecision, Gate as CoreGate};
+use inferwarden::gate::Gate as CoreGate;
 use inferwarden::session::SessionKind;
-use inferwarden::Error;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use crate::config::PolicyConfig;
+use crate::decision::DecisionValue;
 use crate::errors::guard;
 
 /// A clock that moves only when told to (tests).
@@ -129,73 +129,34 @@ impl IssuedSession {
     }
 }
 
-/// The gate's answer for one request.
-#[napi]
+/// The gate's answer for one request: a plain object. `body()` gives the error envelope
+/// `{ code, detail, user_action, metadata? }` of a rejection, else `null`. Only the object
+/// `decide` returned for an allowed `POST /auth/session` or `POST /admin/session` can be
+/// passed to `issueSession`; a copy of its fields cannot.
+// The shape `crate::decision` builds by hand, declared for the generated types.
+#[napi(object)]
+#[allow(dead_code)]
 pub struct Decision {
-    inner: CoreDecision,
-}
-
-#[napi]
-impl Decision {
     /// Whether the handler may run.
-    #[napi(getter)]
-    pub fn allowed(&self) -> bool {
-        self.inner.is_allowed()
-    }
-
+    pub allowed: bool,
     /// Whether this answers a CORS preflight (respond 204 with `headers`).
-    #[napi(getter)]
-    pub fn preflight(&self) -> bool {
-        matches!(self.inner, CoreDecision::Preflight { .. })
-    }
-
+    pub preflight: bool,
     /// The HTTP status the gate implies (200 allow, 204 preflight, else the error's).
-    #[napi(getter)]
-    pub fn status(&self) -> u32 {
-        u32::from(self.inner.http_status())
-    }
-
+    pub status: u32,
     /// Headers to set on the response, as `[name, value]` pairs.
-    #[napi(getter)]
-    pub fn headers(&self) -> Vec<Vec<String>> {
-        self.inner
-            .set_headers()
-            .iter()
-            .map(|(k, v)| vec![k.clone(), v.clone()])
-            .collect()
-    }
-
+    pub headers: Vec<Vec<String>>,
     /// The principal (`{ kind, ... }`) when allowed, else `null`.
-    #[napi(getter)]
-    pub fn principal(&self) -> Option<serde_json::Value> {
-        match &self.inner {
-            CoreDecision::Allow { principal, .. } => serde_json::to_value(principal).ok(),
-            _ => None,
-        }
-    }
-
-    /// The route class when allowed (`generation`, `media`, `admin`, ...).
-    #[napi(getter)]
-    pub fn route(&self) -> Option<String> {
-        match &self.inner {
-            CoreDecision::Allow { route, .. } => serde_json::to_value(route)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned)),
-            _ => None,
-        }
-    }
-
+    #[napi(ts_type = "Record<string, unknown> | null")]
+    pub principal: serde_json::Value,
+    /// The route class when allowed (`generation`, `media`, `admin`, ...), else `null`.
+    #[napi(ts_type = "string | null")]
+    pub route: serde_json::Value,
     /// The stable error code of a rejection, else `null`.
-    #[napi(getter)]
-    pub fn code(&self) -> Option<String> {
-        self.inner.error().map(|e| e.code_str().to_owned())
-    }
-
+    #[napi(ts_type = "string | null")]
+    pub code: serde_json::Value,
     /// The error envelope `{ code, detail, user_action, metadata? }` of a rejection, else `null`.
-    #[napi]
-    pub fn body(&self) -> Option<serde_json::Value> {
-        self.inner.error().map(Error::to_json)
-    }
+    #[napi(ts_type = "() => Record<string, unknown> | null")]
+    pub body: serde_json::Value,
 }
 
 /// The request gate: CORS, throttle, credentials, sessions, admin boundary.
@@ -247,12 +208,10 @@ impl Gate {
     }
 
     /// Decides one request; a rejection is returned (not thrown) with `code` and `body()`.
-    #[napi(ts_args_type = "request: GateRequest")]
-    pub fn decide(&self, env: Env, request: Unknown<'_>) -> napi::Result<Decision> {
+    #[napi(ts_args_type = "request: GateRequest", ts_return_type = "Decision")]
+    pub fn decide(&self, env: Env, request: Unknown<'_>) -> napi::Result<DecisionValue> {
         let req = crate::gate_request::read(&env, request.raw())?;
-        Ok(Decision {
-            inner: self.inner.decide(&req),
-        })
+        Ok(DecisionValue(self.inner.decide(&req)))
     }
 
     /// `decide` as a promise that never blocks the JS thread: when nothing has to wait
@@ -267,16 +226,16 @@ impl Gate {
         &self,
         env: &'e Env,
         request: Unknown<'_>,
-    ) -> napi::Result<PromiseRaw<'e, Decision>> {
+    ) -> napi::Result<PromiseRaw<'e, DecisionValue>> {
         let req = crate::gate_request::read(env, request.raw())?;
-        if let Some(inner) = self.inner.try_decide_now(&req) {
-            return PromiseRaw::resolve(env, Decision { inner });
+        if let Some(decision) = self.inner.try_decide_now(&req) {
+            return PromiseRaw::resolve(env, DecisionValue(decision));
         }
         let gate = self.inner.clone();
         crate::aio::spawn(
             env,
             async move { Ok(gate.decide_async(req).await) },
-            |_, inner| Ok(Decision { inner }),
+            |_, decision| Ok(DecisionValue(decision)),
         )
     }
 
@@ -287,20 +246,24 @@ impl Gate {
         self.inner.may_block()
     }
 
-    /// Issues a session (`generation` or `admin`) for an allowed decision of
-    /// `POST /auth/session` or `POST /admin/session`.
-    #[napi]
+    /// Issues a session (`generation` or `admin`) for the decision `decide` returned for an
+    /// allowed `POST /auth/session` or `POST /admin/session`; anything else is
+    /// `session_required`.
+    #[napi(
+        ts_args_type = "decision: Decision, kind: string, correlationId?: string | undefined | null"
+    )]
     pub fn issue_session(
         &self,
         env: Env,
-        decision: &Decision,
+        decision: Unknown<'_>,
         kind: String,
         correlation_id: Option<String>,
     ) -> napi::Result<IssuedSession> {
+        let grant = crate::decision::grant(env.raw(), decision.raw());
         guard(&env, || {
             let kind = SessionKind::parse(&kind)?;
-            let issued = self.inner.issue_session_for(
-                &decision.inner,
+            let issued = self.inner.issue_session_for_grant(
+                grant,
                 kind,
                 correlation_id.as_deref().unwrap_or("-"),
             )?;

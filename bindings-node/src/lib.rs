@@ -13,6 +13,7 @@ mod aio;
 mod audit;
 mod catalogue;
 mod config;
+mod decision;
 mod dispatch;
 mod errors;
 mod frames;

@@ -19,15 +19,56 @@ pub struct Catalogue {
     inner: CoreCatalogue,
     /// Python strings for every parameter name, model id, kind and mode name, made once:
     /// building the result then reuses them (and their cached hashes) instead of creating a
-    /// string per key per call. Fx-hashed: the keys are the catalogue's own names.
+    /// string per key per call.
     keys: Keys,
 }
 
-type Keys = rustc_hash::FxHashMap<String, Py<PyString>>;
+/// The ready-made Python strings, found by the address of the catalogue's own text (what a
+/// plan names: no hashing or comparing of the text), else by the text itself.
+struct Keys {
+    /// By (address, length) of the name's text inside the catalogue, which is never changed
+    /// while the `Catalogue` lives (the class is frozen).
+    by_address: rustc_hash::FxHashMap<(usize, usize), Py<PyString>>,
+    /// By text, for a name given from elsewhere.
+    by_text: rustc_hash::FxHashMap<String, Py<PyString>>,
+}
+
+impl Keys {
+    /// Keys for every name of `catalogue` (the texts that stay where they are).
+    fn of(py: Python<'_>, catalogue: &CoreCatalogue) -> Self {
+        let names: Vec<&String> = catalogue
+            .common
+            .keys()
+            .chain(catalogue.models().flat_map(|(_, m)| {
+                m.parameters
+                    .keys()
+                    .chain(m.fixed_parameters.keys())
+                    .chain(m.modes.keys())
+                    .chain([&m.id, &m.kind])
+            }))
+            .collect();
+        let mut by_text = rustc_hash::FxHashMap::default();
+        let mut by_address = rustc_hash::FxHashMap::default();
+        for name in names {
+            let k = by_text
+                .entry(name.clone())
+                .or_insert_with(|| PyString::intern(py, name).unbind());
+            by_address.insert((name.as_ptr() as usize, name.len()), k.clone_ref(py));
+        }
+        Keys {
+            by_address,
+            by_text,
+        }
+    }
+}
 
 /// The ready-made Python string for `s`, or a new one.
 fn key<'py>(py: Python<'py>, keys: &Keys, s: &str) -> Bound<'py, PyString> {
-    match keys.get(s) {
+    let found = keys
+        .by_address
+        .get(&(s.as_ptr() as usize, s.len()))
+        .or_else(|| keys.by_text.get(s));
+    match found {
         Some(k) => k.bind(py).clone(),
         None => PyString::new(py, s),
     }
@@ -52,18 +93,9 @@ impl Catalogue {
             let options = CatalogueOptions::parse(Some(request_shape), Some(invalid_values))?;
             CoreCatalogue::from_json_with(text, options)
         })?;
-        let keys = inner
-            .common
-            .keys()
-            .chain(inner.models().flat_map(|(_, m)| {
-                m.parameters
-                    .keys()
-                    .chain(m.fixed_parameters.keys())
-                    .chain(m.modes.keys())
-                    .chain([&m.id, &m.kind])
-            }))
-            .map(|k| (k.clone(), PyString::intern(py, k).unbind()))
-            .collect();
+        // The addresses are of `inner`'s own strings, whose text stays where it is when
+        // `inner` moves into the class.
+        let keys = Keys::of(py, &inner);
         Ok(Catalogue { inner, keys })
     }
 

@@ -23,23 +23,66 @@ pub enum PyRequestValue<'py> {
     Bool(bool),
     /// `int` or `float`; the object when its type is exactly `int`/`float`.
     Number(Number, Option<Bound<'py, PyAny>>),
-    /// `str` (its UTF-8 form checked when read); whether its type is exactly `str`.
-    Str(Bound<'py, PyString>, bool),
+    /// `str`, with its UTF-8 form (made when read); whether its type is exactly `str`.
+    Str(Bound<'py, PyString>, Utf8, bool),
     /// A list or tuple, converted.
     Json(Value),
-    /// A dict, walked in place (keys checked to be `str` with a UTF-8 form when read).
-    Object(Vec<(Bound<'py, PyString>, PyRequestValue<'py>)>),
+    /// A dict, walked in place (keys `str`, each with its UTF-8 form made when read).
+    Object(Vec<(Bound<'py, PyString>, Utf8, PyRequestValue<'py>)>),
+}
+
+/// The UTF-8 form of a `str` the value holds: Python makes it once, keeps it with the
+/// string object and never changes it, and the value holds a reference to that object, so
+/// it stays valid as long as the value. Kept as a pointer and a length so that reading it
+/// again (each field lookup compares keys) is not a call into Python.
+#[derive(Clone, Copy)]
+pub struct Utf8 {
+    ptr: *const u8,
+    len: usize,
+}
+
+impl Utf8 {
+    /// The UTF-8 form of `s`; `None` when it has none (lone surrogates).
+    fn of(s: &Bound<'_, PyString>) -> Option<Self> {
+        let text = s.to_str().ok()?;
+        Some(Utf8 {
+            ptr: text.as_ptr(),
+            len: text.len(),
+        })
+    }
+
+    /// The text, for as long as the value holding it is borrowed.
+    fn text(&self) -> &str {
+        // SAFETY: `of` took these from a valid `&str` of a `str` object the enclosing value
+        // keeps alive and Python never changes (see the type's doc).
+        unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.ptr, self.len)) }
+    }
 }
 
 /// Reads `obj`; `None` when it (or anything in it) is not JSON-like: the caller's typed
 /// error.
 pub fn read<'py>(obj: &Bound<'py, PyAny>) -> Option<PyRequestValue<'py>> {
-    read_at(obj, 0)
+    read_at(obj.clone(), 0)
 }
 
-fn read_at<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Option<PyRequestValue<'py>> {
+/// Reads `obj`, taking it over (an exact `str`, `int` or `float` is kept as it is, with no
+/// new reference). Exact types are tested first (a type comparison each), as a request is
+/// made of them; subclasses take the general tests after.
+fn read_at(obj: Bound<'_, PyAny>, depth: usize) -> Option<PyRequestValue<'_>> {
     if depth > MAX_DEPTH {
         return None;
+    }
+    if obj.is_exact_instance_of::<PyString>() {
+        let s = obj.cast_into::<PyString>().ok()?;
+        let text = Utf8::of(&s)?;
+        return Some(PyRequestValue::Str(s, text, true));
+    }
+    if obj.is_exact_instance_of::<PyInt>() {
+        let n = int(obj.cast::<PyInt>().ok()?)?;
+        return Some(PyRequestValue::Number(n, Some(obj)));
+    }
+    if obj.is_exact_instance_of::<PyDict>() {
+        return dict(obj.cast::<PyDict>().ok()?, depth);
     }
     if obj.is_none() {
         return Some(PyRequestValue::Null);
@@ -47,40 +90,44 @@ fn read_at<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Option<PyRequestValue<
     if let Ok(b) = obj.cast::<PyBool>() {
         return Some(PyRequestValue::Bool(b.is_true()));
     }
+    if obj.is_exact_instance_of::<PyFloat>() {
+        let x = obj.cast::<PyFloat>().ok()?.value();
+        return Number::from_f64(x).map(|n| PyRequestValue::Number(n, Some(obj)));
+    }
+    // Subclasses: read as their base type, converted when they go into the payload.
     if let Ok(s) = obj.cast::<PyString>() {
-        s.to_str().ok()?;
-        let exact = obj.cast_exact::<PyString>().is_ok();
-        return Some(PyRequestValue::Str(s.clone(), exact));
+        let text = Utf8::of(s)?;
+        return Some(PyRequestValue::Str(s.clone(), text, false));
     }
     if let Ok(i) = obj.cast::<PyInt>() {
-        let exact = obj.cast_exact::<PyInt>().is_ok().then(|| obj.clone());
-        let n = i
-            .extract::<i64>()
-            .ok()
-            .map(Number::from)
-            .or_else(|| i.extract::<u64>().ok().map(Number::from))?;
-        return Some(PyRequestValue::Number(n, exact));
+        return int(i).map(|n| PyRequestValue::Number(n, None));
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
-        let exact = obj.cast_exact::<PyFloat>().is_ok().then(|| obj.clone());
-        return Number::from_f64(f.value()).map(|n| PyRequestValue::Number(n, exact));
+        return Number::from_f64(f.value()).map(|n| PyRequestValue::Number(n, None));
     }
     if let Ok(d) = obj.cast::<PyDict>() {
-        let mut fields = Vec::with_capacity(d.len());
-        for (k, v) in d.iter() {
-            let key = k.cast_into::<PyString>().ok()?;
-            key.to_str().ok()?;
-            fields.push((key, read_at(&v, depth + 1)?));
-        }
-        return Some(PyRequestValue::Object(fields));
+        return dict(d, depth);
     }
-    py_to_json(obj, depth).map(PyRequestValue::Json)
+    py_to_json(&obj, depth).map(PyRequestValue::Json)
 }
 
-/// The text of a string read by [`read`]: its UTF-8 form was made there and Python keeps
-/// it, so this cannot fail afterwards.
-fn text<'a>(s: &'a Bound<'_, PyString>) -> &'a str {
-    s.to_str().unwrap_or_default()
+/// An `int` as a JSON number (`None` beyond 64 bits).
+fn int(i: &Bound<'_, PyInt>) -> Option<Number> {
+    i.extract::<i64>()
+        .ok()
+        .map(Number::from)
+        .or_else(|| i.extract::<u64>().ok().map(Number::from))
+}
+
+/// A dict, walked in place: every key a `str` with a UTF-8 form.
+fn dict<'py>(d: &Bound<'py, PyDict>, depth: usize) -> Option<PyRequestValue<'py>> {
+    let mut fields = Vec::with_capacity(d.len());
+    for (k, v) in d.iter() {
+        let key = k.cast_into::<PyString>().ok()?;
+        let text = Utf8::of(&key)?;
+        fields.push((key, text, read_at(v, depth + 1)?));
+    }
+    Some(PyRequestValue::Object(fields))
 }
 
 impl<'py> PyRequestValue<'py> {
@@ -93,7 +140,7 @@ impl<'py> PyRequestValue<'py> {
             PyRequestValue::Null => Ok(py.None().into_bound(py)),
             PyRequestValue::Bool(b) => b.into_bound_py_any(py),
             PyRequestValue::Number(_, Some(obj)) => Ok(obj.clone()),
-            PyRequestValue::Str(s, true) => Ok(s.clone().into_any()),
+            PyRequestValue::Str(s, _, true) => Ok(s.clone().into_any()),
             other => json_to_py(py, &other.to_json()),
         }
     }
@@ -102,7 +149,7 @@ impl<'py> PyRequestValue<'py> {
 impl RequestValue for PyRequestValue<'_> {
     fn as_str(&self) -> Option<&str> {
         match self {
-            PyRequestValue::Str(s, _) => Some(text(s)),
+            PyRequestValue::Str(_, s, _) => Some(s.text()),
             _ => None,
         }
     }
@@ -125,17 +172,22 @@ impl RequestValue for PyRequestValue<'_> {
     fn fields(&self) -> Option<Vec<(&str, &Self)>> {
         match self {
             PyRequestValue::Object(fields) => {
-                Some(fields.iter().map(|(k, v)| (text(k), v)).collect())
+                Some(fields.iter().map(|(_, k, v)| (k.text(), v)).collect())
             }
             _ => None,
         }
     }
 
+    fn is_object(&self) -> bool {
+        matches!(self, PyRequestValue::Object(_))
+    }
+
     fn field(&self, name: &str) -> Option<&Self> {
         match self {
-            PyRequestValue::Object(fields) => {
-                fields.iter().find(|(k, _)| text(k) == name).map(|(_, v)| v)
-            }
+            PyRequestValue::Object(fields) => fields
+                .iter()
+                .find(|(_, k, _)| k.text() == name)
+                .map(|(_, _, v)| v),
             _ => None,
         }
     }
@@ -145,7 +197,7 @@ impl RequestValue for PyRequestValue<'_> {
             (PyRequestValue::Null, Value::Null) => true,
             (PyRequestValue::Bool(a), Value::Bool(b)) => a == b,
             (PyRequestValue::Number(a, _), Value::Number(b)) => a == b,
-            (PyRequestValue::Str(a, _), Value::String(b)) => text(a) == b.as_str(),
+            (PyRequestValue::Str(_, a, _), Value::String(b)) => a.text() == b.as_str(),
             (PyRequestValue::Json(a), b) => a == b,
             (PyRequestValue::Object(_), Value::Object(_)) => &self.to_json() == other,
             _ => false,
@@ -157,12 +209,12 @@ impl RequestValue for PyRequestValue<'_> {
             PyRequestValue::Null => Value::Null,
             PyRequestValue::Bool(b) => Value::Bool(*b),
             PyRequestValue::Number(n, _) => Value::Number(n.clone()),
-            PyRequestValue::Str(s, _) => Value::String(text(s).to_owned()),
+            PyRequestValue::Str(_, s, _) => Value::String(s.text().to_owned()),
             PyRequestValue::Json(v) => v.clone(),
             PyRequestValue::Object(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, v)| (text(k).to_owned(), v.to_json()))
+                    .map(|(_, k, v)| (k.text().to_owned(), v.to_json()))
                     .collect(),
             ),
         }

@@ -604,16 +604,21 @@ fn a_request_view_never_prints_its_credentials() {
     }
 }
 
-#[test]
-fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
-    let f = fixture(config());
-    let req = |method: &str, path: &str, headers: Vec<(String, String)>| RequestView {
+/// A request with `headers` only (no query, no peer).
+fn bare_request(method: &str, path: &str, headers: Vec<(String, String)>) -> RequestView {
+    RequestView {
         method: method.into(),
         path: path.into(),
         headers,
         query: Vec::new(),
         peer: None,
-    };
+    }
+}
+
+#[test]
+fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
+    let f = fixture(config());
+    let req = bare_request;
     let key = || vec![("x-api-key".to_owned(), API.to_owned())];
     let admin = || vec![("x-admin-key".to_owned(), ADMIN.to_owned())];
     let opened = f.gate.decide(&req("POST", "/auth/session", key()));
@@ -645,6 +650,75 @@ fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
         .issue_session_for(&refused, SessionKind::Generation, "t")
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::SessionRequired);
+}
+
+#[test]
+fn only_decisions_that_grant_a_session_can_issue_one_and_no_grant_is_session_required() {
+    let f = fixture(config());
+    let req = bare_request;
+    let key = || vec![("x-api-key".to_owned(), API.to_owned())];
+    let admin = || vec![("x-admin-key".to_owned(), ADMIN.to_owned())];
+    let decisions = [
+        f.gate.decide(&req("POST", "/auth/session", key())),
+        f.gate.decide(&req("POST", "/admin/session", admin())),
+        f.gate.decide(&req("GET", "/gallery", key())),
+        f.gate.decide(&req("POST", "/auth/session", Vec::new())),
+        f.gate.decide(&req("GET", "/health", Vec::new())),
+    ];
+    let grants: Vec<bool> = decisions.iter().map(Decision::grants_session).collect();
+    assert_eq!(grants, [true, true, false, false, false]);
+    // A decision that does not grant a session can issue none, of either kind: exactly what
+    // a caller holding no decision (`None`) is told.
+    for d in &decisions {
+        for kind in [SessionKind::Generation, SessionKind::Admin] {
+            let issued = f.gate.issue_session_for(d, kind, "t");
+            if !d.grants_session() {
+                assert_eq!(issued.unwrap_err().code(), ErrorCode::SessionRequired);
+            }
+        }
+    }
+    for kind in [SessionKind::Generation, SessionKind::Admin] {
+        let e = f.gate.issue_session_for_grant(None, kind, "t").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::SessionRequired);
+        assert!(e.detail().contains(kind.as_str()), "{}", e.detail());
+    }
+    let fresh = f.gate.decide(&req("POST", "/auth/session", key()));
+    assert!(f
+        .gate
+        .issue_session_for_grant(Some(&fresh), SessionKind::Generation, "t")
+        .is_ok());
+}
+
+#[test]
+fn route_and_principal_names_are_their_json_names() {
+    for class in [
+        RouteClass::Generation,
+        RouteClass::Media,
+        RouteClass::SessionIssue,
+        RouteClass::Session,
+        RouteClass::AdminBootstrap,
+        RouteClass::Admin,
+        RouteClass::Public,
+    ] {
+        assert_eq!(serde_json::to_value(class).unwrap(), class.as_str());
+    }
+    for p in [
+        Principal::Public,
+        Principal::Anonymous,
+        Principal::ApiKey { key_index: 2 },
+        Principal::Session {
+            session_id: "s".into(),
+        },
+        Principal::SignedMedia {
+            task_id: "t".into(),
+        },
+        Principal::AdminBootstrap,
+        Principal::AdminSession {
+            session_id: "a".into(),
+        },
+    ] {
+        assert_eq!(serde_json::to_value(&p).unwrap()["kind"], p.kind());
+    }
 }
 
 /// Counts the calls a decision makes to its session store.

@@ -106,6 +106,46 @@ test('bad request shapes throw coded errors', () => {
   assert.throws(() => new iw.Gate(new iw.PolicyConfig(), 'mongodb://x'), { code: 'config_invalid' })
 })
 
+test('a decision is a plain object; only the one decide returned for a bootstrap route issues a session', async () => {
+  clock.setMs(doc.start_ms)
+  const open = { method: 'POST', path: '/auth/session', headers: [['X-API-Key', doc.api_key]] }
+  const d = gate.decide(open)
+  assert.deepEqual(Object.keys(d), ['allowed', 'preflight', 'status', 'headers', 'principal', 'route', 'code', 'body'])
+  assert.deepEqual(
+    { allowed: d.allowed, preflight: d.preflight, status: d.status, principal: d.principal, route: d.route, code: d.code, body: d.body() },
+    { allowed: true, preflight: false, status: 200, principal: { kind: 'api_key', key_index: 0 }, route: 'session_issue', code: null, body: null },
+  )
+  // JSON shows the fields, never the hidden envelope key or the grant.
+  assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(d))), ['allowed', 'preflight', 'status', 'headers', 'principal', 'route', 'code'])
+  // A copy of a granting decision's fields, a decision of another route, a rejection and
+  // values that are no decision at all carry no grant: session_required, nothing issued.
+  const gallery = gate.decide({ method: 'GET', path: '/gallery', headers: [['X-API-Key', doc.api_key]] })
+  assert.equal(gallery.allowed, true)
+  const refused = gate.decide({ method: 'POST', path: '/auth/session' })
+  assert.equal(refused.allowed, false)
+  const forged = [{ ...d }, Object.assign({}, d), JSON.parse(JSON.stringify(d)), gallery, refused, gate, clock, null, 'x', 7]
+  for (const f of forged) {
+    assert.throws(() => gate.issueSession(f, 'generation'), { code: 'session_required' }, String(f))
+  }
+  // The right route for the other kind is refused by the core's own rule.
+  assert.throws(() => gate.issueSession(d, 'admin'), { code: 'session_required' })
+  // The real one issues, from decide and from decideAsync alike.
+  assert.equal(gate.issueSession(d, 'generation').kind, 'generation')
+  const later = await gate.decideAsync(open)
+  assert.equal(gate.issueSession(later, 'generation').kind, 'generation')
+  // A rejection's body is its envelope (with the correlation id); an allowed one has none.
+  assert.equal(refused.body().code, refused.code)
+  assert.equal(refused.status, 401)
+  assert.equal(typeof refused.body().detail, 'string')
+  assert.equal(typeof refused.body().metadata.correlation_id, 'string')
+  assert.equal(gallery.body(), null)
+  // Each kind of principal keeps the keys of its JSON.
+  const session = gate.decide({ method: 'GET', path: '/gallery', headers: [['Cookie', `gg_session=${gate.issueSession(gate.decide(open), 'generation').token}`]] })
+  assert.deepEqual(Object.keys(session.principal), ['kind', 'session_id'])
+  assert.equal(session.principal.kind, 'session')
+  assert.equal(gate.decide({ method: 'GET', path: '/health' }).principal.kind, 'public')
+})
+
 test('audit events carry the mandatory fields and no secret', () => {
   const events = gate.auditEvents()
   assert.ok(events.length > 0)

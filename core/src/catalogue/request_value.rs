@@ -19,6 +19,10 @@ pub trait RequestValue {
     fn fields(&self) -> Option<Vec<(&str, &Self)>>;
     /// One field of an object (`None` when absent or the value is not an object).
     fn field(&self, name: &str) -> Option<&Self>;
+    /// Whether the value is an object (as `fields().is_some()`, without listing them).
+    fn is_object(&self) -> bool {
+        self.fields().is_some()
+    }
     /// Whether the value equals a catalogue value, with JSON's equality (`1` is not `1.0`).
     fn equals_json(&self, other: &Value) -> bool;
     /// The value as JSON (for violations and payloads).
@@ -49,6 +53,10 @@ impl RequestValue for Value {
 
     fn field(&self, name: &str) -> Option<&Self> {
         self.as_object().and_then(|m| m.get(name))
+    }
+
+    fn is_object(&self) -> bool {
+        Value::is_object(self)
     }
 
     fn equals_json(&self, other: &Value) -> bool {

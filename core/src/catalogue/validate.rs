@@ -209,7 +209,7 @@ pub fn plan_request_shaped<'a, V: RequestValue>(
     shape: RequestShape,
 ) -> Result<RequestPlan<'a, V>, Error> {
     let mut v: Vec<Violation> = Vec::new();
-    if request.fields().is_none() {
+    if !request.is_object() {
         return Err(fail(vec![Violation {
             path: "$".into(),
             rule: "type",
@@ -243,7 +243,11 @@ pub fn plan_request_shaped<'a, V: RequestValue>(
     }
     let mode: &'a str = match request.field("mode") {
         Some(m) => match m.as_str() {
-            Some(m) => m,
+            // The catalogue's own text for a known mode (as for parameter names).
+            Some(m) => model
+                .modes
+                .get_key_value(m)
+                .map_or(m, |(known, _)| known.as_str()),
             None => {
                 v.push(Violation {
                     path: "mode".into(),
@@ -326,7 +330,10 @@ pub fn plan_request_shaped<'a, V: RequestValue>(
                 expected: "a catalogue parameter".into(),
                 found: value.to_json(),
             }),
-            Some((_, p)) => {
+            Some((def_name, p)) => {
+                // The payload names a sent value by its definition's name: the same text,
+                // held by the catalogue (a binding can map it to a ready-made key by address).
+                let name: &'a str = def_name.as_str();
                 if !cond(
                     catalogue,
                     &p.visible_if,

@@ -550,6 +550,21 @@ pub enum RouteClass {
     Public,
 }
 
+impl RouteClass {
+    /// The class's name as configuration and JSON spell it (`session_issue`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::Generation => "generation",
+            RouteClass::Media => "media",
+            RouteClass::SessionIssue => "session_issue",
+            RouteClass::Session => "session",
+            RouteClass::AdminBootstrap => "admin_bootstrap",
+            RouteClass::Admin => "admin",
+            RouteClass::Public => "public",
+        }
+    }
+}
+
 /// One route rule: `"METHOD /path"` where a `{name}` segment matches one segment, a final
 /// `**` matches any rest, and the method `*` matches any method.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

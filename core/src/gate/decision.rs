@@ -39,6 +39,19 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The principal's `kind` as JSON spells it (`api_key`, `admin_session`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Principal::Public => "public",
+            Principal::Anonymous => "anonymous",
+            Principal::ApiKey { .. } => "api_key",
+            Principal::Session { .. } => "session",
+            Principal::SignedMedia { .. } => "signed_media",
+            Principal::AdminBootstrap => "admin_bootstrap",
+            Principal::AdminSession { .. } => "admin_session",
+        }
+    }
+
     /// A short label for audit records (`api_key#0`, `session:ab12...`).
     pub fn label(&self) -> String {
         match self {
@@ -104,6 +117,19 @@ impl Decision {
             Decision::Preflight { .. } => 204,
             Decision::Reject { error, .. } => error.http_status(),
         }
+    }
+
+    /// Whether a session may be issued for this decision: an allowed decision of a
+    /// bootstrap route (`POST /auth/session` or `POST /admin/session`). A binding may keep
+    /// the core decision only for these; `Gate::issue_session_for_grant` refuses the rest.
+    pub fn grants_session(&self) -> bool {
+        matches!(
+            self,
+            Decision::Allow {
+                route: RouteClass::SessionIssue | RouteClass::AdminBootstrap,
+                ..
+            }
+        )
     }
 
     /// The headers to set.

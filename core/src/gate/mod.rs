@@ -996,6 +996,28 @@ impl Gate {
         }
     }
 
+    /// [`Gate::issue_session_for`] for a caller that may hold no core decision: a binding
+    /// whose decision objects keep the core decision only when it
+    /// [`grants_session`](Decision::grants_session). `None` (a decision that could not
+    /// issue a session, or an object the gate never returned) is `session_required`.
+    pub fn issue_session_for_grant(
+        &self,
+        grant: Option<&Decision>,
+        kind: SessionKind,
+        correlation_id: &str,
+    ) -> Result<IssuedSession, Error> {
+        match grant {
+            Some(decision) => self.issue_session_for(decision, kind, correlation_id),
+            None => Err(Error::with_detail(
+                ErrorCode::SessionRequired,
+                format!(
+                    "a {} session is issued only for an allowed decision of its bootstrap route",
+                    kind.as_str()
+                ),
+            )),
+        }
+    }
+
     /// Revokes the session carried by `token`; returns whether one was revoked.
     pub fn revoke_session(
         &self,
