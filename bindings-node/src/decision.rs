@@ -63,46 +63,8 @@ const FACTORY: &str = r#"(function () {
   };
 })()"#;
 
-/// The factory, made once per JS thread.
-struct Shared {
-    env: sys::napi_env,
-    factory: sys::napi_ref,
-}
-
 thread_local! {
-    static SHARED: RefCell<Option<Shared>> = const { RefCell::new(None) };
-}
-
-fn reference_value(env: sys::napi_env, r: sys::napi_ref) -> Result<sys::napi_value> {
-    let mut out = ptr::null_mut();
-    raw::check(
-        unsafe { sys::napi_get_reference_value(env, r, &mut out) },
-        WHAT,
-    )?;
-    Ok(out)
-}
-
-/// The decision factory of `env`, compiled on first use.
-fn factory(env: sys::napi_env) -> Result<sys::napi_value> {
-    SHARED.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if let Some(s) = slot.as_ref().filter(|s| s.env == env) {
-            return reference_value(env, s.factory);
-        }
-        let source = raw::latin1(env, FACTORY)?;
-        let mut made = ptr::null_mut();
-        raw::check(
-            unsafe { sys::napi_run_script(env, source, &mut made) },
-            WHAT,
-        )?;
-        let mut factory = ptr::null_mut();
-        raw::check(
-            unsafe { sys::napi_create_reference(env, made, 1, &mut factory) },
-            WHAT,
-        )?;
-        *slot = Some(Shared { env, factory });
-        Ok(made)
-    })
+    static FACTORY_SLOT: RefCell<Option<raw::ScriptObject>> = const { RefCell::new(None) };
 }
 
 fn boolean(env: sys::napi_env, b: bool) -> Result<sys::napi_value> {
@@ -175,7 +137,7 @@ unsafe extern "C" fn drop_grant(_env: sys::napi_env, data: *mut c_void, _hint: *
 }
 
 fn build(env: sys::napi_env, d: CoreDecision) -> Result<sys::napi_value> {
-    let factory = factory(env)?;
+    let factory = raw::script_object(env, &FACTORY_SLOT, FACTORY, WHAT)?;
     let ((kind, detail), route) = match &d {
         CoreDecision::Allow {
             principal: p,
@@ -201,20 +163,7 @@ fn build(env: sys::napi_env, d: CoreDecision) -> Result<sys::napi_value> {
         code,
         envelope,
     ];
-    let mut obj = ptr::null_mut();
-    raw::check(
-        unsafe {
-            sys::napi_call_function(
-                env,
-                null(env)?,
-                factory,
-                args.len(),
-                args.as_ptr(),
-                &mut obj,
-            )
-        },
-        WHAT,
-    )?;
+    let obj = raw::call(env, factory, &args, WHAT)?;
     if d.grants_session() {
         let data = Box::into_raw(Box::new(d));
         let wrapped = unsafe {

@@ -2,8 +2,10 @@
 //! machinery (`parseTaskRef`'s result, thrown errors): a status check, strings, and data
 //! properties defined in one `napi_define_properties` call.
 
+use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::ptr;
+use std::thread::LocalKey;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -69,11 +71,6 @@ pub fn named(name: &'static CStr, value: sys::napi_value) -> sys::napi_property_
     data_property(name.as_ptr(), ptr::null_mut(), value)
 }
 
-/// `[key]: value`, with a JS string key.
-pub fn keyed(key: sys::napi_value, value: sys::napi_value) -> sys::napi_property_descriptor {
-    data_property(ptr::null(), key, value)
-}
-
 /// Defines `properties` on `obj` in one call.
 pub fn define(
     env: sys::napi_env,
@@ -92,4 +89,74 @@ pub fn object(env: sys::napi_env, what: &str) -> Result<sys::napi_value> {
     let mut obj = ptr::null_mut();
     check(unsafe { sys::napi_create_object(env, &mut obj) }, what)?;
     Ok(obj)
+}
+
+/// A JS object made once per JS thread by a script, kept referenced (see [`script_object`]).
+pub struct ScriptObject {
+    env: sys::napi_env,
+    reference: sys::napi_ref,
+}
+
+/// The cache slot of one [`script_object`].
+pub type ScriptSlot = LocalKey<RefCell<Option<ScriptObject>>>;
+
+/// The object (a function, an array of functions) that running `source` gives, compiled on
+/// first use in `env` and kept in `slot` after (each JS thread has its own `env`, and a
+/// slot made for another `env` is made again).
+pub fn script_object(
+    env: sys::napi_env,
+    slot: &'static ScriptSlot,
+    source: &str,
+    what: &str,
+) -> Result<sys::napi_value> {
+    slot.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        let mut out = ptr::null_mut();
+        if let Some(s) = cached.as_ref().filter(|s| s.env == env) {
+            check(
+                unsafe { sys::napi_get_reference_value(env, s.reference, &mut out) },
+                what,
+            )?;
+            return Ok(out);
+        }
+        let text = latin1(env, source)?;
+        check(unsafe { sys::napi_run_script(env, text, &mut out) }, what)?;
+        let mut reference = ptr::null_mut();
+        check(
+            unsafe { sys::napi_create_reference(env, out, 1, &mut reference) },
+            what,
+        )?;
+        *cached = Some(ScriptObject { env, reference });
+        Ok(out)
+    })
+}
+
+/// Calls `function` with `args` (`this` undefined).
+pub fn call(
+    env: sys::napi_env,
+    function: sys::napi_value,
+    args: &[sys::napi_value],
+    what: &str,
+) -> Result<sys::napi_value> {
+    let mut undefined = ptr::null_mut();
+    let mut out = ptr::null_mut();
+    check(
+        unsafe { sys::napi_get_undefined(env, &mut undefined) },
+        what,
+    )?;
+    let status = unsafe {
+        sys::napi_call_function(
+            env,
+            undefined,
+            function,
+            args.len(),
+            args.as_ptr(),
+            &mut out,
+        )
+    };
+    if status == sys::Status::napi_pending_exception {
+        return Err(Error::new(Status::PendingException, String::new()));
+    }
+    check(status, what)?;
+    Ok(out)
 }

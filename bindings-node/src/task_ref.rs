@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 use napi_derive::napi;
 
-use crate::errors::throw;
+use crate::errors::{js_error, throw};
 use crate::raw;
 
 /// A parsed public task id.
@@ -33,9 +33,24 @@ pub struct TaskRef {
 /// The longest argument read into the stack buffer (the grammar's longest id is 194 bytes).
 const STACK_ID: usize = 200;
 
+/// What parsing gives: the `TaskRef`, or the coded error of a refused id (not yet thrown).
+enum Parsed {
+    TaskRef(sys::napi_value),
+    Refused(inferwarden::Error),
+}
+
 /// Parses the JS string `value` and builds its `TaskRef`, or throws (a pending exception,
 /// reported as `Err`).
 fn parse(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_value> {
+    match parse_value(env, value)? {
+        Parsed::TaskRef(r) => Ok(r),
+        Parsed::Refused(e) => Err(throw(&Env::from_raw(env), e)),
+    }
+}
+
+/// Parses the JS string `value`: its `TaskRef`, or the error of a refused id; `Err` for an
+/// argument that is not a string.
+fn parse_value(env: sys::napi_env, value: sys::napi_value) -> Result<Parsed> {
     let mut buf = [0u8; STACK_ID];
     let mut len = 0usize;
     let status = unsafe {
@@ -58,8 +73,8 @@ fn parse(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_value> 
         &whole
     };
     match inferwarden::parse_task_ref(id) {
-        Ok(r) => task_ref_object(env, value, &r),
-        Err(e) => Err(throw(&Env::from_raw(env), e)),
+        Ok(r) => task_ref_object(env, value, &r).map(Parsed::TaskRef),
+        Err(e) => Ok(Parsed::Refused(e)),
     }
 }
 
@@ -116,7 +131,21 @@ pub fn parse_task_ref(env: Env, id: Unknown<'_>) -> napi::Result<Made> {
     parse(env.raw(), id.raw()).map(Made)
 }
 
-/// `parseTaskRef` as Node calls it.
+/// `parseTaskRef` as exported: a JS function around the native parse, which returns a
+/// refused id's error instead of throwing it. Thrown here, from JS, V8 places the throw
+/// from the JS frame; thrown by native code (`napi_throw`), it walked the stack a second
+/// time to compute the location, a fifth of a refused call.
+const PARSE_TASK_REF: &str = r#"(function (parse) {
+  'use strict';
+  return function parseTaskRef(id) {
+    const r = parse(id);
+    if (r instanceof Error) throw r;
+    return r;
+  };
+})"#;
+
+/// The native parse behind `PARSE_TASK_REF`: the `TaskRef`, or the refused id's error
+/// returned (not thrown).
 #[cfg_attr(test, allow(dead_code))]
 unsafe extern "C" fn parse_task_ref_callback(
     env: sys::napi_env,
@@ -144,7 +173,12 @@ unsafe extern "C" fn parse_task_ref_callback(
         if argc == 0 {
             unsafe { sys::napi_get_undefined(env, &mut argv[0]) };
         }
-        std::panic::catch_unwind(|| parse(env, argv[0])).unwrap_or_else(|_| {
+        std::panic::catch_unwind(|| match parse_value(env, argv[0])? {
+            Parsed::TaskRef(r) => Ok(r),
+            // Returned, for the JS wrapper to throw (see `PARSE_TASK_REF`).
+            Parsed::Refused(e) => js_error(&Env::from_raw(env), &e).map(|o| o.raw()),
+        })
+        .unwrap_or_else(|_| {
             Err(throw(
                 &Env::from_raw(env),
                 inferwarden::Error::with_detail(
@@ -165,7 +199,8 @@ unsafe extern "C" fn parse_task_ref_callback(
     }
 }
 
-/// Replaces the generated `parseTaskRef` export with [`parse_task_ref_callback`].
+/// Replaces the generated `parseTaskRef` export with [`PARSE_TASK_REF`] around
+/// [`parse_task_ref_callback`].
 #[napi(module_exports)]
 #[cfg_attr(test, allow(dead_code))]
 pub fn install_fast_parse_task_ref(mut exports: Object, env: Env) -> napi::Result<()> {
@@ -183,7 +218,14 @@ pub fn install_fast_parse_task_ref(mut exports: Object, env: Env) -> napi::Resul
         },
         "parseTaskRef",
     )?;
+    let source = raw::latin1(env.raw(), PARSE_TASK_REF)?;
+    let mut make = ptr::null_mut();
+    raw::check(
+        unsafe { sys::napi_run_script(env.raw(), source, &mut make) },
+        "parseTaskRef",
+    )?;
+    let wrapper = raw::call(env.raw(), make, &[function], "parseTaskRef")?;
     exports.set_named_property("parseTaskRef", unsafe {
-        Unknown::from_raw_unchecked(env.raw(), function)
+        Unknown::from_raw_unchecked(env.raw(), wrapper)
     })
 }
