@@ -322,6 +322,15 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
         auto = frames_to_u8(clip, device="auto")
         where = f"the CUDA kernel on {gpu['device']} ({gpu['arch']})" if gpu["available"] else f"the CPU (GPU path: {gpu['reason']})"
         print(f"  frames with device='auto' ran on {where}; same bytes as the CPU path: {bool((auto == frames).all())}")
+
+        class HostTensor:
+            """Stands in for a torch CPU tensor: it offers only ``__dlpack__``."""
+
+            def __dlpack__(self, stream=None):
+                return clip.__dlpack__()
+
+        via_dlpack = frames_to_u8(HostTensor())
+        print(f"  frames from a DLPack tensor (read in place, no copy): same bytes: {bool((via_dlpack == frames).all())}")
     except ImportError:
         print("  frames: numpy is not installed in this environment")
 

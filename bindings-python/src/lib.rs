@@ -15,6 +15,7 @@ mod catalogue;
 mod config;
 mod convert;
 mod dispatch;
+mod dlpack;
 mod errors;
 mod gate;
 mod lifecycle;
@@ -55,6 +56,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::vram_level, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::probe_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::convert_frames, m)?)?;
+    m.add_function(wrap_pyfunction!(dlpack::convert_frames_dlpack, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::frames_gpu_status, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::place_model, m)?)?;

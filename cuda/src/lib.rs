@@ -9,6 +9,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod dlpack;
 pub mod frames;
 pub mod gpu;
 pub mod kernels;

@@ -1,7 +1,9 @@
 """Frame post-processing: decoded diffusion output in ``[-1, 1]`` to ``uint8`` frames.
 
 ``frames_to_u8(x, layout="NCTHW")`` takes a numpy array (float32, float16, or bfloat16 from
-``ml_dtypes``; shape ``N,C,T,H,W`` or ``N,T,C,H,W``) and returns a ``uint8`` array
+``ml_dtypes``; shape ``N,C,T,H,W`` or ``N,T,C,H,W``), or any tensor with ``__dlpack__`` in
+host memory (a torch CPU tensor, bfloat16 included, read where it lies with no copy; it must
+be C-contiguous), and returns a ``uint8`` array
 ``N,T,H,W,C`` computed as ``round_half_even(clip((x + 1) / 2, 0, 1) * 255)`` with NaN -> 0,
 bit-identical to numpy's ``((x / 2 + 0.5).clip(0, 1) * 255).round().astype(uint8)`` followed
 by the transpose (numpy computing in float32).
@@ -13,6 +15,10 @@ arrays), ``"cuda"`` (the NVRTC-compiled kernel on GPU 0; without a usable GPU it
 memory) or ``"auto"`` (the GPU when its kernels load, else the CPU). Both paths give the same
 bytes. For arrays in host memory the GPU path is bound by PCIe copies: on a many-core host the
 CPU path can be faster (see BENCHMARKS.md). ``frames_gpu_status()`` says whether the GPU path is usable and, if not, why.
+
+A DLPack tensor in CUDA device memory is refused with ``DependencyUnavailableError``
+(``metadata["reason"] == "device_tensor"``): converting on the device without a host round
+trip is not available in this version; move the tensor to the host first (``t.cpu()``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ def frames_to_u8(x: Any, layout: str = "NCTHW", threads: int = 0, device: str = 
     except ImportError as missing:  # the extra was not installed
         raise ImportError("inferwarden.frames needs numpy: install it with pip install 'inferwarden[frames]'") from missing
 
+    if not isinstance(x, np.ndarray) and hasattr(x, "__dlpack__"):
+        # A tensor of another library (torch, cupy, jax): read through DLPack, in place.
+        data, shape, _ran_on = _native.convert_frames_dlpack(x.__dlpack__(), dtype, layout, threads, device)
+        return np.frombuffer(data, dtype=np.uint8).reshape(shape)
     arr = np.ascontiguousarray(x)
     dtype = dtype or arr.dtype.name
     data, shape, _ran_on = _native.convert_frames(memoryview(arr).cast("B"), dtype, layout, list(arr.shape), threads, device)
