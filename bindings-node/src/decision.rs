@@ -44,10 +44,12 @@ impl ToNapiValue for DecisionValue {
 
 /// Builds a decision object from its values; the principal's keys are those of its JSON
 /// (`inferwarden::gate::Principal`, pinned by the Node tests).
+/// `outcome`: 0 a rejection, 1 allowed, 2 a preflight; `headers`: `null` for none; `null`
+/// for each absent value.
 const FACTORY: &str = r#"(function () {
   'use strict';
   const none = function body() { return null; };
-  return function decision(allowed, preflight, status, headers, kind, detail, route, code, envelope) {
+  return function decision(outcome, status, headers, kind, detail, route, code, envelope) {
     let principal = null;
     switch (kind) {
       case null: break;
@@ -57,7 +59,13 @@ const FACTORY: &str = r#"(function () {
       default: principal = { kind };
     }
     return {
-      allowed, preflight, status, headers, principal, route, code,
+      allowed: outcome === 1,
+      preflight: outcome === 2,
+      status,
+      headers: headers === null ? [] : headers,
+      principal,
+      route,
+      code,
       body: envelope === null ? none : function body() { return envelope; },
     };
   };
@@ -65,12 +73,6 @@ const FACTORY: &str = r#"(function () {
 
 thread_local! {
     static FACTORY_SLOT: RefCell<Option<raw::ScriptObject>> = const { RefCell::new(None) };
-}
-
-fn boolean(env: sys::napi_env, b: bool) -> Result<sys::napi_value> {
-    let mut out = ptr::null_mut();
-    raw::check(unsafe { sys::napi_get_boolean(env, b, &mut out) }, WHAT)?;
-    Ok(out)
 }
 
 fn null(env: sys::napi_env) -> Result<sys::napi_value> {
@@ -119,14 +121,18 @@ fn headers(env: sys::napi_env, set: &[(String, String)]) -> Result<sys::napi_val
 }
 
 /// The principal's `kind` and its one detail (`key_index`, `session_id` or `task_id`).
-fn principal(env: sys::napi_env, p: &Principal) -> Result<(sys::napi_value, sys::napi_value)> {
+fn principal(
+    env: sys::napi_env,
+    p: &Principal,
+    nothing: sys::napi_value,
+) -> Result<(sys::napi_value, sys::napi_value)> {
     let detail = match p {
         Principal::ApiKey { key_index } => number(env, *key_index as f64)?,
         Principal::Session { session_id } | Principal::AdminSession { session_id } => {
             raw::utf8(env, session_id)?
         }
         Principal::SignedMedia { task_id } => raw::utf8(env, task_id)?,
-        Principal::Public | Principal::Anonymous | Principal::AdminBootstrap => null(env)?,
+        Principal::Public | Principal::Anonymous | Principal::AdminBootstrap => nothing,
     };
     Ok((raw::latin1(env, p.kind())?, detail))
 }
@@ -138,25 +144,39 @@ unsafe extern "C" fn drop_grant(_env: sys::napi_env, data: *mut c_void, _hint: *
 
 fn build(env: sys::napi_env, d: CoreDecision) -> Result<sys::napi_value> {
     let factory = raw::script_object(env, &FACTORY_SLOT, FACTORY, WHAT)?;
+    // One `null` for every absent value (each Node-API call costs).
+    let nothing = null(env)?;
     let ((kind, detail), route) = match &d {
         CoreDecision::Allow {
             principal: p,
             route,
             ..
-        } => (principal(env, p)?, raw::latin1(env, route.as_str())?),
-        _ => ((null(env)?, null(env)?), null(env)?),
+        } => (
+            principal(env, p, nothing)?,
+            raw::latin1(env, route.as_str())?,
+        ),
+        _ => ((nothing, nothing), nothing),
     };
     let (code, envelope) = match d.error() {
         Some(e) => (raw::latin1(env, e.code_str())?, unsafe {
             serde_json::Value::to_napi_value(env, e.to_json())?
         }),
-        None => (null(env)?, null(env)?),
+        None => (nothing, nothing),
     };
+    let outcome = match d {
+        CoreDecision::Reject { .. } => 0.0,
+        CoreDecision::Allow { .. } => 1.0,
+        CoreDecision::Preflight { .. } => 2.0,
+    };
+    let set = d.set_headers();
     let args = [
-        boolean(env, d.is_allowed())?,
-        boolean(env, matches!(d, CoreDecision::Preflight { .. }))?,
+        number(env, outcome)?,
         number(env, f64::from(d.http_status()))?,
-        headers(env, d.set_headers())?,
+        if set.is_empty() {
+            nothing
+        } else {
+            headers(env, set)?
+        },
         kind,
         detail,
         route,
