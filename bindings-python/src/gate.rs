@@ -163,22 +163,34 @@ impl Decision {
     /// The principal as a dict (`{"kind": ...}`), or `None` when not allowed.
     #[getter]
     fn principal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match &self.inner {
-            CoreDecision::Allow { principal, .. } => {
-                let v = serde_json::to_value(principal).unwrap_or_default();
-                json_to_py(py, &v).map(Some)
+        use inferwarden::gate::Principal;
+        let CoreDecision::Allow { principal, .. } = &self.inner else {
+            return Ok(None);
+        };
+        // Built directly with the keys of the principal's JSON (pinned by the tests), not
+        // through a JSON value: a handler reads it on every request.
+        let out = PyDict::new(py);
+        out.set_item(pyo3::intern!(py, "kind"), principal.kind())?;
+        match principal {
+            Principal::ApiKey { key_index } => {
+                out.set_item(pyo3::intern!(py, "key_index"), key_index)?
             }
-            _ => Ok(None),
+            Principal::Session { session_id } | Principal::AdminSession { session_id } => {
+                out.set_item(pyo3::intern!(py, "session_id"), session_id)?
+            }
+            Principal::SignedMedia { task_id } => {
+                out.set_item(pyo3::intern!(py, "task_id"), task_id)?
+            }
+            Principal::Public | Principal::Anonymous | Principal::AdminBootstrap => {}
         }
+        Ok(Some(out.into_any()))
     }
 
     /// The route class (`generation`, `media`, `admin`, ...), when allowed.
     #[getter]
-    fn route(&self) -> Option<String> {
+    fn route(&self) -> Option<&'static str> {
         match &self.inner {
-            CoreDecision::Allow { route, .. } => serde_json::to_value(route)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned)),
+            CoreDecision::Allow { route, .. } => Some(route.as_str()),
             _ => None,
         }
     }

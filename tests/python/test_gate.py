@@ -112,6 +112,25 @@ def test_signed_media_and_classify():
     assert gate.classify("POST", "/auth/%73ession/") == "session_issue"
 
 
+def test_principal_and_route_keep_the_keys_of_their_json():
+    gate = inferwarden.Gate(config())
+    key = gate.decide("GET", "/gallery", [("X-API-Key", API)])
+    assert (key.principal, key.route) == ({"kind": "api_key", "key_index": 0}, "generation")
+    issued = gate.issue_session(gate.decide("POST", "/auth/session", [("X-API-Key", API)]), "generation")
+    cookie = issued.set_cookie.split(";")[0]
+    session = gate.decide("GET", "/gallery", [("Cookie", cookie)])
+    assert session.principal == {"kind": "session", "session_id": issued.session_id}
+    boot = gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)])
+    assert (boot.principal, boot.route) == ({"kind": "admin_bootstrap"}, "admin_bootstrap")
+    health = gate.decide("GET", "/health")
+    assert (health.principal, health.route) == ({"kind": "public"}, "public")
+    refused = gate.decide("GET", "/gallery")
+    assert (refused.principal, refused.route) == (None, None)
+    # A new dict each time: a caller's change never reaches the next reader.
+    key.principal["kind"] = "changed"
+    assert key.principal["kind"] == "api_key"
+
+
 def test_decide_async_matches_decide_and_never_blocks_the_loop(tmp_path):
     import asyncio
     import subprocess
