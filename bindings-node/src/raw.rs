@@ -126,9 +126,33 @@ pub fn script_object(
             unsafe { sys::napi_create_reference(env, out, 1, &mut reference) },
             what,
         )?;
+        // Forget it when `env` goes, so a later `env` at the same address (a worker started
+        // after another ended) compiles its own instead of using a dead reference.
+        check(
+            unsafe {
+                sys::napi_add_env_cleanup_hook(
+                    env,
+                    Some(forget_script_object),
+                    ptr::from_ref(slot).cast_mut().cast(),
+                )
+            },
+            what,
+        )?;
         *cached = Some(ScriptObject { env, reference });
         Ok(out)
     })
+}
+
+/// Empties a [`script_object`] slot as its `env` is torn down (on that env's thread).
+unsafe extern "C" fn forget_script_object(slot: *mut std::ffi::c_void) {
+    // SAFETY: `slot` is the `&'static ScriptSlot` given to `napi_add_env_cleanup_hook`.
+    let slot = unsafe { &*slot.cast::<ScriptSlot>().cast_const() };
+    // The thread's locals may already be gone at thread exit: nothing to forget then.
+    let _ = slot.try_with(|cell| {
+        if let Ok(mut cached) = cell.try_borrow_mut() {
+            *cached = None;
+        }
+    });
 }
 
 /// Calls `function` with `args` (`this` undefined).

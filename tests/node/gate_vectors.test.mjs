@@ -155,3 +155,29 @@ test('audit events carry the mandatory fields and no secret', () => {
     for (const f of ['actor', 'source', 'action', 'target', 'outcome', 'timestamp_ms', 'correlation_id']) assert.ok(f in e, f)
   }
 })
+
+test('decisions and thrown errors work in worker threads started one after another', async () => {
+  // Each worker has its own JS environment: the binding's per-thread JS helpers (the decision
+  // factory, the error functions) are made for each and forgotten when it ends.
+  const { Worker } = await import('node:worker_threads')
+  const { packageDir } = await import('./support.mjs')
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const iw = require(workerData.pkg)
+    const gate = new iw.Gate(iw.PolicyConfig.fromText('[auth]\\napi_keys = ["' + workerData.key + '"]\\n'))
+    const d = gate.decide({ method: 'POST', path: '/auth/session', headers: [['X-API-Key', workerData.key]] })
+    const issued = gate.issueSession(d, 'generation')
+    let code = null
+    try { iw.parseTaskRef('ws1::a::b') } catch (e) { code = e.code + ':' + e.status + ':' + e.metadata.rule }
+    parentPort.postMessage({ allowed: d.allowed, route: d.route, kind: issued.kind, code })
+  `
+  for (let i = 0; i < 3; i++) {
+    const w = new Worker(source, { eval: true, workerData: { pkg: packageDir, key: doc.api_key } })
+    const msg = await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) })
+    assert.deepEqual(msg, { allowed: true, route: 'session_issue', kind: 'generation', code: 'proxy_target_invalid:400:extra_separator' })
+    await w.terminate()
+  }
+  // The main thread's helpers still work after the workers are gone.
+  assert.equal(gate.decide({ method: 'GET', path: '/health' }).allowed, true)
+  assert.throws(() => iw.parseTaskRef('ws1::a::b'), { code: 'proxy_target_invalid' })
+})
