@@ -1,4 +1,4 @@
-//! The gate's `Decision` as a plain JS object, built in one `napi_define_properties` call.
+//! The gate's `Decision` as a plain JS object, made by one call of a small JS function.
 //!
 //! It was a napi-rs class: every decision was constructed through a JS constructor call,
 //! wrapped, type-tagged, given a reference and entered in a per-thread map, then finalised

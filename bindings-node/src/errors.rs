@@ -32,7 +32,8 @@ fn metadata_value(env: sys::napi_env, value: &serde_json::Value) -> napi::Result
 
 /// Sets an error's properties by assignment, in one call: assignments in JS go through V8's
 /// inline caches, where defining them through Node-API decoded and looked up every key and
-/// took the generic define path (about 15 % of a refused `parseTaskRef`, with the metadata object's).
+/// took the generic define path (about 15 % of a refused `parseTaskRef`, with the metadata
+/// object's).
 const DECORATE: &str = r#"(function decorate(e, status, detail, userAction) {
   'use strict';
   e.status = status;
@@ -50,8 +51,9 @@ thread_local! {
 
 /// The JS error object for `err`: `message` is the detail, `code` the core code (set by
 /// `napi_create_error`, whose stack trace starts at the binding's caller); `status`,
-/// `detail`, `userAction` and `metadata` (made from its entries) set by [`DECORATE`] (a thrown error is built on
-/// every refused request, so it is made with as few calls as it can be).
+/// `detail`, `userAction` and `metadata` (made from its entries) set by [`DECORATE`] (a
+/// thrown error is built on every refused request, so it is made with as few calls as it
+/// can be).
 pub fn js_error<'e>(env: &'e Env, err: &inferwarden::Error) -> napi::Result<Object<'e>> {
     let env_raw = env.raw();
     let detail = raw::utf8(env_raw, err.detail())?;

@@ -331,12 +331,8 @@ impl Gate {
 
     /// The route class of a request (`generation`, `media`, `session_issue`, ...).
     #[napi]
-    pub fn classify(&self, method: String, path: String) -> String {
-        let class = self.inner.classify(&method, &path).class;
-        serde_json::to_value(class)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
+    pub fn classify(&self, method: String, path: String) -> &'static str {
+        self.inner.classify(&method, &path).class.as_str()
     }
 
     /// The newest audit events (up to 10,000), oldest first.

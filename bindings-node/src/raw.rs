@@ -1,6 +1,7 @@
 //! Plain Node-API helpers for the few hot conversions built without napi-rs's generic
-//! machinery (`parseTaskRef`'s result, thrown errors): a status check, strings, and data
-//! properties defined in one `napi_define_properties` call.
+//! machinery (`parseTaskRef`'s result, thrown errors, decisions): a status check, strings,
+//! data properties defined in one `napi_define_properties` call, and small JS functions
+//! compiled once per JS environment and called with a decision's or an error's values.
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};

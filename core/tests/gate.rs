@@ -604,6 +604,16 @@ fn a_request_view_never_prints_its_credentials() {
     }
 }
 
+/// The API key header.
+fn key() -> Vec<(String, String)> {
+    vec![("x-api-key".to_owned(), API.to_owned())]
+}
+
+/// The admin bootstrap header.
+fn admin() -> Vec<(String, String)> {
+    vec![("x-admin-key".to_owned(), ADMIN.to_owned())]
+}
+
 /// A request with `headers` only (no query, no peer).
 fn bare_request(method: &str, path: &str, headers: Vec<(String, String)>) -> RequestView {
     RequestView {
@@ -619,8 +629,6 @@ fn bare_request(method: &str, path: &str, headers: Vec<(String, String)>) -> Req
 fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
     let f = fixture(config());
     let req = bare_request;
-    let key = || vec![("x-api-key".to_owned(), API.to_owned())];
-    let admin = || vec![("x-admin-key".to_owned(), ADMIN.to_owned())];
     let opened = f.gate.decide(&req("POST", "/auth/session", key()));
     assert!(f
         .gate
@@ -656,8 +664,6 @@ fn sessions_are_issued_only_for_an_allowed_decision_of_their_bootstrap_route() {
 fn only_decisions_that_grant_a_session_can_issue_one_and_no_grant_is_session_required() {
     let f = fixture(config());
     let req = bare_request;
-    let key = || vec![("x-api-key".to_owned(), API.to_owned())];
-    let admin = || vec![("x-admin-key".to_owned(), ADMIN.to_owned())];
     let decisions = [
         f.gate.decide(&req("POST", "/auth/session", key())),
         f.gate.decide(&req("POST", "/admin/session", admin())),

@@ -144,8 +144,16 @@ def test_a_device_tensor_is_refused_without_touching_its_memory():
     assert ".cpu()" in caught.value.detail
 
 
-def test_the_producer_keeps_its_tensor():
-    # Borrowed, not consumed: the same producer can be converted again.
+def test_the_capsule_is_borrowed_not_consumed():
+    # The capsule keeps its name `dltensor` (so its producer still frees the tensor), and the
+    # same capsule converts again: a consumer that took it over would rename it.
     x = sample(np.float16)
-    t = Foreign(x)
-    assert np.array_equal(frames_to_u8(t), frames_to_u8(t))
+    capsule = x.__dlpack__()
+    first, shape, _ = _native.convert_frames_dlpack(capsule, None, "NCTHW")
+    is_valid = ctypes.pythonapi.PyCapsule_IsValid
+    is_valid.restype = ctypes.c_int
+    is_valid.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    assert is_valid(capsule, b"dltensor") == 1
+    again, _, _ = _native.convert_frames_dlpack(capsule, None, "NCTHW")
+    assert first == again
+    assert np.array_equal(np.frombuffer(first, np.uint8).reshape(shape), reference(x, "NCTHW"))

@@ -982,13 +982,7 @@ impl Gate {
             Decision::Allow {
                 principal, route, ..
             } if *route == bootstrap => self.issue_session(kind, principal, correlation_id),
-            Decision::Allow { .. } => Err(Error::with_detail(
-                ErrorCode::SessionRequired,
-                format!(
-                    "a {} session is issued only for an allowed decision of its bootstrap route",
-                    kind.as_str()
-                ),
-            )),
+            Decision::Allow { .. } => Err(session_not_granted(kind)),
             _ => Err(Error::with_detail(
                 ErrorCode::SessionRequired,
                 "the decision did not allow the request",
@@ -1008,13 +1002,7 @@ impl Gate {
     ) -> Result<IssuedSession, Error> {
         match grant {
             Some(decision) => self.issue_session_for(decision, kind, correlation_id),
-            None => Err(Error::with_detail(
-                ErrorCode::SessionRequired,
-                format!(
-                    "a {} session is issued only for an allowed decision of its bootstrap route",
-                    kind.as_str()
-                ),
-            )),
+            None => Err(session_not_granted(kind)),
         }
     }
 
@@ -1077,4 +1065,16 @@ impl Gate {
         ));
         signer.sign(&path, task_id, exp)
     }
+}
+
+/// `session_required` for a session of `kind` asked for with a decision that does not grant
+/// it (another route's, or none).
+fn session_not_granted(kind: SessionKind) -> Error {
+    Error::with_detail(
+        ErrorCode::SessionRequired,
+        format!(
+            "a {} session is issued only for an allowed decision of its bootstrap route",
+            kind.as_str()
+        ),
+    )
 }
