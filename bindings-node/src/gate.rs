@@ -214,6 +214,53 @@ impl Gate {
         Ok(DecisionValue(self.inner.decide(&req)))
     }
 
+    /// `decide` for a request whose five fields the JS wrapper has read
+    /// ([`crate::gate_request::FIELDS`], which installs it as `decide` and removes this
+    /// name).
+    #[napi(skip_typescript)]
+    pub fn decide_fields(
+        &self,
+        env: Env,
+        method: Unknown<'_>,
+        path: Unknown<'_>,
+        headers: Unknown<'_>,
+        query: Unknown<'_>,
+        peer: Unknown<'_>,
+    ) -> napi::Result<DecisionValue> {
+        let values = [
+            method.raw(),
+            path.raw(),
+            headers.raw(),
+            query.raw(),
+            peer.raw(),
+        ];
+        let req = crate::gate_request::read_fields(&env, &values)?;
+        Ok(DecisionValue(self.inner.decide(&req)))
+    }
+
+    /// `decideAsync` for a request whose five fields the JS wrapper has read (see
+    /// `decide_fields`).
+    #[napi(skip_typescript)]
+    pub fn decide_async_fields<'e>(
+        &self,
+        env: &'e Env,
+        method: Unknown<'_>,
+        path: Unknown<'_>,
+        headers: Unknown<'_>,
+        query: Unknown<'_>,
+        peer: Unknown<'_>,
+    ) -> napi::Result<PromiseRaw<'e, DecisionValue>> {
+        let values = [
+            method.raw(),
+            path.raw(),
+            headers.raw(),
+            query.raw(),
+            peer.raw(),
+        ];
+        let req = crate::gate_request::read_fields(env, &values)?;
+        self.decide_view_async(env, req)
+    }
+
     /// `decide` as a promise that never blocks the JS thread: when nothing has to wait
     /// (`mayBlock` false, or a SQLite store free now) the decision is made here and the
     /// promise is already resolved; otherwise it runs on the native runtime's blocking pool.
@@ -228,6 +275,14 @@ impl Gate {
         request: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'e, DecisionValue>> {
         let req = crate::gate_request::read(env, request.raw())?;
+        self.decide_view_async(env, req)
+    }
+
+    fn decide_view_async<'e>(
+        &self,
+        env: &'e Env,
+        req: inferwarden::gate::RequestView,
+    ) -> napi::Result<PromiseRaw<'e, DecisionValue>> {
         if let Some(decision) = self.inner.try_decide_now(&req) {
             return PromiseRaw::resolve(env, DecisionValue(decision));
         }

@@ -201,6 +201,28 @@ fn request(env: sys::napi_env, obj: sys::napi_value) -> Read<RequestView> {
     let query = property(env, obj, c"query", "query")?;
     let query = pairs(env, query, "query")?;
     let peer = property(env, obj, c"peer", "peer")?;
+    finish(env, method, path, headers, query, peer)
+}
+
+/// The request whose five fields JS has already read (see [`FIELDS`]), checked in the
+/// same order as [`request`] checks them.
+fn fields(env: sys::napi_env, values: &[sys::napi_value; 5]) -> Read<RequestView> {
+    let [method, path, headers, query, peer] = *values;
+    let method = string(env, method, "method")?;
+    let path = string(env, path, "path")?;
+    let headers = pairs(env, headers, "headers")?;
+    let query = pairs(env, query, "query")?;
+    finish(env, method, path, headers, query, peer)
+}
+
+fn finish(
+    env: sys::napi_env,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    peer: sys::napi_value,
+) -> Read<RequestView> {
     let peer = if is_absent(type_of(env, peer, "peer")?) {
         None
     } else {
@@ -216,12 +238,66 @@ fn request(env: sys::napi_env, obj: sys::napi_value) -> Read<RequestView> {
     })
 }
 
-/// Reads the JS value `value` as a gate request; a bad shape is thrown as
-/// `validation_error`.
-pub fn read(env: &Env, value: sys::napi_value) -> napi::Result<RequestView> {
-    match request(env.raw(), value) {
+fn thrown(env: &Env, read: Read<RequestView>) -> napi::Result<RequestView> {
+    match read {
         Ok(view) => Ok(view),
         Err(Stop::Invalid(e)) => Err(throw(env, e)),
         Err(Stop::Pending) => Err(napi::Error::new(Status::PendingException, String::new())),
     }
+}
+
+/// Reads the JS value `value` as a gate request; a bad shape is thrown as
+/// `validation_error`.
+pub fn read(env: &Env, value: sys::napi_value) -> napi::Result<RequestView> {
+    thrown(env, request(env.raw(), value))
+}
+
+/// Reads a gate request from its five fields (`method`, `path`, `headers`, `query`,
+/// `peer`), as the JS `decide` wrapper passes them ([`FIELDS`]); a bad shape is thrown as
+/// `validation_error`, exactly as [`read`] would throw it for the object.
+pub fn read_fields(env: &Env, values: &[sys::napi_value; 5]) -> napi::Result<RequestView> {
+    thrown(env, fields(env.raw(), values))
+}
+
+/// Installed over `Gate.prototype.decide` and `decideAsync` at load time: JS reads the
+/// request's five properties (V8's inline caches make that almost free) and hands them to
+/// the native method as arguments, which Node-API gives back in one call. Read natively,
+/// each property was a Node-API call that also turned its name into a V8 string (the
+/// string-table lookup alone was a twentieth of a decision). Anything that is not an
+/// object goes to the object reader, which names the fault. The properties are read in the
+/// order the object reader reads them, and each once; a throwing getter's exception
+/// reaches the caller as it was thrown.
+pub const FIELDS: &str = r#"(function (exports) {
+  'use strict';
+  const proto = exports.Gate.prototype;
+  const wrap = (name, object, fields) => ({
+    [name](request) {
+      if (typeof request !== 'object' || request === null) return object.call(this, request);
+      return fields.call(this, request.method, request.path, request.headers, request.query, request.peer);
+    },
+  })[name];
+  for (const [name, fieldsName] of [['decide', 'decideFields'], ['decideAsync', 'decideAsyncFields']]) {
+    const object = proto[name];
+    const fields = proto[fieldsName];
+    delete proto[fieldsName];
+    proto[name] = wrap(name, object, fields);
+  }
+})"#;
+
+/// Runs [`FIELDS`] over the exports (called by the module's load hook in `lib.rs`).
+#[cfg_attr(test, allow(dead_code))]
+pub fn install_field_readers(exports: &Object, env: &Env) -> napi::Result<()> {
+    let source = crate::raw::latin1(env.raw(), FIELDS)?;
+    let mut install = std::ptr::null_mut();
+    crate::raw::check(
+        unsafe { sys::napi_run_script(env.raw(), source, &mut install) },
+        "Gate.prototype.decide",
+    )?;
+    crate::raw::call(
+        env.raw(),
+        install,
+        &[exports.raw()],
+        "Gate.prototype.decide",
+    )
+    .map(|_| ())
 }

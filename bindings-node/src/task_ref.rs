@@ -200,10 +200,9 @@ unsafe extern "C" fn parse_task_ref_callback(
 }
 
 /// Replaces the generated `parseTaskRef` export with [`PARSE_TASK_REF`] around
-/// [`parse_task_ref_callback`].
-#[napi(module_exports)]
+/// [`parse_task_ref_callback`] (called by the module's load hook in `lib.rs`).
 #[cfg_attr(test, allow(dead_code))]
-pub fn install_fast_parse_task_ref(mut exports: Object, env: Env) -> napi::Result<()> {
+pub fn install_fast_parse_task_ref(exports: &mut Object, env: &Env) -> napi::Result<()> {
     let mut function = ptr::null_mut();
     raw::check(
         unsafe {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use inferwarden::error::{Error, ErrorCode};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use crate::errors::to_py_err;
 
@@ -33,10 +34,23 @@ where
 /// An asyncio future on the running loop already holding `value` (for a call that
 /// completed inline). Must be called with a running loop.
 pub fn ready(py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
-    Ok(py
-        .import("inferwarden._aio")?
-        .call_method1("ready", (value,))?
-        .unbind())
+    Ok(aio_function(py, &READY, "ready")?.call1((value,))?.unbind())
+}
+
+static READY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static SLOT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `inferwarden._aio.<name>`, looked up once per process (an import per call costs more
+/// than the rest of an inline decision's future).
+fn aio_function<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    let f = cell.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        Ok(py.import("inferwarden._aio")?.getattr(name)?.unbind())
+    })?;
+    Ok(f.bind(py))
 }
 
 /// Aborts the Rust task when its asyncio future is cancelled.
@@ -59,8 +73,8 @@ impl AbortOnCancel {
 type Settle = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
 /// The completions of one event loop: runtime threads push settled calls here and write a
-/// byte to a socket the loop watches (`loop.add_reader`); the loop then takes them all and
-/// converts them. A runtime thread never takes the GIL, so a completion never waits for the
+/// byte to a socket the loop watches (`loop.add_reader`) when the queue was empty; the loop
+/// then takes them all and converts them. A runtime thread never takes the GIL, so a completion never waits for the
 /// loop to release it (the interpreter's 5 ms switch interval) and never slows the loop.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Completions {
@@ -139,15 +153,18 @@ impl Completer {
 
     fn settle(&mut self, settle: Settle) {
         self.settled = true;
-        let pushed = match self.ready.lock() {
-            Ok(mut q) => {
-                q.push((self.id, settle));
-                true
-            }
-            Err(_) => false,
-        };
-        // After the push: a byte already pending is enough (the loop takes every entry).
-        if pushed {
+        // Only the push that finds the queue empty wakes the loop: a queue that already
+        // holds an entry has had (or is about to have) its wake-up byte written after that
+        // entry's push, and the loop's `take` empties the whole queue under the same lock
+        // after reading the bytes, so this entry goes with it. A take that runs between an
+        // entry's push and its byte only costs the loop one empty wake-up.
+        // A poisoned queue (a panic while another thread held it) still takes the entry:
+        // the queue is only ever pushed to and emptied, so its state is whole.
+        let mut q = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+        q.push((self.id, settle));
+        let first = q.len() == 1;
+        drop(q);
+        if first {
             let _ = (&*self.wake).write(&[1]);
         }
     }
@@ -172,7 +189,7 @@ impl Drop for Completer {
 /// A new asyncio future on the running loop and the [`Completer`] that settles it. Must be
 /// called with a running loop.
 pub fn pending(py: Python<'_>) -> PyResult<(Py<PyAny>, Completer)> {
-    let slot = py.import("inferwarden._aio")?.call_method0("slot")?;
+    let slot = aio_function(py, &SLOT, "slot")?.call0()?;
     let (fut, id, completions): (Py<PyAny>, u64, Py<Completions>) = slot.extract()?;
     let c = completions.get();
     Ok((

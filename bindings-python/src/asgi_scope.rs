@@ -15,8 +15,13 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::errors::to_py_err;
 
-/// Bytes as Latin-1 text (every byte is the code point of the same value).
+/// Bytes as Latin-1 text (every byte is the code point of the same value). ASCII, what
+/// almost every header is, is the same text in UTF-8 and is copied as it is.
 fn latin1(bytes: &[u8]) -> String {
+    if bytes.is_ascii() {
+        // ASCII is valid UTF-8: this never allocates twice or fails.
+        return String::from_utf8(bytes.to_vec()).unwrap_or_default();
+    }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 

@@ -21,7 +21,23 @@
 macro_rules! span {
     ($target:literal, $name:literal $(, $k:ident = $v:expr)* $(,)?) => {
         #[cfg(feature = "tracing")]
-        let _span = tracing::trace_span!(target: $target, $name $(, $k = $v)*).entered();
+        let _span = if $crate::trace::spans_wanted() {
+            tracing::trace_span!(target: $target, $name $(, $k = $v)*).entered()
+        } else {
+            tracing::Span::none().entered()
+        };
     };
 }
 pub(crate) use span;
+
+/// Whether a span would go anywhere: a subscriber takes `trace`, or a `log` logger does.
+/// `tracing`'s own check, with no subscriber set, only compares with `log`'s compile-time
+/// maximum, so a disabled span still computed its fields (the decision span's correlation
+/// id: an allocation and a formatted id per request) for a `log` logger that then dropped
+/// the record.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn spans_wanted() -> bool {
+    tracing::level_enabled!(tracing::Level::TRACE)
+        || tracing::log::max_level() >= tracing::log::LevelFilter::Trace
+}

@@ -146,6 +146,32 @@ test('a decision is a plain object; only the one decide returned for a bootstrap
   assert.equal(gate.decide({ method: 'GET', path: '/health' }).principal.kind, 'public')
 })
 
+test('decide and decideAsync read each request property once, in order, and need a Gate', async () => {
+  clock.setMs(doc.start_ms)
+  for (const name of ['decide', 'decideAsync']) {
+    const reads = []
+    const fields = { method: 'GET', path: '/gallery', headers: [['X-API-Key', doc.api_key]], query: [['a', 'b']], peer: '192.0.2.9' }
+    const req = {}
+    for (const [k, v] of Object.entries(fields)) {
+      Object.defineProperty(req, k, { get() { reads.push(k); return v }, enumerable: true })
+    }
+    const d = await gate[name](req)
+    assert.equal(d.allowed, true, name)
+    assert.deepEqual(reads, ['method', 'path', 'headers', 'query', 'peer'], name)
+    // The same request given as a class instance, a proxy or a frozen object decides alike.
+    class Req { constructor() { Object.assign(this, fields) } }
+    for (const r of [new Req(), new Proxy({ ...fields }, {}), Object.freeze({ ...fields })]) {
+      assert.equal((await gate[name](r)).allowed, true, name)
+    }
+    // A method taken off its gate is refused, as a native method is.
+    assert.throws(() => gate[name].call({}, fields), TypeError, name)
+  }
+  // The field readers behind the wrappers are not part of the API.
+  assert.deepEqual(Object.getOwnPropertyNames(iw.Gate.prototype).filter((n) => /Fields$/.test(n)), [])
+  assert.equal(gate.decide.name, 'decide')
+  assert.equal(gate.decideAsync.length, 1)
+})
+
 test('audit events carry the mandatory fields and no secret', () => {
   const events = gate.auditEvents()
   assert.ok(events.length > 0)

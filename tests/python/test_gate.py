@@ -215,6 +215,27 @@ def test_every_native_future_leaves_the_loops_table_even_when_cancelled(tmp_path
     asyncio.run(run())
 
 
+def test_native_futures_settled_together_all_complete(tmp_path):
+    """Runtime threads settle many futures at once; only the first completion into an empty
+    queue writes the loop's wake-up byte, and no future may be left waiting for one."""
+    import asyncio
+
+    unthrottled = inferwarden.PolicyConfig.from_text(
+        f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n[rate_limits.admin]\nlimit = 1000000\nwindow_s = 60\n'
+    )
+    gate = inferwarden.Gate(unthrottled, session_store=f"sqlite:{tmp_path / 's.db'}")
+    admin = gate.issue_session(gate.decide("POST", "/admin/session", [("x-admin-key", ADMIN)]), "admin")
+    cookie = [("Cookie", admin.set_cookie.split(";")[0])]
+
+    async def run():
+        for wave in range(30):
+            futures = [gate.decide_async("GET", "/admin/accounts", cookie) for _ in range(64)]
+            decisions = await asyncio.wait_for(asyncio.gather(*futures), timeout=20)
+            assert all(d.allowed for d in decisions), wave
+
+    asyncio.run(run())
+
+
 def test_a_session_is_issued_only_for_its_bootstrap_route():
     from inferwarden.errors import SessionRequiredError
 

@@ -357,11 +357,15 @@ impl Gate {
         if !self.may_block() {
             return Some(self.decide(req));
         }
-        if !self.may_try_now() || self.classify(&req.method, &req.path).class == RouteClass::Admin {
+        if !self.may_try_now() {
+            return None;
+        }
+        let route = self.classify(&req.method, &req.path);
+        if route.class == RouteClass::Admin {
             return None;
         }
         let (class, mut decision, deferred) =
-            crate::no_wait::attempt(|| self.decide_unrecorded(req, true))?;
+            crate::no_wait::attempt(|| self.decide_unrecorded(req, route, true))?;
         for event in deferred {
             let id = event.correlation_id.clone();
             if self.audit.record(event).is_err() {
@@ -454,20 +458,21 @@ impl Gate {
 
     /// Decides one request.
     pub fn decide(&self, req: &RequestView) -> Decision {
-        let (class, decision, _) = self.decide_unrecorded(req, false);
+        let route = self.routes.classify(&req.method, &req.path);
+        let (class, decision, _) = self.decide_unrecorded(req, route, false);
         record_decision(class, &decision);
         decision
     }
 
-    /// The decision and the route class it was made for, not yet counted in the metrics
-    /// (a try that gives up is thrown away uncounted). With `defer_audit` its audit events
-    /// are returned instead of written.
+    /// The decision for `req`, whose path classifies as `route`, and the route class it was
+    /// made for, not yet counted in the metrics (a try that gives up is thrown away
+    /// uncounted). With `defer_audit` its audit events are returned instead of written.
     fn decide_unrecorded(
         &self,
         req: &RequestView,
+        route: RouteMatch,
         defer_audit: bool,
     ) -> (RouteClass, Decision, Vec<AuditEvent>) {
-        let route = self.routes.classify(&req.method, &req.path);
         let class = route.class;
         let mut ctx = Ctx {
             req,

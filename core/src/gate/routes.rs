@@ -52,8 +52,34 @@ pub fn has_dot_segment(path: &str) -> bool {
         .any(|seg| seg == b"." || seg == b"..")
 }
 
+/// Whether `path` is already in normal form: [`normalize_path`] would return it unchanged
+/// (it starts with `/`, has no `%`, no upper-case letter, no non-ASCII byte, no empty,
+/// `.` or `..` segment and no trailing slash, unless it is `/`). What almost every request
+/// path is, so the common case is one pass over its bytes.
+fn is_normal_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if bytes == b"/" {
+        return true;
+    }
+    if bytes.first() != Some(&b'/') || bytes.last() == Some(&b'/') {
+        return false;
+    }
+    if bytes
+        .iter()
+        .any(|&b| b == b'%' || !b.is_ascii() || b.is_ascii_uppercase())
+    {
+        return false;
+    }
+    path[1..]
+        .split('/')
+        .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Percent-decodes, lowercases, collapses slashes and drops a trailing slash.
 pub fn normalize_path(path: &str) -> String {
+    if is_normal_path(path) {
+        return path.to_owned();
+    }
     let text = String::from_utf8_lossy(&percent_decode(path)).to_ascii_lowercase();
     // Dot segments are resolved (RFC 3986 remove_dot_segments) so `/x/../admin` cannot
     // dodge the admin class when a proxy or framework resolves them later.
