@@ -1,6 +1,8 @@
 //! A `GateRequest` object (`{ method, path, headers?, query?, peer? }`) read into the core's
-//! `RequestView` straight through Node-API: one property read per field, one element read
-//! per pair entry, and short strings copied through a stack buffer in one call. napi-rs's
+//! `RequestView` straight through Node-API: `gate.decide` and `decideAsync` are JS
+//! functions ([`FIELDS`]) that read the five properties and pass them as arguments; then one
+//! element read per pair entry, and short strings copied through a stack buffer in one
+//! call. A value that is not an object is read by [`read`], which names the fault. napi-rs's
 //! derived conversion made two calls per optional field and two per string, and it sits on
 //! every `gate.decide`. Nothing here decides anything.
 //!

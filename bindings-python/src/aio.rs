@@ -153,20 +153,21 @@ impl Completer {
 
     fn settle(&mut self, settle: Settle) {
         self.settled = true;
-        // Only the push that finds the queue empty wakes the loop: a queue that already
-        // holds an entry has had (or is about to have) its wake-up byte written after that
-        // entry's push, and the loop's `take` empties the whole queue under the same lock
-        // after reading the bytes, so this entry goes with it. A take that runs between an
-        // entry's push and its byte only costs the loop one empty wake-up.
-        // A poisoned queue (a panic while another thread held it) still takes the entry:
-        // the queue is only ever pushed to and emptied, so its state is whole.
+        // Only the push that finds the queue empty wakes the loop, and it writes the
+        // wake-up byte before it lets go of the queue: a completion that finds an entry
+        // there knows that entry's byte is already written, and the loop's `take` (which
+        // reads the bytes, then empties the whole queue under the same lock) will take it
+        // too. Written after the unlock instead, a thread preempted between the two (the
+        // unlock can wake a waiter that takes the CPU) would hold back every completion
+        // queued behind it until it ran again. A poisoned queue (a panic while another
+        // thread held it) still takes the entry: the queue is only pushed to and emptied,
+        // so its state is whole.
         let mut q = self.ready.lock().unwrap_or_else(|p| p.into_inner());
         q.push((self.id, settle));
-        let first = q.len() == 1;
-        drop(q);
-        if first {
+        if q.len() == 1 {
             let _ = (&*self.wake).write(&[1]);
         }
+        drop(q);
     }
 }
 
