@@ -74,8 +74,9 @@ type Settle = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
 /// The completions of one event loop: runtime threads push settled calls here and write a
 /// byte to a socket the loop watches (`loop.add_reader`) when the queue was empty; the loop
-/// then takes them all and converts them. A runtime thread never takes the GIL, so a completion never waits for the
-/// loop to release it (the interpreter's 5 ms switch interval) and never slows the loop.
+/// then takes them all and converts them. A runtime thread never takes the GIL, so a
+/// completion never waits for the loop to release it (the interpreter's 5 ms switch
+/// interval) and never slows the loop.
 #[pyclass(module = "inferwarden._native", frozen)]
 pub struct Completions {
     ready: Arc<Mutex<Vec<(u64, Settle)>>>,
