@@ -227,14 +227,7 @@ impl Gate {
         query: Unknown<'_>,
         peer: Unknown<'_>,
     ) -> napi::Result<DecisionValue> {
-        let values = [
-            method.raw(),
-            path.raw(),
-            headers.raw(),
-            query.raw(),
-            peer.raw(),
-        ];
-        let req = crate::gate_request::read_fields(&env, &values)?;
+        let req = crate::gate_request::read_fields(&env, [method, path, headers, query, peer])?;
         Ok(DecisionValue(self.inner.decide(&req)))
     }
 
@@ -250,14 +243,7 @@ impl Gate {
         query: Unknown<'_>,
         peer: Unknown<'_>,
     ) -> napi::Result<PromiseRaw<'e, DecisionValue>> {
-        let values = [
-            method.raw(),
-            path.raw(),
-            headers.raw(),
-            query.raw(),
-            peer.raw(),
-        ];
-        let req = crate::gate_request::read_fields(env, &values)?;
+        let req = crate::gate_request::read_fields(env, [method, path, headers, query, peer])?;
         self.decide_view_async(env, req)
     }
 

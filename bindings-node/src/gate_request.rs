@@ -257,8 +257,8 @@ pub fn read(env: &Env, value: sys::napi_value) -> napi::Result<RequestView> {
 /// Reads a gate request from its five fields (`method`, `path`, `headers`, `query`,
 /// `peer`), as the JS `decide` wrapper passes them ([`FIELDS`]); a bad shape is thrown as
 /// `validation_error`, exactly as [`read`] would throw it for the object.
-pub fn read_fields(env: &Env, values: &[sys::napi_value; 5]) -> napi::Result<RequestView> {
-    thrown(env, fields(env.raw(), values))
+pub fn read_fields(env: &Env, values: [Unknown<'_>; 5]) -> napi::Result<RequestView> {
+    thrown(env, fields(env.raw(), &values.map(|v| v.raw())))
 }
 
 /// Installed over `Gate.prototype.decide` and `decideAsync` at load time: JS reads the
