@@ -331,6 +331,15 @@ def show_dispatch(config: inferwarden.PolicyConfig) -> None:
 
         via_dlpack = frames_to_u8(HostTensor())
         print(f"  frames from a DLPack tensor (read in place, no copy): same bytes: {bool((via_dlpack == frames).all())}")
+        if gpu["available"]:
+            kept = frames_to_u8(clip, device="cuda", out="device")
+            back = np.frombuffer(kept.copy_to_host(), np.uint8).reshape(kept.shape)
+            print(f"  frames kept on the GPU: {kept!r} (DLPack, __cuda_array_interface__); same bytes: {bool((back == frames).all())}")
+        else:
+            try:
+                frames_to_u8(clip, device="auto", out="device")
+            except InferwardenError as err:
+                print(f"  frames kept on the GPU (out='device'): {err.code} here ({err.detail})")
     except ImportError:
         print("  frames: numpy is not installed in this environment")
 

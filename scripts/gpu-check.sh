@@ -3,7 +3,9 @@
 #   - the inferwarden-cuda tests with INFERWARDEN_GPU=1: a device is required, the frame
 #     kernels (NVRTC, run time) give the CPU path's bytes for every dtype, layout, kernel and
 #     edge value, device-resident buffers, concurrent callers; the probe finds the device;
-#   - pytest's frame tests with INFERWARDEN_GPU=1 (numpy in, device="cuda", numpy out) and
+#   - pytest's frame tests with INFERWARDEN_GPU=1 (numpy in, device="cuda", numpy out; tensors
+#     in device memory through DLPack and __cuda_array_interface__, made with the driver API,
+#     and torch or cupy when that Python has them; frames kept on the device) and
 #     benches/python/bench_frames.py (numpy vs the CPU path vs device="cuda");
 #   - `inferwarden probe` (text and --json, with the NVML view);
 #   - the GPU bench (benches/src/bin/gpu_bench.rs): probe vs nvidia-smi, copy bandwidth,
@@ -59,7 +61,8 @@ for line in sys.stdin:
   cp target/release/gpu_bench target/release/inferwarden "$dest/"
   scripts/setup-python.sh --release >/dev/null || return 1
   cp target/wheels/inferwarden-*.whl "$dest/"
-  mkdir -p "$dest/py" && cp tests/python/test_frames.py benches/python/bench_frames.py "$dest/py/"
+  mkdir -p "$dest/py" && cp tests/python/test_frames.py tests/python/test_dlpack.py \
+    tests/python/test_device_frames.py tests/python/dlpack_producers.py benches/python/bench_frames.py "$dest/py/"
   strip "$dest"/test_* "$dest/gpu_bench" "$dest/inferwarden" 2>/dev/null || true
 }
 
@@ -117,7 +120,8 @@ done
 if [[ -n "$py" ]]; then
   site="$(mktemp -d)"
   "$py" -m pip install -q --no-deps --no-index --target "$site" "$bundle"/inferwarden-*.whl &&
-    step pytest-frames env PYTHONPATH="$site" "$py" -m pytest -q -p no:cacheprovider "$bundle/py/test_frames.py"
+    step pytest-frames env PYTHONPATH="$site" "$py" -m pytest -q -p no:cacheprovider -rs \
+      "$bundle/py/test_frames.py" "$bundle/py/test_dlpack.py" "$bundle/py/test_device_frames.py"
   step python-frames-bench env PYTHONPATH="$site" "$py" "$bundle/py/bench_frames.py"
 else
   echo "no Python with numpy and pytest: pytest step not run"; failed+=(pytest-missing)

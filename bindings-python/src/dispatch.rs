@@ -325,11 +325,13 @@ pub fn probe_gpus(py: Python<'_>, config: Option<&PolicyConfig>) -> PyResult<Py<
 }
 
 /// Converts decoded diffusion output (raw bytes of a C-contiguous 5-D tensor) to `u8`
-/// frames on `device` (`cpu`, `cuda` or `auto`). Returns `(bytearray, out_shape, ran_on)`
-/// with `out_shape = (N, T, H, W, C)` and `ran_on` `"cpu"` or `"cuda"`; the Python wrapper
-/// `inferwarden.frames_to_u8` turns it into a numpy array.
+/// frames on `device` (`cpu`, `cuda` or `auto`; unset: `cpu`). Returns
+/// `(frames, out_shape, ran_on)` with `out_shape = (N, T, H, W, C)`, `ran_on` `"cpu"` or
+/// `"cuda"` and `frames` a `bytearray` (`out="host"`) or a `DeviceFrames` (`out="device"`);
+/// the Python wrapper `inferwarden.frames_to_u8` turns a `bytearray` into a numpy array.
 #[pyfunction]
-#[pyo3(signature = (data, dtype, layout, shape, threads=0, device="cpu"))]
+#[pyo3(signature = (data, dtype, layout, shape, threads=0, device=None, out="host"))]
+#[allow(clippy::too_many_arguments)]
 pub fn convert_frames<'py>(
     py: Python<'py>,
     data: pyo3::buffer::PyBuffer<u8>,
@@ -337,21 +339,18 @@ pub fn convert_frames<'py>(
     layout: &str,
     shape: Vec<usize>,
     threads: usize,
-    device: &str,
-) -> PyResult<(
-    Bound<'py, pyo3::types::PyByteArray>,
-    [usize; 5],
-    &'static str,
-)> {
-    use inferwarden_cuda::frames::{DType, Dims, Layout};
-    use inferwarden_cuda::gpu::{convert_frames_on, FrameDevice};
+    device: Option<&str>,
+    out: &str,
+) -> PyResult<crate::device_frames::Converted<'py>> {
+    use inferwarden_cuda::frames::Dims;
     let invalid = |msg: String| to_py_err(py, Error::with_detail(ErrorCode::ValidationError, msg));
-    let dtype = DType::from_name(dtype)
-        .ok_or_else(|| invalid("dtype must be float32, float16 or bfloat16".into()))?;
-    let layout =
-        Layout::from_name(layout).ok_or_else(|| invalid("layout must be NCTHW or NTCHW".into()))?;
-    let device = FrameDevice::from_name(device)
-        .ok_or_else(|| invalid("device must be cpu, cuda or auto".into()))?;
+    let crate::device_frames::FrameArgs {
+        dtype,
+        layout,
+        device,
+        out,
+    } = crate::device_frames::parse_args(py, Some(dtype), layout, device, out)?;
+    let dtype = dtype.expect("a dtype was given");
     let dims = Dims::from_shape(&shape, layout).map_err(|e| invalid(e.0))?;
     if !data.is_c_contiguous() {
         return Err(invalid("the input buffer must be C-contiguous".into()));
@@ -361,16 +360,7 @@ pub fn convert_frames<'py>(
     // or write the array meanwhile (the worker threads never touch Python).
     let bytes: &[u8] =
         unsafe { std::slice::from_raw_parts(data.buf_ptr() as *const u8, data.len_bytes()) };
-    let len = dims
-        .len()
-        .ok_or_else(|| invalid("shape overflows".into()))?;
-    let mut ran_on = "cpu";
-    let out = pyo3::types::PyByteArray::new_with(py, len, |buf| {
-        ran_on = convert_frames_on(device, bytes, dtype, layout, dims, buf, threads)
-            .map_err(|e| to_py_err(py, Error::from(e)))?;
-        Ok(())
-    })?;
-    Ok((out, dims.output_shape(), ran_on))
+    crate::device_frames::convert_host(py, bytes, dtype, layout, dims, device, out, threads)
 }
 
 /// Whether the GPU frame path is usable: `{available, device, arch, reason}`. Loads the

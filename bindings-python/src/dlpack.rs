@@ -4,53 +4,57 @@
 //! with no copy. The capsule is only borrowed: it stays named `dltensor`, so the producer's
 //! own destructor frees the tensor when the capsule goes.
 //!
-//! A tensor in CUDA device memory is refused (`dependency_unavailable`): converting it on
-//! the device needs the GPU path to take device pointers, which is not built yet.
+//! A tensor in CUDA device memory is converted on its own GPU, read where it lies (see
+//! [`crate::device_frames`]); without a usable GPU that is `dependency_unavailable`.
 
 use std::ffi::c_void;
 
 use inferwarden::{Error, ErrorCode};
+use inferwarden_cuda::device_frames::place;
 use inferwarden_cuda::dlpack::{plan, DlTensorInfo, Residence, MAX_NDIM};
-use inferwarden_cuda::frames::{DType, Dims, Layout};
-use inferwarden_cuda::gpu::{convert_frames_on, FrameDevice};
+use inferwarden_cuda::frames::Dims;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyCapsule, PyCapsuleMethods};
+use pyo3::types::{PyCapsule, PyCapsuleMethods};
 
+use crate::device_frames::{
+    convert_host, convert_on_device, parse_args, Converted, FrameArgs, OnDevice,
+};
 use crate::errors::to_py_err;
 
 /// `DLDevice`.
 #[repr(C)]
-struct DlDevice {
-    device_type: i32,
-    device_id: i32,
+pub(crate) struct DlDevice {
+    pub(crate) device_type: i32,
+    pub(crate) device_id: i32,
 }
 
 /// `DLDataType`.
 #[repr(C)]
-struct DlDataType {
-    code: u8,
-    bits: u8,
-    lanes: u16,
+pub(crate) struct DlDataType {
+    pub(crate) code: u8,
+    pub(crate) bits: u8,
+    pub(crate) lanes: u16,
 }
 
 /// `DLTensor`.
 #[repr(C)]
-struct DlTensor {
-    data: *mut c_void,
-    device: DlDevice,
-    ndim: i32,
-    dtype: DlDataType,
-    shape: *const i64,
-    strides: *const i64,
-    byte_offset: u64,
+pub(crate) struct DlTensor {
+    pub(crate) data: *mut c_void,
+    pub(crate) device: DlDevice,
+    pub(crate) ndim: i32,
+    pub(crate) dtype: DlDataType,
+    pub(crate) shape: *mut i64,
+    pub(crate) strides: *mut i64,
+    pub(crate) byte_offset: u64,
 }
 
-/// `DLManagedTensor` (the legacy, unversioned capsule `dltensor`); only its tensor is read.
+/// `DLManagedTensor` (the legacy, unversioned capsule `dltensor`): read from a producer's
+/// capsule here, written for the capsules `DeviceFrames` exports.
 #[repr(C)]
-struct DlManagedTensor {
-    dl_tensor: DlTensor,
-    manager_ctx: *mut c_void,
-    deleter: Option<unsafe extern "C" fn(*mut DlManagedTensor)>,
+pub(crate) struct DlManagedTensor {
+    pub(crate) dl_tensor: DlTensor,
+    pub(crate) manager_ctx: *mut c_void,
+    pub(crate) deleter: Option<unsafe extern "C" fn(*mut DlManagedTensor)>,
 }
 
 fn invalid(py: Python<'_>, text: impl Into<std::borrow::Cow<'static, str>>) -> PyErr {
@@ -93,49 +97,46 @@ fn tensor_info(py: Python<'_>, capsule: &Bound<'_, PyAny>) -> PyResult<(DlTensor
     Ok((info, t.data as *const u8))
 }
 
-/// Converts the tensor of a DLPack capsule to `u8` frames on `device` (`cpu`, `cuda` or
-/// `auto`); `dtype` reads its elements' bits as another type of the same size (a `uint16`
-/// tensor of bfloat16 bit patterns). Returns `(bytearray, out_shape, ran_on)`, as
-/// `convert_frames`.
+/// Converts the tensor of a DLPack capsule to `u8` frames: host memory on `device` (`cpu`,
+/// `cuda` or `auto`; unset: `cpu`), device memory on its own GPU. `dtype` reads its elements'
+/// bits as another type of the same size (a `uint16` tensor of bfloat16 bit patterns); `out`
+/// is `host` (a `bytearray`) or `device` (a `DeviceFrames`). Returns
+/// `(frames, out_shape, ran_on)`, as `convert_frames`.
 #[pyfunction]
-#[pyo3(signature = (capsule, dtype, layout, threads=0, device="cpu"))]
+#[pyo3(signature = (capsule, dtype, layout, threads=0, device=None, out="host"))]
 pub fn convert_frames_dlpack<'py>(
     py: Python<'py>,
     capsule: &Bound<'py, PyAny>,
     dtype: Option<&str>,
     layout: &str,
     threads: usize,
-    device: &str,
-) -> PyResult<(Bound<'py, PyByteArray>, [usize; 5], &'static str)> {
-    let reinterpret = dtype
-        .map(|d| {
-            DType::from_name(d)
-                .ok_or_else(|| invalid(py, "dtype must be float32, float16 or bfloat16"))
-        })
-        .transpose()?;
-    let layout =
-        Layout::from_name(layout).ok_or_else(|| invalid(py, "layout must be NCTHW or NTCHW"))?;
-    let device = FrameDevice::from_name(device)
-        .ok_or_else(|| invalid(py, "device must be cpu, cuda or auto"))?;
+    device: Option<&str>,
+    out: &str,
+) -> PyResult<Converted<'py>> {
+    let FrameArgs {
+        dtype: reinterpret,
+        layout,
+        device,
+        out,
+    } = parse_args(py, dtype, layout, device, out)?;
     let (info, data) = tensor_info(py, capsule)?;
     let p = plan(&info, reinterpret).map_err(|e| invalid(py, e.0))?;
-    if let Residence::Device { ordinal } = p.residence {
-        return Err(to_py_err(
-            py,
-            Error::with_detail(
-                ErrorCode::DependencyUnavailable,
-                format!(
-                    "the tensor is in CUDA device memory (device {ordinal}); converting it \
-                     on the device is not available in this version: move it to host memory \
-                     first (torch: `.cpu()`)"
-                ),
-            )
-            .meta("reason", "device_tensor"),
-        ));
-    }
     let dims = Dims::from_shape(&p.shape, layout).map_err(|e| invalid(py, e.0))?;
     if p.byte_len > 0 && data.is_null() {
         return Err(invalid(py, "DLPack tensor with no data"));
+    }
+    if let Residence::Device { ordinal } = p.residence {
+        // Refused here when `device` is `cpu`; otherwise converted on the tensor's GPU.
+        place(p.residence, device, out).map_err(|e| to_py_err(py, Error::from(e)))?;
+        let tensor = OnDevice {
+            address: (data as u64).wrapping_add(p.byte_offset as u64),
+            byte_len: p.byte_len,
+            ordinal: usize::try_from(ordinal).ok(),
+            // The caller asked the producer for the stream the kernels run on (DLPack's
+            // `stream=1`, the legacy default stream): nothing more to wait for.
+            producer_stream: None,
+        };
+        return convert_on_device(py, tensor, p.dtype, layout, dims, out);
     }
     let bytes: &[u8] = if p.byte_len == 0 {
         &[]
@@ -146,12 +147,5 @@ pub fn convert_frames_dlpack<'py>(
         // freed nor resized meanwhile (the worker threads never touch Python).
         unsafe { std::slice::from_raw_parts(data.add(p.byte_offset), p.byte_len) }
     };
-    let len = dims.len().ok_or_else(|| invalid(py, "shape overflows"))?;
-    let mut ran_on = "cpu";
-    let out = PyByteArray::new_with(py, len, |buf| {
-        ran_on = convert_frames_on(device, bytes, p.dtype, layout, dims, buf, threads)
-            .map_err(|e| to_py_err(py, Error::from(e)))?;
-        Ok(())
-    })?;
-    Ok((out, dims.output_shape(), ran_on))
+    convert_host(py, bytes, p.dtype, layout, dims, device, out, threads)
 }

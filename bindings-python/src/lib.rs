@@ -9,11 +9,13 @@ static ALLOCATOR: inferwarden::parity::GuardedAllocator =
     inferwarden::parity::GuardedAllocator::system();
 
 mod aio;
+mod array_interface;
 mod asgi_scope;
 mod audit;
 mod catalogue;
 mod config;
 mod convert;
+mod device_frames;
 mod dispatch;
 mod dlpack;
 mod errors;
@@ -57,6 +59,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dispatch::probe_gpus, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::convert_frames, m)?)?;
     m.add_function(wrap_pyfunction!(dlpack::convert_frames_dlpack, m)?)?;
+    m.add_function(wrap_pyfunction!(
+        array_interface::convert_frames_cuda_array,
+        m
+    )?)?;
+    m.add_class::<device_frames::PyDeviceFrames>()?;
     m.add_function(wrap_pyfunction!(dispatch::frames_gpu_status, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::budget_gb, m)?)?;
     m.add_function(wrap_pyfunction!(dispatch::place_model, m)?)?;

@@ -50,14 +50,14 @@ pub struct GpuError {
 }
 
 impl GpuError {
-    fn new(kind: GpuErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: GpuErrorKind, message: impl Into<String>) -> Self {
         GpuError {
             kind,
             message: message.into(),
         }
     }
 
-    fn driver(what: &str, e: DriverError) -> Self {
+    pub(crate) fn driver(what: &str, e: DriverError) -> Self {
         let kind = if e.0 == cudarc::driver::sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
             GpuErrorKind::OutOfMemory
         } else {
@@ -100,6 +100,7 @@ const MAX_GRID_Y: u32 = 65_535;
 /// The frame kernels loaded on one device.
 pub struct GpuFrames {
     stream: Arc<CudaStream>,
+    ordinal: usize,
     arch: &'static str,
     name: String,
     /// `frames_<t>_to_u8`, indexed by [`dtype_index`].
@@ -129,16 +130,41 @@ fn dtype_index(dtype: DType) -> usize {
 }
 
 /// Kernel geometry for a validated shape.
-struct Geometry {
+pub(crate) struct Geometry {
     frames: u32,
     c: u32,
     t: u32,
     hw: u32,
     layout: i32,
-    len: usize,
+    /// Elements (and output bytes).
+    pub(crate) len: usize,
 }
 
-fn geometry(dims: Dims, layout: Layout) -> Result<Geometry, GpuError> {
+/// What a kernel reads: a buffer this crate allocated, or another owner's device memory at
+/// an address (a tensor handed over by its producer).
+pub(crate) enum KernelInput<'a> {
+    /// A buffer of this crate.
+    Slice(&'a CudaSlice<u8>),
+    /// Device memory at this address, owned by someone else.
+    Address {
+        /// The first element's device address.
+        address: u64,
+    },
+}
+
+impl KernelInput<'_> {
+    /// Whether the 16-byte (f32) or 8-byte (f16, bf16) vector loads of the `rgb4` kernel
+    /// are aligned: a buffer of this crate always is (allocations are 256-byte aligned); a
+    /// producer's tensor may start anywhere (a view at an offset).
+    fn vector_aligned(&self, dtype: DType) -> bool {
+        match self {
+            KernelInput::Slice(_) => true,
+            KernelInput::Address { address } => address % (4 * element_size(dtype) as u64) == 0,
+        }
+    }
+}
+
+pub(crate) fn geometry(dims: Dims, layout: Layout) -> Result<Geometry, GpuError> {
     let shape = |m: String| GpuError::new(GpuErrorKind::Shape, m);
     let len = dims.len().ok_or_else(|| shape("shape overflows".into()))?;
     let to_u32 = |v: Option<usize>, what: &str| {
@@ -208,6 +234,7 @@ impl GpuFrames {
                 .map_err(|e| GpuError::driver(name, e))
         };
         Ok(GpuFrames {
+            ordinal,
             name: ctx.name().unwrap_or_default(),
             stream: ctx.default_stream(),
             arch,
@@ -240,6 +267,16 @@ impl GpuFrames {
         &self.name
     }
 
+    /// The CUDA device the kernels are loaded on.
+    pub fn ordinal(&self) -> usize {
+        self.ordinal
+    }
+
+    /// Holds the device for one conversion (see the `busy` field).
+    pub(crate) fn lock_busy(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.busy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The architecture the kernels were compiled for (`sm_90`, ...).
     pub fn arch(&self) -> &'static str {
         self.arch
@@ -265,7 +302,7 @@ impl GpuFrames {
         if g.len == 0 {
             return Ok(());
         }
-        let _busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        let _busy = self.lock_busy();
         let input = self
             .stream
             .clone_htod(bytes)
@@ -273,7 +310,7 @@ impl GpuFrames {
         // SAFETY: every byte of `output` is written by the kernel before it is read back.
         let mut output = unsafe { self.stream.alloc::<u8>(g.len) }
             .map_err(|e| GpuError::driver("allocating the output", e))?;
-        self.launch(&input, &mut output, dtype, &g)?;
+        self.launch(KernelInput::Slice(&input), &mut output, dtype, &g)?;
         self.stream
             .memcpy_dtoh(&output, out)
             .map_err(|e| GpuError::driver("copying the frames back", e))?;
@@ -297,17 +334,17 @@ impl GpuFrames {
         if g.len == 0 {
             return Ok(());
         }
-        self.launch(input, output, dtype, &g)
+        self.launch(KernelInput::Slice(input), output, dtype, &g)
     }
 
-    fn launch(
+    pub(crate) fn launch(
         &self,
-        input: &CudaSlice<u8>,
+        input: KernelInput<'_>,
         output: &mut CudaSlice<u8>,
         dtype: DType,
         g: &Geometry,
     ) -> Result<(), GpuError> {
-        let rgb4 = g.c == 3 && g.hw.is_multiple_of(4);
+        let rgb4 = g.c == 3 && g.hw.is_multiple_of(4) && input.vector_aligned(dtype);
         let per_frame = if rgb4 { g.hw / 4 } else { g.hw };
         let cfg = LaunchConfig {
             grid_dim: (per_frame.div_ceil(BLOCK), g.frames.clamp(1, MAX_GRID_Y), 1),
@@ -317,8 +354,11 @@ impl GpuFrames {
         let i = dtype_index(dtype);
         let result = if rgb4 {
             let mut call = self.stream.launch_builder(&self.rgb4[i]);
-            call.arg(input)
-                .arg(output)
+            match &input {
+                KernelInput::Slice(slice) => call.arg(*slice),
+                KernelInput::Address { address } => call.arg(address),
+            };
+            call.arg(output)
                 .arg(&g.frames)
                 .arg(&g.t)
                 .arg(&g.hw)
@@ -327,12 +367,17 @@ impl GpuFrames {
             // layout); `input` holds frames*3*hw elements of the dtype and `output`
             // frames*hw*3 bytes (checked by `check_lengths`), and device allocations are
             // 256-byte aligned, so the 16-byte vector loads at multiples of 4 elements of
-            // each plane (hw % 4 == 0) are aligned.
+            // each plane (hw % 4 == 0) are aligned; a producer's address is taken only when
+            // it is aligned for them (`vector_aligned`), and it holds as many bytes as the
+            // shape needs (checked by the caller against the producer's own description).
             unsafe { call.launch(cfg) }
         } else {
             let mut call = self.stream.launch_builder(&self.any_shape[i]);
-            call.arg(input)
-                .arg(output)
+            match &input {
+                KernelInput::Slice(slice) => call.arg(*slice),
+                KernelInput::Address { address } => call.arg(address),
+            };
+            call.arg(output)
                 .arg(&g.frames)
                 .arg(&g.c)
                 .arg(&g.t)

@@ -9,6 +9,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod array_interface;
+pub mod device_frames;
 pub mod dlpack;
 pub mod frames;
 pub mod gpu;

@@ -12,7 +12,9 @@ import pytest
 
 from inferwarden import _native
 from inferwarden.errors import DependencyUnavailableError, RequestValidationError
-from inferwarden.frames import frames_to_u8
+from inferwarden.frames import frames_gpu_status, frames_to_u8
+
+from dlpack_producers import Handmade
 
 
 class Foreign:
@@ -23,59 +25,6 @@ class Foreign:
 
     def __dlpack__(self, stream=None):
         return self.array.__dlpack__()
-
-
-class DLDevice(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
-
-
-class DLDataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class DLTensor(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_void_p),
-        ("device", DLDevice),
-        ("ndim", ctypes.c_int32),
-        ("dtype", DLDataType),
-        ("shape", ctypes.POINTER(ctypes.c_int64)),
-        ("strides", ctypes.POINTER(ctypes.c_int64)),
-        ("byte_offset", ctypes.c_uint64),
-    ]
-
-
-class DLManagedTensor(ctypes.Structure):
-    _fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p), ("deleter", ctypes.c_void_p)]
-
-
-_capsule_new = ctypes.pythonapi.PyCapsule_New
-_capsule_new.restype = ctypes.py_object
-_capsule_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
-
-
-class Handmade:
-    """A DLPack producer built with ``ctypes`` over a numpy buffer (kept alive with it)."""
-
-    def __init__(self, buffer: np.ndarray, shape, code: int, bits: int, *, device_type: int = 1, strides=None,
-                 byte_offset: int = 0, data: int | None = None, name: bytes = b"dltensor") -> None:
-        self.buffer = buffer
-        self.name = name
-        self.shape = (ctypes.c_int64 * len(shape))(*shape)
-        self.strides = None if strides is None else (ctypes.c_int64 * len(strides))(*strides)
-        self.managed = DLManagedTensor()
-        t = self.managed.dl_tensor
-        t.data = buffer.ctypes.data if data is None else data
-        t.device = DLDevice(device_type, 0)
-        t.ndim = len(shape)
-        t.dtype = DLDataType(code, bits, 1)
-        t.shape = self.shape
-        if self.strides is not None:
-            t.strides = self.strides
-        t.byte_offset = byte_offset
-
-    def __dlpack__(self, stream=None):
-        return _capsule_new(ctypes.addressof(self.managed), self.name, None)
 
 
 def reference(x: np.ndarray, layout: str) -> np.ndarray:
@@ -133,15 +82,20 @@ def test_refusals_are_coded_and_name_the_problem():
         frames_to_u8(Foreign(x), "NHWC")
 
 
-def test_a_device_tensor_is_refused_without_touching_its_memory():
-    # The data pointer is not host memory: reading it would crash the test.
+def test_a_device_tensor_without_a_gpu_is_refused_without_touching_its_memory():
+    # The data pointer is not host memory: reading it would crash the test. A device tensor is
+    # converted on its own GPU (tests/python/test_device_frames.py); with none it is a missing
+    # dependency, and device="cpu" cannot read it at all.
+    if frames_gpu_status()["available"]:
+        pytest.skip("a GPU is present: test_device_frames.py converts device tensors there")
     x = np.zeros(1, np.float32)
     t = Handmade(x, (1, 3, 2, 4, 4), code=2, bits=16, device_type=2, data=0xDEAD0000)
     with pytest.raises(DependencyUnavailableError) as caught:
         frames_to_u8(t)
     assert caught.value.code == "dependency_unavailable"
-    assert caught.value.metadata["reason"] == "device_tensor"
-    assert ".cpu()" in caught.value.detail
+    assert "CUDA" in caught.value.detail
+    with pytest.raises(RequestValidationError, match="cannot read"):
+        frames_to_u8(t, device="cpu")
 
 
 def test_the_capsule_is_borrowed_not_consumed():
