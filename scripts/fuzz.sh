@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_dir=tests/fuzz
-targets=(task_ref gate_decide condition catalogue_request target_url config parity_python parity_typescript audit_checkpoint)
+targets=(task_ref gate_decide condition catalogue_request target_url config parity_python parity_typescript audit_checkpoint frame_tensor)
 
 target="${1:-}"
 seconds="${2:-1800}"

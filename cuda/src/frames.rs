@@ -70,8 +70,13 @@ pub struct Dims {
 }
 
 impl Dims {
-    /// Element count.
+    /// Element count; `None` when it overflows. A tensor with a zero dimension has no
+    /// elements whatever its other dimensions (so the count does not depend on the order
+    /// the dimensions are multiplied in, as the DLPack plan's byte count does not).
     pub fn len(&self) -> Option<usize> {
+        if self.is_empty() {
+            return Some(0);
+        }
         self.n
             .checked_mul(self.c)?
             .checked_mul(self.t)?
@@ -81,7 +86,7 @@ impl Dims {
 
     /// Whether any dimension is zero.
     pub fn is_empty(&self) -> bool {
-        self.len() == Some(0)
+        [self.n, self.c, self.t, self.h, self.w].contains(&0)
     }
 }
 

@@ -111,3 +111,29 @@ fn the_byte_offset_is_kept_and_checked() {
     i.byte_offset = u64::MAX;
     assert!(refusal(&i, None).contains("overflows"));
 }
+
+#[test]
+fn an_empty_tensor_with_a_huge_dimension_has_no_bytes_in_either_count() {
+    // Found by the frame_tensor fuzz target: the plan's byte count met the zero first and
+    // was 0, while `Dims::len` multiplied the huge dimensions first and overflowed.
+    use inferwarden_cuda::frames::{Dims, Layout};
+    let huge = i64::MAX / 2;
+    let p = plan(&info(CODE_FLOAT, 32, &[0, huge, huge, 3, 3]), None).unwrap();
+    assert_eq!(p.byte_len, 0);
+    for layout in [Layout::Ncthw, Layout::Ntchw] {
+        let dims = Dims::from_shape(&p.shape, layout).unwrap();
+        assert!(dims.is_empty());
+        assert_eq!(dims.len(), Some(0));
+    }
+    let d = Dims {
+        n: 1,
+        c: usize::MAX,
+        t: 2,
+        h: 0,
+        w: 5,
+    };
+    assert_eq!(d.len(), Some(0));
+    let full = Dims { h: 4, ..d };
+    assert_eq!(full.len(), None, "an overflow is still an overflow");
+    assert!(!full.is_empty());
+}

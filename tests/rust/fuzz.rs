@@ -29,11 +29,14 @@ use inferwarden::task_ref::{parse_task_ref, TaskRef};
 use inferwarden::ErrorCode;
 use serde_json::Value;
 
+mod frame_tensor;
+pub use frame_tensor::frame_tensor;
+
 /// An oracle: arbitrary bytes in, a panic only when a property breaks.
 pub type Oracle = fn(&[u8]);
 
 /// Every fuzz target: its name (the corpus directory) and its oracle.
-pub const TARGETS: [(&str, Oracle); 9] = [
+pub const TARGETS: [(&str, Oracle); 10] = [
     ("task_ref", task_ref),
     ("gate_decide", gate_decide),
     ("condition", condition),
@@ -43,6 +46,7 @@ pub const TARGETS: [(&str, Oracle); 9] = [
     ("parity_python", parity_python),
     ("parity_typescript", parity_typescript),
     ("audit_checkpoint", audit_checkpoint),
+    ("frame_tensor", frame_tensor),
 ];
 
 fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {

@@ -20,7 +20,10 @@ Where it runs:
   faster (see BENCHMARKS.md).
 - A tensor in CUDA device memory (a torch or cupy GPU tensor) is converted on its own GPU,
   with no round trip through the host: leave ``device`` unset (or ``"cuda"``/``"auto"``);
-  ``device="cpu"`` cannot read device memory and raises ``RequestValidationError``.
+  ``device="cpu"`` cannot read device memory and raises ``RequestValidationError``. The
+  producer is asked for the tensor ready on the legacy default stream (DLPack's
+  ``stream=1``); torch records that on the *current* device's stream, so convert a tensor on
+  another GPU under ``with torch.cuda.device(t.device):``.
 
 Where the frames go: ``out="host"`` (default) returns a numpy ``uint8`` array; ``out="device"``
 keeps them on the GPU and returns a ``DeviceFrames`` (``torch.from_dlpack(frames)``,
