@@ -218,6 +218,9 @@ struct Exported {
     owner: Arc<DeviceFrames>,
 }
 
+// The deleter finds the box from the tensor's address only because the tensor comes first.
+const _: () = assert!(std::mem::offset_of!(Exported, managed) == 0);
+
 /// The `DLManagedTensor` deleter: frees what [`Exported`] holds (and with the last reference,
 /// the device buffer).
 unsafe extern "C" fn delete_exported(managed: *mut DlManagedTensor) {

@@ -57,6 +57,15 @@ pub(crate) struct DlManagedTensor {
     pub(crate) deleter: Option<unsafe extern "C" fn(*mut DlManagedTensor)>,
 }
 
+// The DLPack ABI on 64-bit targets (dlpack.h): a `DLTensor` is 48 bytes and a
+// `DLManagedTensor` 64, with the tensor first.
+const _: () = assert!(std::mem::size_of::<DlTensor>() == 48);
+const _: () = assert!(std::mem::size_of::<DlManagedTensor>() == 64);
+const _: () = assert!(std::mem::offset_of!(DlTensor, device) == 8);
+const _: () = assert!(std::mem::offset_of!(DlTensor, dtype) == 20);
+const _: () = assert!(std::mem::offset_of!(DlTensor, byte_offset) == 40);
+const _: () = assert!(std::mem::offset_of!(DlManagedTensor, deleter) == 56);
+
 fn invalid(py: Python<'_>, text: impl Into<std::borrow::Cow<'static, str>>) -> PyErr {
     to_py_err(py, Error::with_detail(ErrorCode::ValidationError, text))
 }
