@@ -5,13 +5,13 @@
 
 use inferwarden::{Error, ErrorCode};
 use inferwarden_cuda::array_interface::ArrayInterface;
-use inferwarden_cuda::device_frames::place;
+use inferwarden_cuda::device_frames::{place, DescribedDeviceTensor};
 use inferwarden_cuda::dlpack::plan;
 use inferwarden_cuda::frames::Dims;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyDictMethods};
 
-use crate::device_frames::{convert_on_device, parse_args, Converted, FrameArgs, OnDevice};
+use crate::device_frames::{convert_on_device, parse_args, Converted, FrameArgs};
 use crate::errors::to_py_err;
 
 fn invalid(py: Python<'_>, text: impl Into<std::borrow::Cow<'static, str>>) -> PyErr {
@@ -96,7 +96,7 @@ pub fn convert_frames_cuda_array<'py>(
         return Err(invalid(py, "__cuda_array_interface__ array with no data"));
     }
     place(p.residence, device, out).map_err(|e| to_py_err(py, Error::from(e)))?;
-    let tensor = OnDevice {
+    let tensor = DescribedDeviceTensor {
         address: described.address,
         byte_len: p.byte_len,
         ordinal: None,

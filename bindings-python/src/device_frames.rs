@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use inferwarden::{Error, ErrorCode};
 use inferwarden_cuda::device_frames::{
-    device_of_address, place, DeviceFrames, DeviceTensor, FramesDestination, FramesOut, Placement,
+    convert_device_memory, convert_host_tensor, Converted as CoreConverted, DescribedDeviceTensor,
+    DeviceFrames, FramesDestination, FramesOut,
 };
 use inferwarden_cuda::dlpack::DEVICE_CUDA;
 use inferwarden_cuda::frames::{DType, Dims, Layout};
-use inferwarden_cuda::gpu::{convert_frames_on, FrameDevice, GpuFrames};
+use inferwarden_cuda::gpu::{FrameDevice, GpuError};
 use pyo3::exceptions::PyBufferError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyDict, PyTuple};
@@ -30,7 +31,7 @@ use crate::errors::to_py_err;
 /// `DeviceFrames`.
 pub type Converted<'py> = (Bound<'py, PyAny>, [usize; 5], &'static str);
 
-fn gpu_err(py: Python<'_>, e: inferwarden_cuda::gpu::GpuError) -> PyErr {
+fn gpu_err(py: Python<'_>, e: GpuError) -> PyErr {
     to_py_err(py, Error::from(e))
 }
 
@@ -78,6 +79,54 @@ pub fn parse_args(
     })
 }
 
+/// Runs a core conversion into the Python container `out` asks for: a `bytearray` the
+/// frames are written into, or a `DeviceFrames` around the device buffer.
+fn into_python<'py>(
+    py: Python<'py>,
+    dims: Dims,
+    out: FramesOut,
+    convert: impl FnOnce(FramesDestination<'_>) -> Result<CoreConverted, GpuError>,
+) -> PyResult<Converted<'py>> {
+    let shape = dims.output_shape();
+    let mismatch = || {
+        to_py_err(
+            py,
+            Error::with_detail(
+                ErrorCode::InternalError,
+                "the frame conversion returned another destination than asked",
+            ),
+        )
+    };
+    match out {
+        FramesOut::Device => {
+            match convert(FramesDestination::Device).map_err(|e| gpu_err(py, e))? {
+                CoreConverted::OnDevice(frames) => {
+                    let obj = Bound::new(py, PyDeviceFrames::new(frames, shape))?;
+                    Ok((obj.into_any(), shape, "cuda"))
+                }
+                CoreConverted::InHost { .. } => Err(mismatch()),
+            }
+        }
+        FramesOut::Host => {
+            let len = dims.len().ok_or_else(|| {
+                to_py_err(
+                    py,
+                    Error::with_detail(ErrorCode::ValidationError, "shape overflows"),
+                )
+            })?;
+            let mut ran_on = "cpu";
+            let frames = PyByteArray::new_with(py, len, |buf| {
+                match convert(FramesDestination::Host(buf)).map_err(|e| gpu_err(py, e))? {
+                    CoreConverted::InHost { ran_on: ran } => ran_on = ran,
+                    CoreConverted::OnDevice(_) => return Err(mismatch()),
+                }
+                Ok(())
+            })?;
+            Ok((frames.into_any(), shape, ran_on))
+        }
+    }
+}
+
 /// Converts a tensor in host memory (`bytes`, checked against `dims` by the conversion).
 #[allow(clippy::too_many_arguments)]
 pub fn convert_host<'py>(
@@ -90,105 +139,23 @@ pub fn convert_host<'py>(
     out: FramesOut,
     threads: usize,
 ) -> PyResult<Converted<'py>> {
-    let placement = place(inferwarden_cuda::dlpack::Residence::Host, device, out)
-        .map_err(|e| gpu_err(py, e))?;
-    let run_on = match placement {
-        Placement::Cpu => FrameDevice::Cpu,
-        Placement::HostOnGpu { cpu_fallback: true } => FrameDevice::Auto,
-        Placement::HostOnGpu {
-            cpu_fallback: false,
-        } => FrameDevice::Cuda,
-        Placement::OnTensorDevice { .. } => unreachable!("host memory is placed on the host path"),
-    };
-    if out == FramesOut::Device {
-        let gpu = GpuFrames::shared().map_err(|e| gpu_err(py, e))?;
-        let frames = gpu
-            .convert_to_device(bytes, dtype, layout, dims)
-            .map_err(|e| gpu_err(py, e))?;
-        let obj = Bound::new(py, PyDeviceFrames::new(frames, dims.output_shape()))?;
-        return Ok((obj.into_any(), dims.output_shape(), "cuda"));
-    }
-    let len = dims.len().ok_or_else(|| {
-        to_py_err(
-            py,
-            Error::with_detail(ErrorCode::ValidationError, "shape overflows"),
-        )
-    })?;
-    let mut ran_on = "cpu";
-    let frames = PyByteArray::new_with(py, len, |buf| {
-        ran_on = convert_frames_on(run_on, bytes, dtype, layout, dims, buf, threads)
-            .map_err(|e| gpu_err(py, e))?;
-        Ok(())
-    })?;
-    Ok((frames.into_any(), dims.output_shape(), ran_on))
-}
-
-/// A tensor in device memory: where it is and how to wait for it.
-pub struct OnDevice {
-    /// Address of the first element.
-    pub address: u64,
-    /// Bytes of the tensor.
-    pub byte_len: usize,
-    /// The device its producer named, if it did.
-    pub ordinal: Option<usize>,
-    /// The producer's stream to wait for.
-    pub producer_stream: Option<u64>,
+    into_python(py, dims, out, |destination| {
+        convert_host_tensor(bytes, dtype, layout, dims, device, destination, threads)
+    })
 }
 
 /// Converts a tensor in CUDA device memory on its own device.
 pub fn convert_on_device<'py>(
     py: Python<'py>,
-    tensor: OnDevice,
+    tensor: DescribedDeviceTensor,
     dtype: DType,
     layout: Layout,
     dims: Dims,
     out: FramesOut,
 ) -> PyResult<Converted<'py>> {
-    let mut input = DeviceTensor {
-        address: tensor.address,
-        byte_len: tensor.byte_len,
-        ordinal: tensor.ordinal.unwrap_or(0),
-        producer_stream: tensor.producer_stream,
-    };
-    // The description is checked before the driver is asked anything.
-    input
-        .validate(dtype, layout, dims)
-        .map_err(|e| gpu_err(py, e))?;
-    if tensor.ordinal.is_none() {
-        input.ordinal = device_of_address(tensor.address).map_err(|e| gpu_err(py, e))?;
-    }
-    let gpu = GpuFrames::on_device(input.ordinal).map_err(|e| gpu_err(py, e))?;
-    let shape = dims.output_shape();
-    match out {
-        FramesOut::Device => {
-            let frames = gpu
-                .convert_device_tensor(&input, dtype, layout, dims, FramesDestination::Device)
-                .map_err(|e| gpu_err(py, e))?
-                .expect("a device destination returns its buffer");
-            let obj = Bound::new(py, PyDeviceFrames::new(frames, shape))?;
-            Ok((obj.into_any(), shape, "cuda"))
-        }
-        FramesOut::Host => {
-            let len = dims.len().ok_or_else(|| {
-                to_py_err(
-                    py,
-                    Error::with_detail(ErrorCode::ValidationError, "shape overflows"),
-                )
-            })?;
-            let frames = PyByteArray::new_with(py, len, |buf| {
-                gpu.convert_device_tensor(
-                    &input,
-                    dtype,
-                    layout,
-                    dims,
-                    FramesDestination::Host(buf),
-                )
-                .map_err(|e| gpu_err(py, e))?;
-                Ok(())
-            })?;
-            Ok((frames.into_any(), shape, "cuda"))
-        }
-    }
+    into_python(py, dims, out, |destination| {
+        convert_device_memory(&tensor, dtype, layout, dims, destination)
+    })
 }
 
 /// `u8` frames (`N,T,H,W,C`) kept in GPU memory by `frames_to_u8(..., out="device")`.

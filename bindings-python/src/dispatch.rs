@@ -350,7 +350,9 @@ pub fn convert_frames<'py>(
         device,
         out,
     } = crate::device_frames::parse_args(py, Some(dtype), layout, device, out)?;
-    let dtype = dtype.expect("a dtype was given");
+    // Given, so parsed or refused above; never absent here.
+    let dtype =
+        dtype.ok_or_else(|| invalid("dtype must be float32, float16 or bfloat16".into()))?;
     let dims = Dims::from_shape(&shape, layout).map_err(|e| invalid(e.0))?;
     if !data.is_c_contiguous() {
         return Err(invalid("the input buffer must be C-contiguous".into()));

@@ -10,15 +10,13 @@
 use std::ffi::c_void;
 
 use inferwarden::{Error, ErrorCode};
-use inferwarden_cuda::device_frames::place;
+use inferwarden_cuda::device_frames::{place, DescribedDeviceTensor};
 use inferwarden_cuda::dlpack::{plan, DlTensorInfo, Residence, MAX_NDIM};
 use inferwarden_cuda::frames::Dims;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyCapsuleMethods};
 
-use crate::device_frames::{
-    convert_host, convert_on_device, parse_args, Converted, FrameArgs, OnDevice,
-};
+use crate::device_frames::{convert_host, convert_on_device, parse_args, Converted, FrameArgs};
 use crate::errors::to_py_err;
 
 /// `DLDevice`.
@@ -137,7 +135,7 @@ pub fn convert_frames_dlpack<'py>(
     if let Residence::Device { ordinal } = p.residence {
         // Refused here when `device` is `cpu`; otherwise converted on the tensor's GPU.
         place(p.residence, device, out).map_err(|e| to_py_err(py, Error::from(e)))?;
-        let tensor = OnDevice {
+        let tensor = DescribedDeviceTensor {
             address: (data as u64).wrapping_add(p.byte_offset as u64),
             byte_len: p.byte_len,
             ordinal: usize::try_from(ordinal).ok(),

@@ -517,3 +517,97 @@ pub fn place(
         }),
     }
 }
+
+/// What a conversion produced.
+#[derive(Debug)]
+pub enum Converted {
+    /// The frames were written into the host buffer given; `ran_on` is `"cpu"` or `"cuda"`.
+    InHost {
+        /// Where the conversion ran.
+        ran_on: &'static str,
+    },
+    /// The frames are in a new device buffer.
+    OnDevice(DeviceFrames),
+}
+
+/// Converts a tensor in host memory (`bytes`) where [`place`] puts it (`device`, and the
+/// destination's kind), into `destination`.
+pub fn convert_host_tensor(
+    bytes: &[u8],
+    dtype: DType,
+    layout: Layout,
+    dims: Dims,
+    device: Option<crate::gpu::FrameDevice>,
+    destination: FramesDestination<'_>,
+    threads: usize,
+) -> Result<Converted, GpuError> {
+    use crate::gpu::{convert_frames_on, FrameDevice};
+    let out = match destination {
+        FramesDestination::Host(_) => FramesOut::Host,
+        FramesDestination::Device => FramesOut::Device,
+    };
+    let run_on = match place(crate::dlpack::Residence::Host, device, out)? {
+        Placement::Cpu => FrameDevice::Cpu,
+        Placement::HostOnGpu { cpu_fallback: true } => FrameDevice::Auto,
+        Placement::HostOnGpu {
+            cpu_fallback: false,
+        } => FrameDevice::Cuda,
+        Placement::OnTensorDevice { .. } => {
+            return Err(GpuError::new(
+                GpuErrorKind::Driver,
+                "host memory was placed on a tensor's device",
+            ))
+        }
+    };
+    match destination {
+        FramesDestination::Host(buf) => Ok(Converted::InHost {
+            ran_on: convert_frames_on(run_on, bytes, dtype, layout, dims, buf, threads)?,
+        }),
+        FramesDestination::Device => Ok(Converted::OnDevice(
+            GpuFrames::shared()?.convert_to_device(bytes, dtype, layout, dims)?,
+        )),
+    }
+}
+
+/// A tensor in device memory as its producer describes it: the device may be unnamed
+/// (`__cuda_array_interface__`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DescribedDeviceTensor {
+    /// Address of the first element.
+    pub address: u64,
+    /// Bytes of the tensor.
+    pub byte_len: usize,
+    /// The device the producer named, if it did.
+    pub ordinal: Option<usize>,
+    /// The producer's stream to wait for (see [`DeviceTensor::producer_stream`]).
+    pub producer_stream: Option<u64>,
+}
+
+/// Converts a producer's device tensor on the GPU that holds it: the description is checked
+/// before the driver is asked anything, the driver names the device when the producer did
+/// not, and that device's kernels convert it into `destination`.
+pub fn convert_device_memory(
+    tensor: &DescribedDeviceTensor,
+    dtype: DType,
+    layout: Layout,
+    dims: Dims,
+    destination: FramesDestination<'_>,
+) -> Result<Converted, GpuError> {
+    let mut input = DeviceTensor {
+        address: tensor.address,
+        byte_len: tensor.byte_len,
+        ordinal: tensor.ordinal.unwrap_or(0),
+        producer_stream: tensor.producer_stream,
+    };
+    input.validate(dtype, layout, dims)?;
+    if tensor.ordinal.is_none() {
+        input.ordinal = device_of_address(tensor.address)?;
+    }
+    let gpu = GpuFrames::on_device(input.ordinal)?;
+    Ok(
+        match gpu.convert_device_tensor(&input, dtype, layout, dims, destination)? {
+            Some(frames) => Converted::OnDevice(frames),
+            None => Converted::InHost { ran_on: "cuda" },
+        },
+    )
+}

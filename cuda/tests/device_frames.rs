@@ -7,7 +7,8 @@
 
 use cudarc::driver::DevicePtr;
 use inferwarden_cuda::device_frames::{
-    device_of_address, place, DeviceTensor, FramesDestination, FramesOut, Placement,
+    convert_device_memory, convert_host_tensor, device_of_address, place, Converted,
+    DescribedDeviceTensor, DeviceTensor, FramesDestination, FramesOut, Placement,
 };
 use inferwarden_cuda::dlpack::Residence;
 use inferwarden_cuda::frames::{convert_frames, DType, Dims, Layout};
@@ -208,6 +209,113 @@ fn without_a_gpu_device_memory_is_a_missing_dependency() {
         matches!(err.kind, GpuErrorKind::NoDevice | GpuErrorKind::Unsupported),
         "{err:?}"
     );
+}
+
+#[test]
+fn host_tensors_convert_where_they_are_placed() {
+    let d = dims(1, 3, 2, 4, 4);
+    let bytes = f32_bytes(d.len().unwrap(), 11);
+    let want = cpu(&bytes, DType::F32, Layout::Ncthw, d);
+    let mut got = vec![0u8; want.len()];
+    let done = convert_host_tensor(
+        &bytes,
+        DType::F32,
+        Layout::Ncthw,
+        d,
+        None,
+        FramesDestination::Host(&mut got),
+        1,
+    )
+    .unwrap();
+    assert!(
+        matches!(done, Converted::InHost { ran_on: "cpu" }),
+        "{done:?}"
+    );
+    assert_eq!(got, want);
+    // Kept on the device needs a GPU conversion: refused for the CPU before any work.
+    for device in [None, Some(FrameDevice::Cpu)] {
+        let err = convert_host_tensor(
+            &bytes,
+            DType::F32,
+            Layout::Ncthw,
+            d,
+            device,
+            FramesDestination::Device,
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, GpuErrorKind::Shape, "{err}");
+    }
+    if GpuFrames::shared().is_ok() {
+        return;
+    }
+    // Without a GPU: `auto` runs on the CPU, `cuda` and frames kept on the device cannot.
+    let mut auto = vec![0u8; want.len()];
+    let done = convert_host_tensor(
+        &bytes,
+        DType::F32,
+        Layout::Ncthw,
+        d,
+        Some(FrameDevice::Auto),
+        FramesDestination::Host(&mut auto),
+        1,
+    )
+    .unwrap();
+    assert!(matches!(done, Converted::InHost { ran_on: "cpu" }));
+    assert_eq!(auto, want);
+    for (device, destination) in [
+        (Some(FrameDevice::Cuda), FramesDestination::Host(&mut auto)),
+        (Some(FrameDevice::Auto), FramesDestination::Device),
+    ] {
+        let err = convert_host_tensor(&bytes, DType::F32, Layout::Ncthw, d, device, destination, 1)
+            .unwrap_err();
+        assert!(
+            matches!(err.kind, GpuErrorKind::NoDevice | GpuErrorKind::Unsupported),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn device_memory_is_checked_before_the_driver_and_needs_a_gpu() {
+    let d = dims(1, 3, 2, 4, 4);
+    let tensor = DescribedDeviceTensor {
+        address: 0xDEAD_0000,
+        byte_len: d.len().unwrap() * 4,
+        ordinal: None,
+        producer_stream: None,
+    };
+    let misaligned = DescribedDeviceTensor {
+        address: tensor.address + 2,
+        ..tensor
+    };
+    let err = convert_device_memory(
+        &misaligned,
+        DType::F32,
+        Layout::Ncthw,
+        d,
+        FramesDestination::Device,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, GpuErrorKind::Shape, "{err}");
+    if GpuFrames::shared().is_ok() {
+        return;
+    }
+    for t in [
+        tensor,
+        DescribedDeviceTensor {
+            ordinal: Some(0),
+            ..tensor
+        },
+    ] {
+        let err =
+            convert_device_memory(&t, DType::F32, Layout::Ncthw, d, FramesDestination::Device)
+                .unwrap_err();
+        assert!(
+            matches!(err.kind, GpuErrorKind::NoDevice | GpuErrorKind::Unsupported),
+            "{err:?}"
+        );
+    }
 }
 
 fn gpu() -> Option<&'static GpuFrames> {
