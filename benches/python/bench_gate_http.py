@@ -14,8 +14,10 @@ Each gated route is compared with the same route (same handler, same path parame
 ``async def`` dependency that does nothing in place of ``gate_decision``) in the app without
 the gate, sent the same header bytes (the credential, or a placeholder of its length), and
 with the bare ``GET /health``. Every configuration runs once per round
-(``IW_BENCH_REPEATS``, default 3); the table gives medians and the range of the per-round
-ratios. With two or more CPUs the server is pinned to the last CPU and wrk, PostgreSQL and
+(``IW_BENCH_REPEATS``, default 3), after a 2 s warm-up of its server; the table gives
+medians and the range of the per-round ratios, and the server's CPU time per request (all
+its threads, from ``/proc/PID/task/*/schedstat``), which is steadier than throughput on a
+shared machine: its rise over the same route bare is the gate's cost. With two or more CPUs the server is pinned to the last CPU and wrk, PostgreSQL and
 Redis to the others (the stores stand in for servers on other hosts: their own work does not
 take the gated server's CPU, only the client side of each round trip does).
 
@@ -116,6 +118,17 @@ class Server:
             raise RuntimeError(f"{mode}: the server did not start")
         self.cookies = json.loads(self.tokens.read_text()) if mode not in ("bare", "null") else {}
 
+    def cpu_ns(self) -> int | None:
+        """CPU time the server's threads have run, ns (Linux), or None."""
+        total, found = 0, False
+        for stat in Path(f"/proc/{self.proc.pid}/task").glob("*/schedstat"):
+            try:
+                total += int(stat.read_text().split()[0])
+                found = True
+            except (OSError, ValueError, IndexError):
+                pass
+        return total if found else None
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
@@ -130,6 +143,10 @@ def wrk(url: str, connections: int, headers: list[str], seconds: int = SECONDS) 
     for h in headers:
         args += ["-H", h]
     return subprocess.Popen(pinned([*args, url], CLIENT_CPUS), stdout=subprocess.PIPE, text=True)
+
+
+def requests_done(out: str) -> int:
+    return int(re.search(r"(\d+) requests in", out).group(1))
 
 
 def parse(out: str) -> tuple[float, float, int]:
@@ -229,15 +246,24 @@ def main() -> None:
     # results[name][connections] = [req/s per round]; p99s likewise
     results: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
     p99s: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
+    cpu_us: dict[str, dict[int, list[float]]] = {name: {16: [], 64: []} for name, *_ in configs}
     for _ in range(REPEATS):
         for name, mode, path, headers, _baseline in configs:
             server = Server(mode)
             try:
+                # Warm-up: imports done lazily, the interpreter's specialisation, prepared
+                # statements, connection pools.
+                wrk(server.url(path), 16, headers(server.cookies), 2).communicate()
                 for connections in (16, 64):
-                    rps, p99, bad = run(server.url(path), connections, headers(server.cookies))
+                    before = server.cpu_ns()
+                    out, _ = wrk(server.url(path), connections, headers(server.cookies)).communicate()
+                    after = server.cpu_ns()
+                    rps, p99, bad = parse(out)
                     assert bad == 0, f"{name}: {bad} non-2xx responses"
                     results[name][connections].append(rps)
                     p99s[name][connections].append(p99)
+                    if before is not None and after is not None:
+                        cpu_us[name][connections].append((after - before) / 1000 / requests_done(out))
             finally:
                 server.stop()
     by_key = {f"{mode} {path}": name for name, mode, path, *_ in configs}
@@ -247,8 +273,18 @@ def main() -> None:
         ratios = sorted(r / b for r, b in zip(results[name][c], results[base][c]))
         return f"{100 * ratios[len(ratios) // 2]:.0f} % ({100 * ratios[0]:.0f}-{100 * ratios[-1]:.0f})"
 
-    print("| configuration | 16 conns req/s (median) | p99 ms | 64 conns req/s (median) | p99 ms | % of the same route bare, 16 / 64 conns: median (range) | % of bare /health, 16 / 64 |")
-    print("|---|---|---|---|---|---|---|")
+    def cpu(name: str, base: str | None, c: int) -> str:
+        values = sorted(cpu_us[name][c])
+        if not values:
+            return "-"
+        median = values[len(values) // 2]
+        if base is None:
+            return f"{median:.1f}"
+        base_values = sorted(cpu_us[base][c])
+        return f"{median:.1f} ({median - base_values[len(base_values) // 2]:+.1f})"
+
+    print("| configuration | 16 conns req/s (median) | p99 ms | 64 conns req/s (median) | p99 ms | % of the same route bare, 16 / 64 conns: median (range) | % of bare /health, 16 / 64 | server CPU us per request, 16 / 64 (median; + over the same route bare) |")
+    print("|---|---|---|---|---|---|---|---|")
     health = by_key["bare /health"]
     saturated = 0.0
     for name, mode, path, _headers, baseline in configs:
@@ -256,7 +292,9 @@ def main() -> None:
         p99 = {c: sorted(p99s[name][c])[len(p99s[name][c]) // 2] for c in (16, 64)}
         same = " / ".join(share(name, by_key[baseline], c) for c in (16, 64)) if baseline else "-"
         of_health = " / ".join(share(name, health, c) for c in (16, 64)) if name != health else "-"
-        print(f"| {name} | {med[16]:,.0f} | {p99[16]:.2f} | {med[64]:,.0f} | {p99[64]:.2f} | {same} | {of_health} |")
+        base = by_key[baseline] if baseline else None
+        cpus = " / ".join(cpu(name, base, c) for c in (16, 64))
+        print(f"| {name} | {med[16]:,.0f} | {p99[16]:.2f} | {med[64]:,.0f} | {p99[64]:.2f} | {same} | {of_health} | {cpus} |")
         if mode == "postgres":
             saturated = med[64]
     if any(c[1] == "postgres" for c in configs):

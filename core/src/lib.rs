@@ -25,8 +25,9 @@
 //! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
-// No unsafe code, except the one global allocator of `parity::GuardedAllocator` (an
-// allocator cannot be written without it), which allows it for its own module alone.
+// No unsafe code, except in two modules that allow it for themselves alone: the global
+// allocator of `parity::GuardedAllocator` (an allocator cannot be written without it) and
+// `sqlite_wal_stamp` (SQLite's C interface, to read the WAL-index header).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -64,6 +65,8 @@ pub mod session;
 pub mod smoke;
 #[cfg(feature = "sqlite")]
 pub mod sqlite_error;
+#[cfg(feature = "sqlite")]
+pub mod sqlite_wal_stamp;
 pub mod store_url;
 pub mod task_ref;
 mod trace;

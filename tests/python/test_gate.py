@@ -48,6 +48,40 @@ def test_sqlite_session_store_round_trip(tmp_path):
     assert s.token.encode() not in db.read_bytes()
 
 
+def test_sqlite_revocation_by_another_worker_process_is_seen_at_once(tmp_path):
+    """The SQLite store answers repeated lookups from its cache while the database is
+    unchanged; a revocation by another worker process (its own Gate over the same file), or
+    by a plain sqlite3 client, denies the very next request here."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "sessions.db"
+    gate = inferwarden.Gate(config(), session_store=f"sqlite:{db}")
+    first, second = open_session(gate), open_session(gate)
+    scope = lambda token: {  # noqa: E731
+        "type": "http", "method": "GET", "path": "/gallery", "raw_path": b"/gallery", "query_string": b"",
+        "headers": [(b"cookie", f"gg_session={token}".encode())], "client": ("10.1.1.1", 5000),
+    }
+    for _ in range(50):
+        assert gate.try_decide_scope(scope(first.token)).allowed
+        assert gate.decide("GET", "/gallery", [("Cookie", f"gg_session={second.token}")]).allowed
+    worker = (
+        "import sys, inferwarden\n"
+        "cfg = inferwarden.PolicyConfig.from_text(sys.argv[3])\n"
+        "gate = inferwarden.Gate(cfg, session_store='sqlite:' + sys.argv[1])\n"
+        "assert gate.revoke_session(sys.argv[2])\n"
+    )
+    cfg_text = f'[auth]\napi_keys = ["{API}"]\nadmin_key = "{ADMIN}"\n'
+    subprocess.run([sys.executable, "-c", worker, str(db), first.token, cfg_text], check=True)
+    refused = gate.try_decide_scope(scope(first.token))
+    assert refused is not None and not refused.allowed and refused.error.code == "session_expired"
+    assert gate.decide("GET", "/gallery", [("Cookie", f"gg_session={second.token}")]).allowed
+    # A plain sqlite3 client (an operator's script) revokes every session.
+    plain = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute('UPDATE inferwarden_sessions SET revoked_ms = 1')\nc.commit()\n"
+    subprocess.run([sys.executable, "-c", plain, str(db)], check=True)
+    assert gate.decide("GET", "/gallery", [("Cookie", f"gg_session={second.token}")]).error.code == "session_expired"
+
+
 def test_postgres_session_store():
     url = service("INFERWARDEN_TEST_POSTGRES_URL")
     gate = inferwarden.Gate(config(), session_store=url)

@@ -13,6 +13,8 @@ mod open;
 mod postgres_store;
 mod record;
 #[cfg(feature = "sqlite")]
+mod sqlite_record_cache;
+#[cfg(feature = "sqlite")]
 mod sqlite_store;
 mod token;
 
@@ -24,5 +26,5 @@ pub use open::open_session_store;
 pub use postgres_store::PostgresSessionStore;
 pub use record::{SessionKind, SessionRecord, SessionStore};
 #[cfg(feature = "sqlite")]
-pub use sqlite_store::SqliteSessionStore;
+pub use sqlite_store::{RecordCacheCounts, SqliteSessionStore};
 pub use token::{new_token, token_id, TOKEN_LEN};

@@ -1,15 +1,21 @@
 //! SQLite session store (the embedded default): one table, WAL mode, a busy timeout, only
 //! token hashes stored. Any SQLite error is `dependency_unavailable` (fail closed).
+//!
+//! Lookups are answered from a cache of the records read before while the database's
+//! WAL-index header is unchanged ([`crate::sqlite_wal_stamp`]): a revocation or any other
+//! commit, by any connection in any process, makes the next lookup read the database.
 
 use std::path::Path;
-use std::sync::{Mutex, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::record::{SessionKind, SessionRecord, SessionStore};
+use super::sqlite_record_cache::RecordCache;
 use crate::error::{Error, ErrorCode};
 use crate::sqlite_error::SqliteFailure;
+use crate::sqlite_wal_stamp::WalStamp;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inferwarden_sessions (
@@ -37,7 +43,27 @@ fn unavailable(e: rusqlite::Error) -> Error {
 /// A session store in a SQLite file (or `:memory:`).
 #[derive(Debug)]
 pub struct SqliteSessionStore {
-    conn: Mutex<Connection>,
+    state: Mutex<Guarded>,
+}
+
+/// What a store's record cache has done ([`SqliteSessionStore::cache_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordCacheCounts {
+    /// Lookups answered from the cache (the database unchanged since the record was read).
+    pub hits: u64,
+    /// Lookups under a stamp that read the database instead: a record not kept, or kept
+    /// under an older stamp, or one that had used up its answers.
+    pub misses: u64,
+    /// Records kept now.
+    pub kept: usize,
+}
+
+/// What the store's lock guards: the connection, and the cache of records read through it.
+#[derive(Debug)]
+struct Guarded {
+    conn: Connection,
+    /// `None` when the database is not in WAL mode (`:memory:`): every lookup reads it.
+    cache: Option<RecordCache>,
 }
 
 impl SqliteSessionStore {
@@ -54,36 +80,62 @@ impl SqliteSessionStore {
 
     fn init(conn: Connection) -> Result<Self, Error> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        let cache = mode.eq_ignore_ascii_case("wal").then(RecordCache::default);
         Ok(SqliteSessionStore {
-            conn: Mutex::new(conn),
+            state: Mutex::new(Guarded { conn, cache }),
         })
     }
 
+    /// What the record cache has done since the store opened; `None` when the database is
+    /// not in WAL mode (in memory), where every lookup reads it.
+    pub fn cache_counts(&self) -> Result<Option<RecordCacheCounts>, Error> {
+        let state = self.state.lock().map_err(|_| poisoned())?;
+        Ok(state.cache.as_ref().map(|cache| {
+            let (hits, misses) = cache.counts();
+            RecordCacheCounts {
+                hits,
+                misses,
+                kept: cache.kept(),
+            }
+        }))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
+        self.with_state(|state| f(&state.conn))
+    }
+
+    fn with_state<T>(
+        &self,
+        f: impl FnOnce(&mut Guarded) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
         if crate::no_wait::must_not_wait() {
             return self.with_no_wait(f);
         }
-        let conn = self.conn.lock().map_err(|_| poisoned())?;
-        f(&conn).map_err(unavailable)
+        let mut state = self.state.lock().map_err(|_| poisoned())?;
+        f(&mut state).map_err(unavailable)
     }
 
-    /// `with` inside a [`crate::no_wait`] try: the connection only if it is free, a zero
-    /// busy timeout, and [`crate::no_wait::would_block`] instead of waiting.
+    /// `with_state` inside a [`crate::no_wait`] try: the connection only if it is free, a
+    /// zero busy timeout, and [`crate::no_wait::would_block`] instead of waiting.
     fn with_no_wait<T>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&mut Guarded) -> rusqlite::Result<T>,
     ) -> Result<T, Error> {
-        let conn = match self.conn.try_lock() {
-            Ok(conn) => conn,
+        let mut state: MutexGuard<'_, Guarded> = match self.state.try_lock() {
+            Ok(state) => state,
             Err(TryLockError::WouldBlock) => return Err(crate::no_wait::would_block(LABEL)),
             Err(TryLockError::Poisoned(_)) => return Err(poisoned()),
         };
-        conn.busy_timeout(Duration::ZERO).map_err(unavailable)?;
-        let out = f(&conn);
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        state
+            .conn
+            .busy_timeout(Duration::ZERO)
+            .map_err(unavailable)?;
+        let out = f(&mut state);
+        state.conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
         match out {
             Ok(v) => Ok(v),
             Err(e) if crate::sqlite_error::classify(&e) == SqliteFailure::Busy => {
@@ -94,13 +146,46 @@ impl SqliteSessionStore {
     }
 }
 
+impl Guarded {
+    /// The record of `id`: from the cache while the database's stamp is the one it was read
+    /// under, otherwise read (and kept when the stamp did not change across the read).
+    fn get(&mut self, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
+        let Some(cache) = self.cache.as_mut() else {
+            return read_record(&self.conn, id);
+        };
+        let before = WalStamp::read(&self.conn);
+        if let Some(stamp) = before {
+            if let Some(record) = cache.lookup(id, stamp) {
+                return Ok(Some(record));
+            }
+        }
+        let found = read_record(&self.conn, id)?;
+        match (&found, before) {
+            (Some(record), Some(stamp)) if WalStamp::read(&self.conn) == Some(stamp) => {
+                cache.fill(record, stamp);
+            }
+            _ => cache.forget(id),
+        }
+        Ok(found)
+    }
+}
+
+fn read_record(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRecord>> {
+    conn.prepare_cached(
+        "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
+         FROM inferwarden_sessions WHERE id = ?1",
+    )?
+    .query_row(params![id], row_to_record)
+    .optional()
+}
+
 impl SqliteSessionStore {
     #[cfg(feature = "test-hooks")]
     /// Runs `f` with the store's connection while no other store call can run: how tests
     /// make the store busy for a while (another thread in the middle of a call).
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, Error> {
-        let conn = self.conn.lock().map_err(|_| poisoned())?;
-        Ok(f(&conn))
+        let state = self.state.lock().map_err(|_| poisoned())?;
+        Ok(f(&state.conn))
     }
 }
 
@@ -142,14 +227,7 @@ impl SessionStore for SqliteSessionStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<SessionRecord>, Error> {
-        self.with(|c| {
-            c.prepare_cached(
-                "SELECT id, kind, principal, created_ms, expires_ms, idle_timeout_ms, last_seen_ms, revoked_ms
-                 FROM inferwarden_sessions WHERE id = ?1",
-            )?
-            .query_row(params![id], row_to_record)
-            .optional()
-        })
+        self.with_state(|state| state.get(id))
     }
 
     fn touch(&self, id: &str, now_ms: i64) -> Result<(), Error> {
