@@ -25,9 +25,10 @@
 //! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
-// No unsafe code, except in two modules that allow it for themselves alone: the global
-// allocator of `parity::GuardedAllocator` (an allocator cannot be written without it) and
-// `sqlite_wal_stamp` (SQLite's C interface, to read the WAL-index header).
+// No unsafe code, except where it is allowed by name: the global allocator of
+// `parity::GuardedAllocator` (an allocator cannot be written without it), `sqlite_wal_stamp`
+// (SQLite's C interface, to read the WAL-index header), and the SQLite session store's one
+// call of `WalStamp::read` (whose safety conditions the store sets up when it opens).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

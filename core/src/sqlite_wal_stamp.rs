@@ -21,6 +21,15 @@
 //! Reaching the header takes SQLite's C interface (`sqlite3_file_control` with
 //! `SQLITE_FCNTL_FILE_POINTER`, then the file's `xShmMap` for region 0, the call SQLite's
 //! WAL code makes itself), so this module allows unsafe code for those calls alone.
+//!
+//! [`WalStamp::read`] is an `unsafe fn`: on a connection whose shared memory SQLite has not
+//! opened (rollback-journal mode, `locking_mode = EXCLUSIVE`, where the WAL-index lives in
+//! the heap), `xShmMap` would open the `-shm` file itself, and nothing would ever close it
+//! (SQLite releases it only when it closes the WAL it opened), which leaves SQLite's
+//! per-file state pointing at freed memory when the connection closes. The caller
+//! establishes WAL mode with normal locking first, as the SQLite session store does when it
+//! opens. A read-only `-shm` gives no stamp (`xShmMap` refuses), so a store over one reads
+//! the database every time.
 
 #![allow(unsafe_code)]
 
@@ -55,20 +64,26 @@ impl WalStamp {
         (first == second && is_init != 0).then_some(WalStamp(first))
     }
 
-    /// The stamp of the main database of `conn`, or `None` when there is none to read: the
-    /// database is not in WAL mode or is in memory, its WAL-index is not mapped yet, or a
-    /// commit is rewriting the header right now.
+    /// The stamp of the main database of `conn`, or `None` when there is none to read: a
+    /// database with no file (in memory), a WAL-index not mapped or read-only, or a commit
+    /// rewriting the header right now.
     ///
-    /// The caller must be the only user of `conn` for the call (the stores hold their
-    /// connection's lock).
-    pub fn read(conn: &Connection) -> Option<WalStamp> {
+    /// # Safety
+    ///
+    /// `conn`'s main database is in WAL mode with `locking_mode = NORMAL`, and `conn` has
+    /// run a transaction since it entered WAL mode (so SQLite itself has opened and mapped
+    /// the shared memory); nothing changes either mode on `conn` while stamps are read; and
+    /// the caller is the only user of `conn` for the call (the stores hold their
+    /// connection's lock). A database with no file is the one exception: it answers `None`.
+    pub unsafe fn read(conn: &Connection) -> Option<WalStamp> {
         let region = wal_index_region(conn)?;
         let words = region.cast::<AtomicU32>();
-        // SAFETY: `region` is the start of SQLite's mapping of the WAL-index's first region,
-        // 32 KiB, page-aligned, and stays mapped while `conn` is open (it is unmapped only
-        // when the connection closes its WAL, which needs `&mut` or a drop of `conn`). Its
-        // first 96 bytes are the two header copies; other processes write them concurrently,
-        // so they are read as atomics (never through a plain reference).
+        // SAFETY: `region` is the start of SQLite's mapping of the WAL-index's first region
+        // (32 KiB, page-aligned), asked for just now, while this thread alone uses `conn`:
+        // SQLite never moves a region's mapping and unmaps it only when the connection
+        // closes its WAL, which cannot happen during this call. Its first 96 bytes are the
+        // two header copies; other processes write them concurrently, so they are read as
+        // atomics (never through a plain reference).
         let load = |i: usize| unsafe { (*words.add(i)).load(Ordering::Acquire) };
         let first: [u32; HEADER_WORDS] = std::array::from_fn(load);
         fence(Ordering::SeqCst);
@@ -78,6 +93,9 @@ impl WalStamp {
 }
 
 /// The address of the WAL-index's first region of `conn`'s main database, if mapped.
+///
+/// Under [`WalStamp::read`]'s safety conditions, `xShmMap` finds the shared memory SQLite
+/// opened and only looks the region up.
 fn wal_index_region(conn: &Connection) -> Option<*const u8> {
     let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
     // SAFETY: `handle` is the open connection; SQLITE_FCNTL_FILE_POINTER writes the main

@@ -1,7 +1,7 @@
 //! The WAL-index stamp (`sqlite_wal_stamp`): equal while nothing commits, different after a
 //! commit by this connection, by another connection, or by another process's `sqlite3`
-//! library; a transaction rolled back leaves it as it was; no stamp for a database that is
-//! not in WAL mode; and the two-copy rule of the header read.
+//! library; a transaction rolled back leaves it as it was (also one that spilled pages into
+//! the WAL); no stamp for a database in memory; and the two-copy rule of the header read.
 #![cfg(feature = "sqlite")]
 
 use inferwarden::sqlite_wal_stamp::WalStamp;
@@ -9,6 +9,14 @@ use rusqlite::Connection;
 
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
+
+/// The stamp of a connection `wal_db` opened (WAL mode, normal locking, a transaction run).
+fn stamp(conn: &Connection) -> Option<WalStamp> {
+    // SAFETY: every connection passed here is in WAL mode with normal locking and has run a
+    // transaction since (`wal_db`, or a second connection that wrote), and no test changes
+    // either mode; each test uses its connections from one thread.
+    unsafe { WalStamp::read(conn) }
+}
 
 fn wal_db() -> (temp_dir::Dir, Connection) {
     let dir = temp_dir::Dir::new("iw-wal-stamp");
@@ -27,68 +35,99 @@ fn wal_db() -> (temp_dir::Dir, Connection) {
 #[test]
 fn the_stamp_is_stable_while_nothing_commits() {
     let (_dir, conn) = wal_db();
-    let a = WalStamp::read(&conn).expect("a WAL database has a stamp");
+    let a = stamp(&conn).expect("a WAL database has a stamp");
     let _: String = conn
         .query_row("SELECT v FROM t WHERE k = 1", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(WalStamp::read(&conn), Some(a));
+    assert_eq!(stamp(&conn), Some(a));
 }
 
 #[test]
 fn a_commit_by_this_connection_changes_the_stamp() {
     let (_dir, conn) = wal_db();
-    let a = WalStamp::read(&conn).unwrap();
+    let a = stamp(&conn).unwrap();
     conn.execute("UPDATE t SET v = 'b' WHERE k = 1", [])
         .unwrap();
-    let b = WalStamp::read(&conn).unwrap();
+    let b = stamp(&conn).unwrap();
     assert_ne!(a, b);
     // A statement that changes no row commits no frame.
     conn.execute("UPDATE t SET v = 'c' WHERE k = 99", [])
         .unwrap();
-    assert_eq!(WalStamp::read(&conn), Some(b));
+    assert_eq!(stamp(&conn), Some(b));
 }
 
 #[test]
 fn a_commit_by_another_connection_changes_the_stamp() {
     let (dir, conn) = wal_db();
-    let a = WalStamp::read(&conn).unwrap();
+    let a = stamp(&conn).unwrap();
     let other = Connection::open(dir.path().join("t.db")).unwrap();
     other
         .execute("UPDATE t SET v = 'z' WHERE k = 1", [])
         .unwrap();
-    assert_ne!(WalStamp::read(&conn), Some(a));
+    assert_ne!(stamp(&conn), Some(a));
 }
 
 #[test]
 fn a_rolled_back_transaction_leaves_the_stamp() {
     let (dir, conn) = wal_db();
-    let a = WalStamp::read(&conn).unwrap();
+    let a = stamp(&conn).unwrap();
     let mut other = Connection::open(dir.path().join("t.db")).unwrap();
     let tx = other.transaction().unwrap();
     tx.execute("UPDATE t SET v = 'z' WHERE k = 1", []).unwrap();
     // Uncommitted: readers still see the old row, and the stamp says so.
-    assert_eq!(WalStamp::read(&conn), Some(a));
+    assert_eq!(stamp(&conn), Some(a));
     tx.rollback().unwrap();
-    assert_eq!(WalStamp::read(&conn), Some(a));
+    assert_eq!(stamp(&conn), Some(a));
 }
 
 #[test]
-fn a_checkpoint_that_restarts_the_wal_changes_the_stamp_at_the_next_commit() {
+fn a_commit_into_a_restarted_wal_changes_the_stamp() {
     let (_dir, conn) = wal_db();
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
-    let a = WalStamp::read(&conn).unwrap();
+    let a = stamp(&conn).unwrap();
     conn.execute("UPDATE t SET v = 'b' WHERE k = 1", [])
         .unwrap();
-    let b = WalStamp::read(&conn).unwrap();
+    let b = stamp(&conn).unwrap();
     assert_ne!(a, b);
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
     conn.execute("UPDATE t SET v = 'a' WHERE k = 1", [])
         .unwrap();
-    // The same content and frame count as after the first update, in a restarted WAL:
-    // still a new stamp (the salts and the change counter moved on).
-    assert_ne!(WalStamp::read(&conn), Some(b));
+    // The same frame count as after the first update, in a restarted WAL: a new stamp all
+    // the same (the change counter moved on, and the restart drew new salts).
+    assert_ne!(stamp(&conn), Some(b));
+}
+
+#[test]
+fn a_rolled_back_transaction_that_spilled_into_the_wal_leaves_the_stamp() {
+    let (dir, conn) = wal_db();
+    let a = stamp(&conn).unwrap();
+    let mut other = Connection::open(dir.path().join("t.db")).unwrap();
+    // A one-page cache: the big transaction writes (uncommitted) frames into the WAL.
+    other.execute_batch("PRAGMA cache_size = 1;").unwrap();
+    let wal = dir.path().join("t.db-wal");
+    let wal_before = std::fs::metadata(&wal).unwrap().len();
+    let tx = other.transaction().unwrap();
+    for k in 2..3_000 {
+        tx.execute(
+            "INSERT INTO t VALUES (?1, ?2)",
+            rusqlite::params![k, "x".repeat(200)],
+        )
+        .unwrap();
+    }
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() > wal_before + 100_000,
+        "the transaction spilled pages into the WAL"
+    );
+    assert_eq!(stamp(&conn), Some(a));
+    tx.rollback().unwrap();
+    assert_eq!(stamp(&conn), Some(a));
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1);
+    assert_eq!(stamp(&conn), Some(a));
 }
 
 #[test]
@@ -98,7 +137,7 @@ fn a_commit_by_another_process_changes_the_stamp() {
         panic!("python3 is needed for the cross-process stamp test");
     };
     let (dir, conn) = wal_db();
-    let a = WalStamp::read(&conn).unwrap();
+    let a = stamp(&conn).unwrap();
     let path = dir.path().join("t.db");
     let status = std::process::Command::new(python)
         .args([
@@ -109,7 +148,7 @@ fn a_commit_by_another_process_changes_the_stamp() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert_ne!(WalStamp::read(&conn), Some(a));
+    assert_ne!(stamp(&conn), Some(a));
     let v: String = conn
         .query_row("SELECT v FROM t WHERE k = 1", [], |r| r.get(0))
         .unwrap();
@@ -117,16 +156,11 @@ fn a_commit_by_another_process_changes_the_stamp() {
 }
 
 #[test]
-fn no_stamp_without_a_wal() {
+fn no_stamp_for_a_database_in_memory() {
     let memory = Connection::open_in_memory().unwrap();
     memory.execute_batch("CREATE TABLE t (k INTEGER);").unwrap();
-    assert_eq!(WalStamp::read(&memory), None);
-    let dir = temp_dir::Dir::new("iw-wal-stamp");
-    let rollback = Connection::open(dir.path().join("r.db")).unwrap();
-    rollback
-        .execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE t (k INTEGER);")
-        .unwrap();
-    assert_eq!(WalStamp::read(&rollback), None);
+    // SAFETY: a database with no file answers before any shared memory is asked for.
+    assert_eq!(unsafe { WalStamp::read(&memory) }, None);
 }
 
 #[test]

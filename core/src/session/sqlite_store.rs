@@ -62,7 +62,8 @@ pub struct RecordCacheCounts {
 #[derive(Debug)]
 struct Guarded {
     conn: Connection,
-    /// `None` when the database is not in WAL mode (`:memory:`): every lookup reads it.
+    /// `None` when the database is not in WAL mode with normal locking (`:memory:`): every
+    /// lookup reads it. When `Some`, `conn` meets [`WalStamp::read`]'s safety conditions.
     cache: Option<RecordCache>,
 }
 
@@ -80,11 +81,18 @@ impl SqliteSessionStore {
 
     fn init(conn: Connection) -> Result<Self, Error> {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
-        let mode: String = conn
+        let journal: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .map_err(unavailable)?;
+        let locking: String = conn
+            .pragma_query_value(None, "locking_mode", |row| row.get(0))
+            .map_err(unavailable)?;
+        // A transaction in WAL mode: SQLite opens and maps the shared memory.
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        let cache = mode.eq_ignore_ascii_case("wal").then(RecordCache::default);
+        // The cache reads the WAL-index header (`WalStamp::read`): only in WAL mode with
+        // normal locking, which the store never changes afterwards.
+        let cache = (journal.eq_ignore_ascii_case("wal") && locking.eq_ignore_ascii_case("normal"))
+            .then(RecordCache::default);
         Ok(SqliteSessionStore {
             state: Mutex::new(Guarded { conn, cache }),
         })
@@ -153,7 +161,7 @@ impl Guarded {
         let Some(cache) = self.cache.as_mut() else {
             return read_record(&self.conn, id);
         };
-        let before = WalStamp::read(&self.conn);
+        let before = stamp(&self.conn);
         if let Some(stamp) = before {
             if let Some(record) = cache.lookup(id, stamp) {
                 return Ok(Some(record));
@@ -161,12 +169,23 @@ impl Guarded {
         }
         let found = read_record(&self.conn, id)?;
         match (&found, before) {
-            (Some(record), Some(stamp)) if WalStamp::read(&self.conn) == Some(stamp) => {
-                cache.fill(record, stamp);
+            (Some(record), Some(before)) if stamp(&self.conn) == Some(before) => {
+                cache.fill(record, before);
             }
             _ => cache.forget(id),
         }
         Ok(found)
+    }
+}
+
+/// The WAL stamp of the store's connection (only called when the store keeps a cache).
+fn stamp(conn: &Connection) -> Option<WalStamp> {
+    // SAFETY: a store keeps a cache only when its connection is in WAL mode with normal
+    // locking after a transaction (`init`), and it never changes either mode; the caller
+    // holds the store's lock, so it is the connection's only user.
+    #[allow(unsafe_code)]
+    unsafe {
+        WalStamp::read(conn)
     }
 }
 
@@ -182,7 +201,8 @@ fn read_record(conn: &Connection, id: &str) -> rusqlite::Result<Option<SessionRe
 impl SqliteSessionStore {
     #[cfg(feature = "test-hooks")]
     /// Runs `f` with the store's connection while no other store call can run: how tests
-    /// make the store busy for a while (another thread in the middle of a call).
+    /// make the store busy for a while (another thread in the middle of a call). `f` must
+    /// not change the journal or locking mode (the record cache relies on both).
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> Result<T, Error> {
         let state = self.state.lock().map_err(|_| poisoned())?;
         Ok(f(&state.conn))
