@@ -98,6 +98,23 @@ def middleware_costs(gate: "inferwarden.Gate") -> None:
     print(f"middleware: decide_asgi (scope read in Rust)      {now:8.2f} us")
 
 
+def sqlite_sessions(cfg: "inferwarden.PolicyConfig") -> None:
+    """A session lookup in a SQLite file (WAL), the store's cache answering, on the event
+    loop's path (`try_decide_scope`) and through `decide`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        gate = inferwarden.Gate(cfg, session_store=f"sqlite:{Path(tmp) / 'sessions.db'}")
+        d = gate.decide("POST", "/auth/session", [("X-API-Key", KEY)])
+        token = gate.issue_session(d, "generation").token
+        scope = {
+            "type": "http", "method": "GET", "path": "/status/t2", "raw_path": b"/status/t2",
+            "query_string": b"", "client": ("127.0.0.1", 51234),
+            "headers": [(b"host", b"127.0.0.1:8000"), (b"cookie", f"gg_session={token}".encode())],
+        }
+        cookie = [("Cookie", f"gg_session={token}")]
+        print(f"gate.try_decide_scope (SQLite session) {per_call_us(lambda: gate.try_decide_scope(scope), 200_000):8.2f} us")
+        print(f"gate.decide (SQLite session)     {per_call_us(lambda: gate.decide('GET', '/status/t2', cookie), 50_000):8.2f} us")
+
+
 def main() -> None:
     cfg = inferwarden.PolicyConfig.from_text(f'[auth]\napi_keys = ["{KEY}"]\n[rate_limits.admin_bootstrap]\nlimit = 1000000000\nwindow_s = 60\n')
     gate = inferwarden.Gate(cfg)
@@ -108,6 +125,7 @@ def main() -> None:
     middleware_costs(gate)
     print(f"gate.decide (API key)            {per_call_us(lambda: gate.decide('GET', '/status/t1', headers), 50_000):8.2f} us")
     print(f"gate.decide (memory session)     {per_call_us(lambda: gate.decide('GET', '/status/t1', cookie), 50_000):8.2f} us")
+    sqlite_sessions(cfg)
     # The throttled route with a limit high enough never to refuse: the cost of CORS +
     # classification + an in-memory limiter check + the admin-key compare + its audit event.
     boot = [("x-admin-key", "wrong")]

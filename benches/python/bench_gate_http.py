@@ -179,29 +179,39 @@ def open_loop_result(p: subprocess.Popen[str]) -> dict:
 
 def below_saturation(saturated_rps: float) -> None:
     """The trivial route's latency at a fixed rate, alone and beside a fixed-rate load on the
-    PostgreSQL + Redis path (nothing saturated)."""
+    PostgreSQL + Redis path (nothing saturated), ``REPEATS`` rounds (each: alone, 25 %,
+    50 %), every round's rows printed and the median rise of each load at the end."""
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "inferwarden-benches", "--bin", "open_loop"],
                    cwd=ROOT, check=True)
     server = Server("postgres")
+    rises: dict[float, list[float]] = {0.25: [], 0.5: []}
     try:
         cookie = [f"Cookie: {server.cookies['admin']}"]
         probe_rate = 200
         # Warm-up: the pool's connections and the statements are prepared.
         open_loop_result(open_loop(server.url("/admin/accounts"), 200, 16, cookie, 2))
-        alone = open_loop_result(open_loop(server.url("/health"), probe_rate, 4, []))
-        print(f"\nopen loop, {SECONDS} s each; PostgreSQL + Redis path saturated at {saturated_rps:,.0f} req/s (64 connections)\n")
-        print("| load on the PostgreSQL + Redis path | its p50 / p99 ms | GET /health at 200 req/s: p50 / p99 ms | p99 rise |")
-        print("|---|---|---|---|")
-        print(f"| none | - | {alone['p50_ms']:.2f} / {alone['p99_ms']:.2f} | - |")
-        for share in (0.25, 0.5):
-            rate = saturated_rps * share
-            load = open_loop(server.url("/admin/accounts"), rate, 16, cookie)
-            probe = open_loop(server.url("/health"), probe_rate, 4, [])
-            p, l = open_loop_result(probe), open_loop_result(load)
-            print(f"| {rate:,.0f} req/s ({share:.0%} of saturation) | {l['p50_ms']:.2f} / {l['p99_ms']:.2f} "
-                  f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | +{p['p99_ms'] - alone['p99_ms']:.2f} ms |")
+        print(f"\nopen loop, {SECONDS} s each, {REPEATS} rounds; PostgreSQL + Redis path saturated at {saturated_rps:,.0f} req/s (64 connections)\n")
+        print("| round | load on the PostgreSQL + Redis path | its p50 / p99 ms | GET /health at 200 req/s: p50 / p99 ms | p99 rise |")
+        print("|---|---|---|---|---|")
+        for round_no in range(1, REPEATS + 1):
+            alone = open_loop_result(open_loop(server.url("/health"), probe_rate, 4, []))
+            print(f"| {round_no} | none | - | {alone['p50_ms']:.2f} / {alone['p99_ms']:.2f} | - |")
+            for share in (0.25, 0.5):
+                rate = saturated_rps * share
+                load = open_loop(server.url("/admin/accounts"), rate, 16, cookie)
+                probe = open_loop(server.url("/health"), probe_rate, 4, [])
+                p, l = open_loop_result(probe), open_loop_result(load)
+                rise = p["p99_ms"] - alone["p99_ms"]
+                rises[share].append(rise)
+                print(f"| {round_no} | {rate:,.0f} req/s ({share:.0%} of saturation) | {l['p50_ms']:.2f} / {l['p99_ms']:.2f} "
+                      f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | {rise:+.2f} ms |")
     finally:
         server.stop()
+    for share, values in rises.items():
+        ordered = sorted(values)
+        print(f"\np99 rise at {share:.0%} of saturation: median {ordered[len(ordered) // 2]:+.2f} ms "
+              f"(rounds: {', '.join(f'{v:+.2f}' for v in values)})", end="")
+    print()
 
 
 def main() -> None:
