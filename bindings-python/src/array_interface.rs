@@ -92,9 +92,8 @@ pub fn convert_frames_cuda_array<'py>(
     let (info, producer_stream) = described.tensor_info().map_err(|e| invalid(py, e.0))?;
     let p = plan(&info, reinterpret).map_err(|e| invalid(py, e.0))?;
     let dims = Dims::from_shape(&p.shape, layout).map_err(|e| invalid(py, e.0))?;
-    if p.byte_len > 0 && described.address == 0 {
-        return Err(invalid(py, "__cuda_array_interface__ array with no data"));
-    }
+    p.require_data(described.address, "__cuda_array_interface__ array")
+        .map_err(|e| invalid(py, e.0))?;
     place(p.residence, device, out).map_err(|e| to_py_err(py, Error::from(e)))?;
     let tensor = DescribedDeviceTensor {
         address: described.address,

@@ -129,9 +129,8 @@ pub fn convert_frames_dlpack<'py>(
     let (info, data) = tensor_info(py, capsule)?;
     let p = plan(&info, reinterpret).map_err(|e| invalid(py, e.0))?;
     let dims = Dims::from_shape(&p.shape, layout).map_err(|e| invalid(py, e.0))?;
-    if p.byte_len > 0 && data.is_null() {
-        return Err(invalid(py, "DLPack tensor with no data"));
-    }
+    p.require_data(data as u64, "DLPack tensor")
+        .map_err(|e| invalid(py, e.0))?;
     if let Residence::Device { ordinal } = p.residence {
         // Refused here when `device` is `cpu`; otherwise converted on the tensor's GPU.
         place(p.residence, device, out).map_err(|e| to_py_err(py, Error::from(e)))?;

@@ -73,6 +73,18 @@ pub struct FramePlan {
     pub byte_len: usize,
 }
 
+impl FramePlan {
+    /// Refuses a tensor whose data pointer (`address`, 0 for none) is null while the plan
+    /// reads bytes: the one rule for DLPack and `__cuda_array_interface__` producers
+    /// (`what` names the interface in the message). An empty tensor may have no pointer.
+    pub fn require_data(&self, address: u64, what: &str) -> Result<(), ShapeError> {
+        if self.byte_len > 0 && address == 0 {
+            return Err(refuse(format!("{what} with no data")));
+        }
+        Ok(())
+    }
+}
+
 fn refuse(text: String) -> ShapeError {
     ShapeError(text)
 }

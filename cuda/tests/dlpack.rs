@@ -137,3 +137,16 @@ fn an_empty_tensor_with_a_huge_dimension_has_no_bytes_in_either_count() {
     assert_eq!(full.len(), None, "an overflow is still an overflow");
     assert!(!full.is_empty());
 }
+
+#[test]
+fn a_tensor_with_bytes_needs_a_data_pointer_and_an_empty_one_does_not() {
+    let full = plan(&info(CODE_FLOAT, 32, &SHAPE), None).unwrap();
+    assert_eq!(
+        full.require_data(0, "DLPack tensor").unwrap_err().0,
+        "DLPack tensor with no data"
+    );
+    assert!(full.require_data(0x1000, "DLPack tensor").is_ok());
+    let empty = plan(&info(CODE_FLOAT, 32, &[1, 3, 0, 4, 5]), None).unwrap();
+    assert_eq!(empty.byte_len, 0);
+    assert!(empty.require_data(0, "DLPack tensor").is_ok());
+}
