@@ -26,7 +26,8 @@ connections load the PostgreSQL + Redis path of the same process (at saturation)
 same below saturation with a fixed-rate (open-loop) generator, `benches/src/bin/open_loop.rs`
 (latency counted from when each request was due, as wrk2 does): GET /health at 200 req/s
 alone, then beside the PostgreSQL + Redis path loaded at 25 % and 50 % of the throughput it
-reached with 64 connections.
+reached with 64 connections, and beside the same loads on that route of the bare app (the
+control: what the load alone brings on this machine).
 
 Run (after scripts/setup-python.sh --release and `apt-get install wrk`; PostgreSQL and Redis
 from `eval "$(scripts/services.sh start)"`):
@@ -180,36 +181,43 @@ def open_loop_result(p: subprocess.Popen[str]) -> dict:
 def below_saturation(saturated_rps: float) -> None:
     """The trivial route's latency at a fixed rate, alone and beside a fixed-rate load on the
     PostgreSQL + Redis path (nothing saturated), ``REPEATS`` rounds (each: alone, 25 %,
-    50 %), every round's rows printed and the median rise of each load at the end."""
+    50 %), every round's rows printed and the median rise of each load at the end. Each
+    round also loads the same route of the bare app at the same rates (the control): the
+    rise a load of that many requests brings without the gate, which is this machine's
+    floor for the gated rise."""
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "inferwarden-benches", "--bin", "open_loop"],
                    cwd=ROOT, check=True)
-    server = Server("postgres")
-    rises: dict[float, list[float]] = {0.25: [], 0.5: []}
-    try:
-        cookie = [f"Cookie: {server.cookies['admin']}"]
-        probe_rate = 200
-        # Warm-up: the pool's connections and the statements are prepared.
-        open_loop_result(open_loop(server.url("/admin/accounts"), 200, 16, cookie, 2))
-        print(f"\nopen loop, {SECONDS} s each, {REPEATS} rounds; PostgreSQL + Redis path saturated at {saturated_rps:,.0f} req/s (64 connections)\n")
-        print("| round | load on the PostgreSQL + Redis path | its p50 / p99 ms | GET /health at 200 req/s: p50 / p99 ms | p99 rise |")
-        print("|---|---|---|---|---|")
-        for round_no in range(1, REPEATS + 1):
-            alone = open_loop_result(open_loop(server.url("/health"), probe_rate, 4, []))
-            print(f"| {round_no} | none | - | {alone['p50_ms']:.2f} / {alone['p99_ms']:.2f} | - |")
-            for share in (0.25, 0.5):
-                rate = saturated_rps * share
-                load = open_loop(server.url("/admin/accounts"), rate, 16, cookie)
-                probe = open_loop(server.url("/health"), probe_rate, 4, [])
-                p, l = open_loop_result(probe), open_loop_result(load)
-                rise = p["p99_ms"] - alone["p99_ms"]
-                rises[share].append(rise)
-                print(f"| {round_no} | {rate:,.0f} req/s ({share:.0%} of saturation) | {l['p50_ms']:.2f} / {l['p99_ms']:.2f} "
-                      f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | {rise:+.2f} ms |")
-    finally:
-        server.stop()
-    for share, values in rises.items():
+    rises: dict[tuple[str, float], list[float]] = {(m, s): [] for m in ("postgres", "bare") for s in (0.25, 0.5)}
+    probe_rate = 200
+    print(f"\nopen loop, {SECONDS} s each, {REPEATS} rounds; PostgreSQL + Redis path saturated at {saturated_rps:,.0f} req/s "
+          "(64 connections); control: the same loads on the route of the bare app\n")
+    print("| round | server | load on GET /admin/accounts | its p50 / p99 ms | GET /health at 200 req/s: p50 / p99 ms | p99 rise |")
+    print("|---|---|---|---|---|---|")
+    for round_no in range(1, REPEATS + 1):
+        for mode in ("postgres", "bare"):
+            server = Server(mode)
+            label = "gated (PostgreSQL + Redis)" if mode == "postgres" else "bare (control)"
+            try:
+                cookie = [f"Cookie: {server.cookies.get('admin', PLACEHOLDER_ADMIN)}"]
+                # Warm-up: the pool's connections and the statements are prepared.
+                open_loop_result(open_loop(server.url("/admin/accounts"), 200, 16, cookie, 2))
+                alone = open_loop_result(open_loop(server.url("/health"), probe_rate, 4, []))
+                print(f"| {round_no} | {label} | none | - | {alone['p50_ms']:.2f} / {alone['p99_ms']:.2f} | - |")
+                for share in (0.25, 0.5):
+                    rate = saturated_rps * share
+                    load = open_loop(server.url("/admin/accounts"), rate, 16, cookie)
+                    probe = open_loop(server.url("/health"), probe_rate, 4, [])
+                    p, l = open_loop_result(probe), open_loop_result(load)
+                    rise = p["p99_ms"] - alone["p99_ms"]
+                    rises[(mode, share)].append(rise)
+                    print(f"| {round_no} | {label} | {rate:,.0f} req/s ({share:.0%} of saturation) | {l['p50_ms']:.2f} / {l['p99_ms']:.2f} "
+                          f"| {p['p50_ms']:.2f} / {p['p99_ms']:.2f} | {rise:+.2f} ms |")
+            finally:
+                server.stop()
+    for (mode, share), values in rises.items():
         ordered = sorted(values)
-        print(f"\np99 rise at {share:.0%} of saturation: median {ordered[len(ordered) // 2]:+.2f} ms "
+        label = "gated" if mode == "postgres" else "control (bare app)"
+        print(f"\np99 rise at {share:.0%} of saturation, {label}: median {ordered[len(ordered) // 2]:+.2f} ms "
               f"(rounds: {', '.join(f'{v:+.2f}' for v in values)})", end="")
     print()
 

@@ -23,12 +23,14 @@
 //!   streamed results and previews, generate, gallery fan-out);
 //! - `smoke` (feature `smoke`): the live contract smoke runner of a release gate;
 //! - `runtime` (feature `tokio`): the one lazily created, fork-checked runtime of the bindings;
+//! - `thread_policy` (feature `tokio`): its threads' scheduling policy (no wake-up preemption);
 //! - [`dispatch`]: GPU dispatch policy (VRAM levels, placement, degraded queue, lanes, pipeline slots).
 
 // No unsafe code, except where it is allowed by name: the global allocator of
 // `parity::GuardedAllocator` (an allocator cannot be written without it), `sqlite_wal_stamp`
 // (SQLite's C interface, to read the WAL-index header), and the SQLite session store's one
-// call of `WalStamp::read` (whose safety conditions the store sets up when it opens).
+// call of `WalStamp::read` (whose safety conditions the store sets up when it opens), and
+// `thread_policy` (the two libc calls that read and set a thread's scheduling policy).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -70,6 +72,8 @@ pub mod sqlite_error;
 pub mod sqlite_wal_stamp;
 pub mod store_url;
 pub mod task_ref;
+#[cfg(feature = "tokio")]
+pub mod thread_policy;
 mod trace;
 pub mod workspace;
 

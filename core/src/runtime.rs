@@ -1,6 +1,9 @@
 //! The one tokio runtime a process's bindings share (feature `tokio`), created lazily on
 //! first use: multi-threaded, at most four worker threads named `inferwarden-rt`, with I/O
-//! and timers enabled.
+//! and timers enabled. Its threads (workers and blocking pool) run in `SCHED_BATCH` on Linux,
+//! so they never preempt the application's event loop when a store reply wakes them
+//! ([`crate::thread_policy`]). The Python binding uses [`shared`]; the Node binding hands
+//! [`build`]'s runtime to napi-rs when its module loads.
 //!
 //! Fork safety: a forked child inherits the runtime's memory but none of its threads, so a
 //! future handed to it would never run and the caller would hang. [`shared`] remembers the
@@ -19,16 +22,23 @@ struct Shared {
     runtime: Runtime,
 }
 
-static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
+static SHARED: OnceLock<Result<Shared, Error>> = OnceLock::new();
 
-/// A runtime configured the way the bindings use it (Node hands one to napi-rs).
+/// A runtime configured the way the bindings use it (Node hands one to napi-rs): every
+/// thread it starts, worker or blocking, first gives up wake-up preemption
+/// ([`crate::thread_policy`]), unless `INFERWARDEN_RUNTIME_SCHED=normal`; another value of
+/// that variable is `config_invalid`.
 pub fn build() -> Result<Runtime, Error> {
+    let threads = crate::thread_policy::RuntimeThreads::from_env()?;
     let workers = std::thread::available_parallelism()
         .map(|n| n.get().clamp(1, 4))
         .unwrap_or(2);
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .thread_name("inferwarden-rt")
+        .on_thread_start(move || {
+            threads.apply_to_current_thread();
+        })
         .enable_all()
         .build()
         .map_err(|_| {
@@ -40,15 +50,14 @@ pub fn build() -> Result<Runtime, Error> {
 }
 
 /// The process-wide runtime, created on first use; `internal_error` after a fork (see the
-/// module documentation) or when it could not be started.
+/// module documentation). When it could not be built, [`build`]'s error on every call
+/// (`config_invalid` for a bad `INFERWARDEN_RUNTIME_SCHED`, else `internal_error`).
 pub fn shared() -> Result<&'static Runtime, Error> {
     let shared = SHARED.get_or_init(|| {
-        build()
-            .map(|runtime| Shared {
-                pid: std::process::id(),
-                runtime,
-            })
-            .map_err(|e| e.detail().to_owned())
+        build().map(|runtime| Shared {
+            pid: std::process::id(),
+            runtime,
+        })
     });
     match shared {
         Ok(s) if s.pid == std::process::id() => Ok(&s.runtime),
@@ -62,7 +71,7 @@ pub fn shared() -> Result<&'static Runtime, Error> {
             ),
         )
         .meta("reason", "used_after_fork")),
-        Err(detail) => Err(Error::with_detail(ErrorCode::InternalError, detail.clone())),
+        Err(error) => Err(error.clone()),
     }
 }
 

@@ -170,7 +170,11 @@ fn unknown_env_override_is_an_error() {
     PolicyConfig::from_text_with_env(
         None,
         ConfigFormat::Toml,
-        &env(&[("INFERWARDEN_GPU", "1"), ("INFERWARDEN_CONFIG", "x.toml")]),
+        &env(&[
+            ("INFERWARDEN_GPU", "1"),
+            ("INFERWARDEN_CONFIG", "x.toml"),
+            ("INFERWARDEN_RUNTIME_SCHED", "normal"),
+        ]),
     )
     .unwrap();
 }

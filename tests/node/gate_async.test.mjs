@@ -59,3 +59,52 @@ test('decideAsync decides on the spot when nothing has to wait: the promise is a
   assert.match(inspect(later), /<pending>/)
   assert.equal((await later).allowed, true)
 })
+
+// The native runtime's threads (core's runtime, handed to napi-rs when the module loads) never
+// preempt the JS thread when a store reply wakes them: Linux SCHED_BATCH (policy 3 in
+// /proc/<pid>/task/<tid>/stat, field 41). The JS thread keeps its policy.
+test('the native runtime threads run in SCHED_BATCH and the JS thread keeps its policy', { skip: process.platform !== 'linux' }, async () => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const policy = (tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])
+  }
+  const before = policy(process.pid)
+  await iw.metricsAsync() // runs on the runtime's blocking pool
+  const policies = new Map()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'inferwarden-rt') policies.set(tid, policy(tid))
+    } catch { /* the thread ended meanwhile */ }
+  }
+  assert.ok(policies.size > 0, 'no thread of the native runtime was found')
+  assert.deepEqual([...new Set(policies.values())], [3], JSON.stringify([...policies]))
+  assert.equal(policy(process.pid), before)
+})
+
+// INFERWARDEN_RUNTIME_SCHED: `normal` keeps the default policy; any value but batch/normal is
+// config_invalid, and every promise of the module rejects with it (read when the module loads).
+test('INFERWARDEN_RUNTIME_SCHED=normal keeps the default policy and a bad value rejects every promise', { skip: process.platform !== 'linux' }, async () => {
+  const { execFileSync } = await import('node:child_process')
+  const { packageDir } = await import('./support.mjs')
+  const child = `
+    const { readdirSync, readFileSync } = require('node:fs')
+    const iw = require(${JSON.stringify(packageDir)})
+    iw.metricsAsync().then(() => {
+      const policies = new Set()
+      for (const tid of readdirSync('/proc/self/task')) {
+        try {
+          if (readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim() !== 'inferwarden-rt') continue
+          const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8')
+          policies.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]))
+        } catch {}
+      }
+      console.log(JSON.stringify({ policies: [...policies] }))
+    }, (e) => console.log(JSON.stringify({ code: e.code, field: e.metadata && e.metadata.field })))`
+  const run = (value) => JSON.parse(execFileSync(process.execPath, ['-e', child], {
+    env: { ...process.env, INFERWARDEN_RUNTIME_SCHED: value }, encoding: 'utf8'
+  }))
+  assert.deepEqual(run('normal'), { policies: [0] })
+  assert.deepEqual(run('batch'), { policies: [3] })
+  assert.deepEqual(run('fifo'), { code: 'config_invalid', field: 'INFERWARDEN_RUNTIME_SCHED' })
+})

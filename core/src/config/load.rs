@@ -23,11 +23,13 @@ pub const ENV_PREFIX: &str = "INFERWARDEN_";
 /// `INFERWARDEN_*` variables that are not configuration overrides.
 /// `INFERWARDEN_AUDIT_SIGNING_KEY` and `INFERWARDEN_AUDIT_HMAC_KEY` are the default key
 /// variables of `audit.signing_key_env` / `audit.hmac_key_env`: read by the audit log, never
-/// part of the configuration.
-pub const RESERVED_ENV_VARS: [&str; 5] = [
+/// part of the configuration. `INFERWARDEN_RUNTIME_SCHED` is the runtime threads' policy
+/// (`thread_policy`, read when the bindings' runtime starts).
+pub const RESERVED_ENV_VARS: [&str; 6] = [
     "INFERWARDEN_CONFIG",
     "INFERWARDEN_GPU",
     "INFERWARDEN_LOG",
+    "INFERWARDEN_RUNTIME_SCHED",
     "INFERWARDEN_AUDIT_SIGNING_KEY",
     "INFERWARDEN_AUDIT_HMAC_KEY",
 ];
