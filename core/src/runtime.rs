@@ -2,8 +2,8 @@
 //! first use: multi-threaded, at most four worker threads named `inferwarden-rt`, with I/O
 //! and timers enabled. Its threads (workers and blocking pool) run in `SCHED_BATCH` on Linux,
 //! so they never preempt the application's event loop when a store reply wakes them
-//! ([`crate::thread_policy`]). The Python binding uses [`shared`]; the Node binding hands
-//! [`build`]'s runtime to napi-rs when its module loads.
+//! ([`crate::thread_policy`]). Both bindings use [`shared`] (Node: every promise, from the
+//! main thread or a worker thread).
 //!
 //! Fork safety: a forked child inherits the runtime's memory but none of its threads, so a
 //! future handed to it would never run and the caller would hang. [`shared`] remembers the
@@ -24,7 +24,7 @@ struct Shared {
 
 static SHARED: OnceLock<Result<Shared, Error>> = OnceLock::new();
 
-/// A runtime configured the way the bindings use it (Node hands one to napi-rs): every
+/// A runtime configured the way the bindings use it ([`shared`] is one): every
 /// thread it starts, worker or blocking, first gives up wake-up preemption
 /// ([`crate::thread_policy`]), unless `INFERWARDEN_RUNTIME_SCHED=normal`; another value of
 /// that variable is `config_invalid`.
@@ -82,7 +82,8 @@ pub fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Error> {
 }
 
 /// The runtime whose blocking pool takes blocking work started here: the one the caller runs
-/// on (napi-rs's in Node), or the shared runtime outside any (a Python event loop's thread).
+/// on (the shared one, inside a binding's future), or the shared runtime outside any (a
+/// Python event loop's thread, Node's JS thread).
 pub fn pool() -> Result<tokio::runtime::Handle, Error> {
     match tokio::runtime::Handle::try_current() {
         Ok(here) => Ok(here),
@@ -91,7 +92,7 @@ pub fn pool() -> Result<tokio::runtime::Handle, Error> {
 }
 
 /// Runs the blocking function `f` on the blocking pool of the runtime this is awaited on
-/// (napi-rs's in Node), or of the shared runtime outside one, so an async caller's executor
+/// (the shared one, in the bindings), or of the shared runtime outside one, so an async caller's executor
 /// never waits on it (e.g. `blocking(inferwarden::metrics::render)`, whose session counts
 /// are store queries). `internal_error` when `f` panics or the runtime is gone.
 pub async fn blocking<T: Send + 'static>(

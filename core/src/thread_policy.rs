@@ -15,7 +15,13 @@
 //! share of the CPU as before and are never starved; only wake-up preemption is given up:
 //! a woken thread runs when the running one sleeps (the event loop waiting for I/O) or its
 //! slice ends. Any thread may switch itself between `SCHED_OTHER` and `SCHED_BATCH` without
-//! privileges. Elsewhere (macOS, Windows) nothing changes.
+//! privileges. Elsewhere (macOS, Windows) nothing changes. A system that refuses the change
+//! (a seccomp filter) only gives up the gain; [`current_thread_policy`] tells.
+//!
+//! Like any policy, it is inherited: a thread or process started from one of the runtime's
+//! threads (a subprocess spawned by a blocking task) starts in `SCHED_BATCH` too. An
+//! application running under a real-time policy gets its runtime threads in `SCHED_BATCH`
+//! unless it sets `INFERWARDEN_RUNTIME_SCHED=normal`.
 //!
 //! The cost, measured in the same run: a route that waits on a store and is itself
 //! saturated on one CPU (the loop never sleeps) sees its own p99 rise (7.1 to 11.8 ms at 16
@@ -27,7 +33,7 @@
 use crate::error::{Error, ErrorCode};
 
 /// The environment variable that chooses the runtime threads' policy: `batch` (the default
-/// when unset or empty) or `normal`. Read once, when the runtime is built.
+/// when unset or empty) or `normal` (change nothing). Read when a runtime is built.
 pub const POLICY_ENV: &str = "INFERWARDEN_RUNTIME_SCHED";
 
 /// What the runtime's threads do when they start.
@@ -35,7 +41,8 @@ pub const POLICY_ENV: &str = "INFERWARDEN_RUNTIME_SCHED";
 pub enum RuntimeThreads {
     /// `SCHED_BATCH` on Linux: no wake-up preemption (the default).
     Batch,
-    /// Keep the policy the thread was started with (`SCHED_OTHER` normally).
+    /// Change nothing: the thread keeps the policy it inherited from the thread that built
+    /// the runtime (`SCHED_OTHER` unless the application set another).
     Normal,
 }
 
@@ -90,10 +97,16 @@ pub fn yield_to_application_threads() -> SchedPolicy {
     #[cfg(target_os = "linux")]
     {
         let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: `param` is a valid, initialised `sched_param` that outlives the call; pid 0
-        // names the calling thread; the call reads `param` and changes nothing else.
+        // The system call itself, not libc's wrapper: musl's wrappers are stubs that fail
+        // with ENOSYS. SAFETY: `param` is a valid, initialised `sched_param` that outlives
+        // the call; pid 0 names the calling thread; the kernel only reads `param`.
         unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+            libc::syscall(
+                libc::SYS_sched_setscheduler,
+                0 as libc::pid_t,
+                libc::SCHED_BATCH,
+                &param as *const libc::sched_param,
+            );
         }
     }
     current_thread_policy()
@@ -103,8 +116,10 @@ pub fn yield_to_application_threads() -> SchedPolicy {
 pub fn current_thread_policy() -> SchedPolicy {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: no arguments but pid 0 (the calling thread); returns the policy or -1.
-        match unsafe { libc::sched_getscheduler(0) } {
+        // SAFETY: no argument but pid 0 (the calling thread); returns the policy or -1. The
+        // system call itself, as above. `SCHED_RESET_ON_FORK` may be or-ed into the result.
+        let policy = unsafe { libc::syscall(libc::SYS_sched_getscheduler, 0 as libc::pid_t) };
+        match policy.max(-1) as libc::c_int & !libc::SCHED_RESET_ON_FORK {
             libc::SCHED_OTHER => SchedPolicy::Normal,
             libc::SCHED_BATCH => SchedPolicy::Batch,
             _ => SchedPolicy::Other,

@@ -69,14 +69,72 @@ fn the_environment_chooses_batch_or_normal_and_refuses_anything_else() {
 }
 
 #[test]
-fn normal_leaves_a_thread_as_it_was() {
+fn normal_changes_nothing_on_a_thread() {
     use inferwarden::thread_policy::RuntimeThreads;
-    let policy = std::thread::spawn(|| {
-        let before = current_thread_policy();
-        (before, RuntimeThreads::Normal.apply_to_current_thread())
+    let policies = std::thread::spawn(|| {
+        let batch = yield_to_application_threads();
+        (batch, RuntimeThreads::Normal.apply_to_current_thread())
     })
     .join()
     .unwrap();
-    assert_eq!(policy.0, policy.1);
-    assert_ne!(policy.1, SchedPolicy::Batch);
+    // A thread already in batch stays there: `normal` never sets a policy of its own.
+    assert_eq!(policies, (SchedPolicy::Batch, SchedPolicy::Batch));
+}
+
+/// Set in the child process that `build_reads_the_environment_once_per_runtime` starts.
+const CHILD: &str = "INFERWARDEN_TEST_THREAD_POLICY_CHILD";
+
+/// The child's side: builds a runtime under the environment it was given and prints what
+/// its threads run in, or the error. Does nothing in an ordinary test run.
+#[test]
+fn child_builds_a_runtime_under_its_environment() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    match inferwarden::runtime::build() {
+        Ok(runtime) => {
+            let task = runtime.spawn_blocking(current_thread_policy);
+            let policy = runtime.block_on(task).unwrap();
+            println!(
+                "CHILD-RESULT {policy:?} caller {:?}",
+                current_thread_policy()
+            );
+        }
+        Err(e) => println!("CHILD-RESULT {} {}", e.code_str(), e.detail()),
+    }
+}
+
+fn child(value: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_builds_a_runtime_under_its_environment",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env(inferwarden::thread_policy::POLICY_ENV, value)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .find_map(|l| l.split_once("CHILD-RESULT ").map(|(_, result)| result))
+        .unwrap_or_else(|| panic!("no result in {stdout}"))
+        .to_owned()
+}
+
+#[test]
+fn build_reads_the_environment() {
+    let caller = format!("{:?}", current_thread_policy());
+    assert_eq!(child("batch"), format!("Batch caller {caller}"));
+    assert_eq!(child(""), format!("Batch caller {caller}"));
+    // `normal`: the runtime's threads keep the policy they inherit from the caller.
+    assert_eq!(child("normal"), format!("{caller} caller {caller}"));
+    let refused = child("fifo");
+    assert!(
+        refused.starts_with("config_invalid INFERWARDEN_RUNTIME_SCHED must be"),
+        "{refused}"
+    );
 }

@@ -2,7 +2,7 @@
 // a rejection still resolves (a Decision), a bad request shape still throws synchronously.
 import test from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { iw } from './support.mjs'
@@ -10,6 +10,12 @@ import { iw } from './support.mjs'
 const API = 'canary-node-async-api-key-0123456789'
 const ADMIN = 'canary-node-async-admin-key-0123456789'
 const config = () => iw.PolicyConfig.fromText(`[auth]\napi_keys = ["${API}"]\nadmin_key = "${ADMIN}"\n`)
+
+// A thread's scheduling policy (Linux: /proc/<pid>/task/<tid>/stat, field 41).
+const policy = (tid) => {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])
+}
 
 test('decideAsync answers as decide does, for in-memory and SQLite-backed gates', async () => {
   const memory = new iw.Gate(config())
@@ -64,11 +70,6 @@ test('decideAsync decides on the spot when nothing has to wait: the promise is a
 // preempt the JS thread when a store reply wakes them: Linux SCHED_BATCH (policy 3 in
 // /proc/<pid>/task/<tid>/stat, field 41). The JS thread keeps its policy.
 test('the native runtime threads run in SCHED_BATCH and the JS thread keeps its policy', { skip: process.platform !== 'linux' }, async () => {
-  const { readdirSync, readFileSync } = await import('node:fs')
-  const policy = (tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])
-  }
   const before = policy(process.pid)
   await iw.metricsAsync() // runs on the runtime's blocking pool
   const policies = new Map()
@@ -84,7 +85,7 @@ test('the native runtime threads run in SCHED_BATCH and the JS thread keeps its 
 
 // INFERWARDEN_RUNTIME_SCHED: `normal` keeps the default policy; any value but batch/normal is
 // config_invalid, and every promise of the module rejects with it (read when the module loads).
-test('INFERWARDEN_RUNTIME_SCHED=normal keeps the default policy and a bad value rejects every promise', { skip: process.platform !== 'linux' }, async () => {
+test('INFERWARDEN_RUNTIME_SCHED=normal changes nothing and a bad value rejects the promises', { skip: process.platform !== 'linux' }, async () => {
   const { execFileSync } = await import('node:child_process')
   const { packageDir } = await import('./support.mjs')
   const child = `
@@ -99,12 +100,51 @@ test('INFERWARDEN_RUNTIME_SCHED=normal keeps the default policy and a bad value 
           policies.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]))
         } catch {}
       }
-      console.log(JSON.stringify({ policies: [...policies] }))
+      const self = readFileSync('/proc/self/task/' + process.pid + '/stat', 'utf8')
+      console.log(JSON.stringify({ policies: [...policies], caller: Number(self.slice(self.lastIndexOf(')') + 2).split(' ')[38]) }))
     }, (e) => console.log(JSON.stringify({ code: e.code, field: e.metadata && e.metadata.field })))`
   const run = (value) => JSON.parse(execFileSync(process.execPath, ['-e', child], {
     env: { ...process.env, INFERWARDEN_RUNTIME_SCHED: value }, encoding: 'utf8'
   }))
-  assert.deepEqual(run('normal'), { policies: [0] })
-  assert.deepEqual(run('batch'), { policies: [3] })
+  // `normal` changes nothing: the runtime's threads keep what they inherit from the JS thread.
+  const caller = policy(process.pid)
+  assert.deepEqual(run('normal'), { policies: [caller], caller })
+  assert.deepEqual(run('batch'), { policies: [3], caller })
   assert.deepEqual(run('fifo'), { code: 'config_invalid', field: 'INFERWARDEN_RUNTIME_SCHED' })
+})
+
+// Promises made from worker threads run on core's runtime too, also after the first worker
+// that loaded the module has exited (napi-rs tears its own runtime down when no environment is
+// left; core's runtime lives as long as the process).
+test('worker threads decide on core\'s runtime, also after an earlier worker exited', { skip: process.platform !== 'linux' }, async () => {
+  const { execFileSync } = await import('node:child_process')
+  const { packageDir } = await import('./support.mjs')
+  const child = `
+    const { Worker } = require('node:worker_threads')
+    const { readdirSync, readFileSync } = require('node:fs')
+    const code = "const iw = require(" + JSON.stringify(${JSON.stringify(packageDir)}) + ");" +
+      "const { parentPort } = require('node:worker_threads');" +
+      "iw.metricsAsync().then(() => parentPort.postMessage('ok'), (e) => parentPort.postMessage('err ' + e.code))"
+    const once = () => new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true })
+      w.once('error', reject)
+      w.once('message', (m) => w.terminate().then(() => resolve(m)))
+    })
+    ;(async () => {
+      const first = await once()
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const second = await once()
+      const names = {}
+      for (const tid of readdirSync('/proc/self/task')) {
+        try {
+          const name = readFileSync('/proc/self/task/' + tid + '/comm', 'utf8').trim()
+          if (name !== 'inferwarden-rt' && !name.startsWith('tokio')) continue
+          const stat = readFileSync('/proc/self/task/' + tid + '/stat', 'utf8')
+          names[name + ' ' + stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]] = true
+        } catch {}
+      }
+      console.log(JSON.stringify({ first, second, threads: Object.keys(names).sort() }))
+    })()`
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', child], { encoding: 'utf8' }))
+  assert.deepEqual(out, { first: 'ok', second: 'ok', threads: ['inferwarden-rt 3'] })
 })

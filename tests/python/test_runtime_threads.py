@@ -54,12 +54,12 @@ except ConfigInvalidError as e:
     raise SystemExit(0)
 policies = set()
 for task in Path("/proc/self/task").iterdir():
-    if (task / "comm").read_text().strip() == "inferwarden-rt":
-        try:
+    try:
+        if (task / "comm").read_text().strip() == "inferwarden-rt":
             policies.add(os.sched_getscheduler(int(task.name)))
-        except ProcessLookupError:
-            pass
-print(json.dumps({"policies": sorted(policies)}))
+    except (OSError, ProcessLookupError):  # the thread ended meanwhile
+        pass
+print(json.dumps({"policies": sorted(policies), "caller": os.sched_getscheduler(0)}))
 """
 
 
@@ -73,9 +73,10 @@ def run_child(value: str) -> dict:
     return json.loads(out.stdout)
 
 
-def test_inferwarden_runtime_sched_normal_keeps_the_default_policy():
-    assert run_child("normal") == {"policies": [os.SCHED_OTHER]}
-    assert run_child("batch") == {"policies": [os.SCHED_BATCH]}
+def test_inferwarden_runtime_sched_normal_changes_nothing_and_batch_is_batch():
+    caller = os.sched_getscheduler(0)  # what the child inherits (SCHED_OTHER unless the runner set another)
+    assert run_child("normal") == {"policies": [caller], "caller": caller}
+    assert run_child("batch") == {"policies": [os.SCHED_BATCH], "caller": caller}
 
 
 def test_an_unknown_inferwarden_runtime_sched_is_config_invalid_on_every_async_call():
