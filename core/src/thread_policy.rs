@@ -23,7 +23,7 @@
 //! application running under a real-time policy gets its runtime threads in `SCHED_BATCH`
 //! unless it sets `INFERWARDEN_RUNTIME_SCHED=normal`.
 //!
-//! The cost, measured in the same run: a route that waits on a store and is itself
+//! The cost, measured in the same session: a route that waits on a store and is itself
 //! saturated on one CPU (the loop never sleeps) sees its own p99 rise (7.1 to 11.8 ms at 16
 //! connections), since a woken decision waits for the loop's slice to end; its throughput is
 //! unchanged. A deployment that prefers the old behaviour sets
@@ -41,8 +41,8 @@ pub const POLICY_ENV: &str = "INFERWARDEN_RUNTIME_SCHED";
 pub enum RuntimeThreads {
     /// `SCHED_BATCH` on Linux: no wake-up preemption (the default).
     Batch,
-    /// Change nothing: the thread keeps the policy it inherited from the thread that built
-    /// the runtime (`SCHED_OTHER` unless the application set another).
+    /// Change nothing: the thread keeps the policy it inherited from the thread that started
+    /// it (`SCHED_OTHER` unless the application set another).
     Normal,
 }
 
