@@ -30,7 +30,7 @@
 // `parity::GuardedAllocator` (an allocator cannot be written without it), `sqlite_wal_stamp`
 // (SQLite's C interface, to read the WAL-index header), and the SQLite session store's one
 // call of `WalStamp::read` (whose safety conditions the store sets up when it opens), and
-// `thread_policy` (the two libc calls that read and set a thread's scheduling policy).
+// `thread_policy` (the two system calls that read and set a thread's scheduling policy).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

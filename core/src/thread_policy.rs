@@ -50,7 +50,21 @@ impl RuntimeThreads {
     /// The choice in [`POLICY_ENV`]; `config_invalid` (with `metadata.field` naming the
     /// variable) for any value but `batch`, `normal` or empty.
     pub fn from_env() -> Result<RuntimeThreads, Error> {
-        RuntimeThreads::parse(std::env::var(POLICY_ENV).ok().as_deref())
+        RuntimeThreads::parse_os(std::env::var_os(POLICY_ENV).as_deref())
+    }
+
+    /// Parses a value of [`POLICY_ENV`] as the environment holds it (`None`: unset); a value
+    /// that is not UTF-8 is `config_invalid`, never taken for unset.
+    pub fn parse_os(value: Option<&std::ffi::OsStr>) -> Result<RuntimeThreads, Error> {
+        match value.map(|v| v.to_str()) {
+            None => RuntimeThreads::parse(None),
+            Some(Some(text)) => RuntimeThreads::parse(Some(text)),
+            Some(None) => Err(Error::with_detail(
+                ErrorCode::ConfigInvalid,
+                format!("{POLICY_ENV} must be `batch` or `normal`, not a value that is not UTF-8"),
+            )
+            .meta("field", POLICY_ENV)),
+        }
     }
 
     /// Parses a value of [`POLICY_ENV`] (`None`: unset).

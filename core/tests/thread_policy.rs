@@ -64,6 +64,20 @@ fn the_environment_chooses_batch_or_normal_and_refuses_anything_else() {
         assert_eq!(err.metadata().unwrap()["field"], POLICY_ENV);
         assert!(err.detail().contains(bad), "{}", err.detail());
     }
+    // As the environment holds it: bytes that are not UTF-8 are refused, not taken for unset.
+    use std::os::unix::ffi::OsStrExt;
+    let err =
+        RuntimeThreads::parse_os(Some(std::ffi::OsStr::from_bytes(b"batch\xff"))).unwrap_err();
+    assert_eq!(err.code_str(), "config_invalid");
+    assert_eq!(err.metadata().unwrap()["field"], POLICY_ENV);
+    assert_eq!(
+        RuntimeThreads::parse_os(None).unwrap(),
+        RuntimeThreads::Batch
+    );
+    assert_eq!(
+        RuntimeThreads::parse_os(Some("normal".as_ref())).unwrap(),
+        RuntimeThreads::Normal
+    );
     // The configuration's environment overrides leave the variable alone.
     assert!(inferwarden::config::RESERVED_ENV_VARS.contains(&POLICY_ENV));
 }
